@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h - what the subcommands of the virtio-vfio tool share. */
+#ifndef VV_CLI_H
+#define VV_CLI_H
+
+#include "util/compiler.h"
+
+/* Exit codes of every subcommand, as documented in virtio-vfio(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,	/* the command could not do its job; the message says why */
+	EXIT_USAGE = 2, /* bad command line */
+};
+
+extern const char *prog;
+
+void cli_err(const char *fmt, ...) VV_PRINTF(1, 2);
+
+int cmd_list(int argc, char **argv);
+
+#endif /* VV_CLI_H */

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+/* main.c - entry point of the virtio-vfio tool: global options and subcommand dispatch. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <virtio-vfio/virtio-vfio.h>
+
+#include "cli.h"
+
+const char *prog = "virtio-vfio";
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "list", cmd_list, "list virtio PCI functions, their drivers, groups and users" },
+};
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void log_to_stderr(void *opaque, enum vv_log_level level, const char *msg)
+{
+	fprintf(stderr, "%s: %s%s\n", prog, level <= VV_LOG_ERR ? "error: " : "", msg);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Drive virtio-pci devices from userspace through VFIO.\n"
+		"\n"
+		"Commands:\n",
+		prog);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -v, --verbose   log what the library does (repeat for debug output)\n"
+		"  -h, --help      show this help; COMMAND --help shows a command's help\n"
+		"  -V, --version   show the version\n"
+		"\n"
+		"See virtio-vfio(1) for details.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int verbose = 0, c;
+
+	/* '+': stop at the command name; the command parses its own options. */
+	while ((c = getopt_long(argc, argv, "+vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("%s %s\n", prog, vv_version());
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (verbose)
+		vv_set_log_fn(log_to_stderr, NULL, verbose > 1 ? VV_LOG_DEBUG : VV_LOG_INFO);
+	else if (!getenv("VV_LOG"))
+		vv_set_log_fn(log_to_stderr, NULL, VV_LOG_WARN);
+
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (!strcmp(argv[optind], commands[i].name)) {
+			argv += optind;
+			argc -= optind;
+			optind = 0; /* getopt restarts for the command's own options */
+			return commands[i].fn(argc, argv);
+		}
+	}
+	cli_err("unknown command '%s'; see '%s --help'", argv[optind], prog);
+	return EXIT_USAGE;
+}
