@@ -39,7 +39,7 @@ struct entry {
 static jmp_buf pci_error_jmp;
 static char pci_error_msg[256];
 
-static void __attribute__((noreturn)) pci_error(char *msg, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) pci_error(char *msg, ...)
 {
 	va_list ap;
 
@@ -49,7 +49,7 @@ static void __attribute__((noreturn)) pci_error(char *msg, ...)
 	longjmp(pci_error_jmp, 1);
 }
 
-static void pci_quiet(char *msg, ...)
+static void __attribute__((format(printf, 1, 2))) pci_quiet(char *msg, ...)
 {
 }
 

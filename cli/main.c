@@ -95,7 +95,12 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (!strcmp(argv[optind], commands[i].name)) {
+			static char cmd_argv0[64];
+
+			/* getopt's own messages then read "virtio-vfio list: ..." */
+			snprintf(cmd_argv0, sizeof(cmd_argv0), "%s %s", prog, commands[i].name);
 			argv += optind;
+			argv[0] = cmd_argv0;
 			argc -= optind;
 			optind = 0; /* getopt restarts for the command's own options */
 			return commands[i].fn(argc, argv);

@@ -254,7 +254,7 @@ static int netdev_in_use(const char *root, const char *ifname, char *reason, siz
 /* A process holding /dev/vfio/<group> open owns the device through VFIO. */
 static int vfio_group_opener(const char *root, int group, char *reason, size_t len)
 {
-	char dir[PATH_MAX], want[32], path[PATH_MAX + 300], target[PATH_MAX], comm[64];
+	char dir[PATH_MAX], want[32], path[2 * PATH_MAX], target[PATH_MAX], comm[64];
 	struct dirent *pe, *fe;
 	int found = 0;
 	DIR *proc, *fds;
