@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vq.h - virtqueues: post buffers to a device and collect them back when it is done.
+ *
+ * The model is the Linux virtqueue API: add a chain of device-readable buffers followed by
+ * device-writable ones, with a token that comes back on completion; kick; get used buffers;
+ * enable or disable completion notifications. Buffers are given by IOVA (see mem.h): the
+ * device only ever sees IOVAs, and the library never guesses one from a pointer.
+ *
+ * Thread safety: a virtqueue is not locked. One thread at a time may call the functions
+ * below on one queue; different queues may be used from different threads.
+ */
+#ifndef VIRTIO_VFIO_VQ_H
+#define VIRTIO_VFIO_VQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vv_vq;
+
+/* One buffer of a chain: @len bytes at @iova, in memory mapped for the device. */
+struct vv_sg {
+	uint64_t iova;
+	uint32_t len;
+};
+
+/**
+ * vv_vq_add() - post one request: @n_out device-readable buffers, then @n_in
+ * device-writable ones.
+ * @vq: the queue.
+ * @sg: @n_out + @n_in buffers, readable ones first.
+ * @n_out: number of device-readable buffers.
+ * @n_in: number of device-writable buffers.
+ * @token: returned by vv_vq_get() when the device is done; must not be NULL.
+ *
+ * The request is visible to the device only after vv_vq_kick() (or vv_vq_kick_prepare()
+ * and vv_vq_notify()). Chains longer than one descriptor use an indirect table when
+ * VIRTIO_F_INDIRECT_DESC was negotiated, so they take one ring slot.
+ *
+ * Context: does not block.
+ * Return: 0 on success; -ENOSPC if the ring has no room now (complete some requests and
+ * retry); -EINVAL if the request can never fit (no buffers, NULL token, a zero length, more
+ * buffers than the ring or indirect table holds); -EIO if the queue is broken.
+ */
+int vv_vq_add(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
+	      void *token);
+
+/**
+ * vv_vq_kick_prepare() - publish the requests added since the last kick and tell whether
+ * the device wants a notification for them.
+ * @vq: the queue.
+ *
+ * Splitting prepare and notify lets a caller publish under its lock and ring the doorbell
+ * (an MMIO write, which can exit to the hypervisor) outside it.
+ *
+ * Context: does not block.
+ * Return: true if vv_vq_notify() must be called.
+ */
+bool vv_vq_kick_prepare(struct vv_vq *vq);
+
+/**
+ * vv_vq_notify() - ring the queue's doorbell.
+ * @vq: the queue.
+ *
+ * Context: does not block.
+ */
+void vv_vq_notify(struct vv_vq *vq);
+
+/**
+ * vv_vq_kick() - vv_vq_kick_prepare() then, if needed, vv_vq_notify().
+ * @vq: the queue.
+ *
+ * Context: does not block.
+ * Return: 0, or -EIO if the queue is broken.
+ */
+int vv_vq_kick(struct vv_vq *vq);
+
+/**
+ * vv_vq_get() - take one completed request off the used ring.
+ * @vq: the queue.
+ * @ret_token: set to the token given to vv_vq_add().
+ * @ret_len: set to the number of bytes the device wrote into the writable buffers.
+ *
+ * Everything the device wrote is checked before it is used: the id must name a request in
+ * flight and the length must fit its writable buffers. A violation marks the queue broken.
+ *
+ * Context: does not block.
+ * Return: 1 when a request was returned; 0 when none is ready; -EIO if the device broke the
+ * protocol (now or before): the queue is broken and stays so until the device is reset.
+ */
+int vv_vq_get(struct vv_vq *vq, void **ret_token, uint32_t *ret_len);
+
+/**
+ * vv_vq_disable_cb() - ask the device not to interrupt for completions.
+ * @vq: the queue.
+ *
+ * A hint only: the device may still interrupt.
+ *
+ * Context: does not block.
+ */
+void vv_vq_disable_cb(struct vv_vq *vq);
+
+/**
+ * vv_vq_enable_cb() - ask the device to interrupt for the next completion.
+ * @vq: the queue.
+ *
+ * Context: does not block.
+ * Return: true if no completion is pending; false if some arrived meanwhile, so the caller
+ * must call vv_vq_get() again instead of waiting (it would miss them otherwise).
+ */
+bool vv_vq_enable_cb(struct vv_vq *vq);
+
+/**
+ * vv_vq_size() - number of descriptors in the ring (as set up; may be below the device's
+ * maximum).
+ * @vq: the queue.
+ *
+ * Context: any.
+ */
+unsigned vv_vq_size(const struct vv_vq *vq);
+
+/**
+ * vv_vq_free_count() - descriptors free right now.
+ * @vq: the queue.
+ *
+ * Context: any.
+ */
+unsigned vv_vq_free_count(const struct vv_vq *vq);
+
+/**
+ * vv_vq_is_broken() - whether the device broke the protocol on this queue.
+ * @vq: the queue.
+ *
+ * Context: any.
+ */
+bool vv_vq_is_broken(const struct vv_vq *vq);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTIO_VFIO_VQ_H */
