@@ -6,7 +6,7 @@
 
 void json_init(struct json *j, FILE *out)
 {
-	*j = (struct json){ .out = out };
+	*j = (struct json){.out = out};
 }
 
 static void indent(struct json *j)

@@ -12,7 +12,7 @@
 #include "util/compiler.h"
 
 /* Standard capabilities live between the header and the end of the 256-byte space. */
-#define CAP_SPACE_END 256
+#define CAP_SPACE_END	256
 #define CAP_SPACE_START PCI_STD_HEADER_SIZEOF
 
 static uint16_t get16(const uint8_t *p)
@@ -144,8 +144,8 @@ static int parse_virtio_cap(const uint8_t *cfg, unsigned limit, uint8_t pos,
 }
 
 /* PCI 3.0 section 6.8.2: the MSI-X capability, and its table and PBA inside their BARs. */
-static int parse_msix_cap(const uint8_t *cfg, unsigned limit, uint8_t pos,
-			  const uint64_t *bar_size, struct vpci_caps *caps, char *err, size_t len)
+static int parse_msix_cap(const uint8_t *cfg, unsigned limit, uint8_t pos, const uint64_t *bar_size,
+			  struct vpci_caps *caps, char *err, size_t len)
 {
 	uint16_t ctrl;
 	uint32_t table, pba;
@@ -186,9 +186,9 @@ static int parse_msix_cap(const uint8_t *cfg, unsigned limit, uint8_t pos,
 int vpci_caps_parse(const uint8_t *cfg, size_t cfg_len, const uint64_t bar_size[PCI_NUM_BARS],
 		    struct vpci_caps *ret_caps, char *err, size_t err_len)
 {
-	uint8_t visited[CAP_SPACE_END / 4] = { 0 };
-	struct vpci_caps caps = { 0 };
-	uint8_t buf[CAP_SPACE_END] = { 0 };
+	uint8_t visited[CAP_SPACE_END / 4] = {0};
+	struct vpci_caps caps = {0};
+	uint8_t buf[CAP_SPACE_END] = {0};
 	unsigned pos, limit;
 	int ret;
 
@@ -212,10 +212,12 @@ int vpci_caps_parse(const uint8_t *cfg, size_t cfg_len, const uint64_t bar_size[
 
 		switch (cfg[pos + PCI_CAP_LIST_ID]) {
 		case PCI_CAP_ID_VNDR:
-			ret = parse_virtio_cap(cfg, limit, (uint8_t)pos, bar_size, &caps, err, err_len);
+			ret = parse_virtio_cap(cfg, limit, (uint8_t)pos, bar_size, &caps, err,
+					       err_len);
 			break;
 		case PCI_CAP_ID_MSIX:
-			ret = parse_msix_cap(cfg, limit, (uint8_t)pos, bar_size, &caps, err, err_len);
+			ret = parse_msix_cap(cfg, limit, (uint8_t)pos, bar_size, &caps, err,
+					     err_len);
 			break;
 		default:
 			ret = 0;
@@ -226,7 +228,9 @@ int vpci_caps_parse(const uint8_t *cfg, size_t cfg_len, const uint64_t bar_size[
 
 	if (!caps.common.present || !caps.notify.present || !caps.isr.present) {
 		fail(err, err_len, "no usable virtio %s capability: not a virtio 1.x device",
-		     !caps.common.present ? "common" : !caps.notify.present ? "notify" : "ISR");
+		     !caps.common.present   ? "common"
+		     : !caps.notify.present ? "notify"
+					    : "ISR");
 		return -ENODEV;
 	}
 	*ret_caps = caps;

@@ -55,7 +55,7 @@ static void copy_field(char *dst, size_t len, const char *src)
 static int parse_mountinfo_line(char *line, struct mount_ent *m)
 {
 	char *save = NULL, *tok;
-	char *field[5] = { 0 };
+	char *field[5] = {0};
 	int i = 0;
 
 	for (tok = strtok_r(line, " \n", &save); tok && i < 5; tok = strtok_r(NULL, " \n", &save))
@@ -240,8 +240,9 @@ static int netdev_in_use(const char *root, const char *ifname, char *reason, siz
 			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
 				  addr, sizeof(addr));
 		else if (i->ifa_addr->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
-				  addr, sizeof(addr));
+			inet_ntop(AF_INET6,
+				  &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, addr,
+				  sizeof(addr));
 		if (*addr) {
 			snprintf(reason, len, "interface %s has address %s", ifname, addr);
 			found = 1;

@@ -138,8 +138,7 @@ int pci_sysfs_iommu_group(const char *root, const char *bdf)
 {
 	char path[PATH_MAX], name[32], *end;
 	unsigned long group;
-	int ret = sysfs_path(path, sizeof(path), root, "/sys/bus/pci/devices/%s/iommu_group",
-			     bdf);
+	int ret = sysfs_path(path, sizeof(path), root, "/sys/bus/pci/devices/%s/iommu_group", bdf);
 
 	if (ret)
 		return ret;
@@ -167,8 +166,8 @@ static int add_kname(struct kname *names, unsigned max, unsigned *n, enum kname_
 }
 
 /* Adds every entry of @dir (e.g. .../virtio2/block) as a name of @kind. */
-static int add_dir_entries(const char *dir, enum kname_kind kind, struct kname *names,
-			   unsigned max, unsigned *n)
+static int add_dir_entries(const char *dir, enum kname_kind kind, struct kname *names, unsigned max,
+			   unsigned *n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -234,9 +233,9 @@ int pci_sysfs_knames(const char *root, const char *bdf, struct kname *names, uns
 		const char *dir;
 		enum kname_kind kind;
 	} classes[] = {
-		{ "block", KNAME_BLOCK },
-		{ "net", KNAME_NET },
-		{ "virtio-ports", KNAME_PORT },
+		{"block", KNAME_BLOCK},
+		{"net", KNAME_NET},
+		{"virtio-ports", KNAME_PORT},
 	};
 	char child[PATH_MAX], sub[PATH_MAX + 32], tag[64];
 	unsigned n = 0;

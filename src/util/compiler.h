@@ -6,13 +6,13 @@
 #include <stddef.h>
 
 /* Exported symbols; everything else is hidden by -fvisibility=hidden and the version script. */
-#define VV_EXPORT __attribute__((visibility("default")))
+#define VV_EXPORT	     __attribute__((visibility("default")))
 
 #define VV_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)	     (sizeof(a) / sizeof((a)[0]))
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define likely(x)	     __builtin_expect(!!(x), 1)
+#define unlikely(x)	     __builtin_expect(!!(x), 0)
 
 #endif /* VV_UTIL_COMPILER_H */

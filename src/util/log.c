@@ -13,7 +13,7 @@ static struct {
 	vv_log_fn fn;
 	void *opaque;
 	enum vv_log_level max;
-} logger = { .fn = NULL, .max = VV_LOG_ERR };
+} logger = {.fn = NULL, .max = VV_LOG_ERR};
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 /* Set once vv_set_log_fn() ran, so a late first read of VV_LOG cannot undo it. */
@@ -52,8 +52,8 @@ VV_EXPORT int vv_log_level_parse(const char *name, enum vv_log_level *ret_level)
 		const char *name;
 		enum vv_log_level level;
 	} names[] = {
-		{ "err", VV_LOG_ERR },	       { "error", VV_LOG_ERR },	 { "warn", VV_LOG_WARN },
-		{ "warning", VV_LOG_WARN }, { "info", VV_LOG_INFO }, { "debug", VV_LOG_DEBUG },
+		{"err", VV_LOG_ERR},	  {"error", VV_LOG_ERR}, {"warn", VV_LOG_WARN},
+		{"warning", VV_LOG_WARN}, {"info", VV_LOG_INFO}, {"debug", VV_LOG_DEBUG},
 	};
 
 	if (!name)

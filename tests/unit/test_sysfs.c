@@ -19,11 +19,11 @@
 #include "pci/inuse.h"
 #include "pci/sysfs.h"
 
-#define BLK "0000:00:03.0"
-#define NET "0000:01:00.0"
+#define BLK   "0000:00:03.0"
+#define NET   "0000:01:00.0"
 #define NINEP "0000:00:02.0"
-#define VFIO "0000:02:00.0"
-#define BARE "0000:03:00.0"
+#define VFIO  "0000:02:00.0"
+#define BARE  "0000:03:00.0"
 
 static char root[PATH_MAX];
 
@@ -91,7 +91,8 @@ static int setup(void **state)
 
 	/* virtio-9p, its tag NUL-padded as the kernel shows it */
 	mkdir_p("sys/bus/pci/devices/" NINEP "/virtio0");
-	link_to("sys/bus/pci/devices/" NINEP "/virtio0/driver", "../../../../bus/virtio/drivers/9pnet_virtio");
+	link_to("sys/bus/pci/devices/" NINEP "/virtio0/driver",
+		"../../../../bus/virtio/drivers/9pnet_virtio");
 	put("sys/bus/pci/devices/" NINEP "/virtio0/mount_tag", "hostroot");
 
 	/* bound to vfio-pci, group 12 */
@@ -131,9 +132,18 @@ static void test_bdf_parse(void **state)
 	assert_string_equal(bdf, "0001:3a:1f.7");
 
 	static const char *const bad[] = {
-		"",	       "0:5.0",		"00:05",	 "00:05.8",	    "00:20.0",
-		"0000:00:05.0x", "../../etc/x", "00:05.0/../x", "0000-00:05.0", "g0:05.0",
-		" 00:05.0",    "0000:00:5.00",
+		"",
+		"0:5.0",
+		"00:05",
+		"00:05.8",
+		"00:20.0",
+		"0000:00:05.0x",
+		"../../etc/x",
+		"00:05.0/../x",
+		"0000-00:05.0",
+		"g0:05.0",
+		" 00:05.0",
+		"0000:00:5.00",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(pci_bdf_parse(bad[i], bdf), -EINVAL);
