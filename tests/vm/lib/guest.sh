@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: MIT
+# Helpers for VM case scripts, sourced inside the guest. Cases find devices by serial, MAC or
+# ID, never by slot.
+
+vv_die() {
+	echo "FAILED: $*" >&2
+	exit 1
+}
+
+vv_assert_eq() {
+	[ "$1" = "$2" ] || vv_die "$3: got '$1', expected '$2'"
+	echo "ok: $3"
+}
+
+# PCI function of a sysfs device path: the nearest ancestor named like a BDF.
+vv_pci_of() {
+	local p
+	p=$(readlink -f "$1")
+	while [ "$p" != / ]; do
+		case "$(basename "$p")" in
+		[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f].[0-7])
+			basename "$p"
+			return 0
+			;;
+		esac
+		p=$(dirname "$p")
+	done
+	return 1
+}
+
+vv_bdf_by_serial() {
+	local s
+	for s in /sys/block/vd*/serial; do
+		[ -e "$s" ] && [ "$(cat "$s")" = "$1" ] && { vv_pci_of "$(dirname "$s")/device"; return; }
+	done
+	vv_die "no virtio disk with serial $1"
+}
+
+vv_bdf_by_mac() {
+	local a
+	for a in /sys/class/net/*/address; do
+		[ "$(cat "$a")" = "$1" ] && [ -e "$(dirname "$a")/device" ] &&
+			{ vv_pci_of "$(dirname "$a")/device"; return; }
+	done
+	echo "no interface with MAC $1" >&2
+	return 1
+}
+
+# Nth (default 1st) PCI function with VENDOR DEVICE, e.g. vv_bdf_by_id 0x1af4 0x1042.
+vv_bdf_by_id() {
+	local d n=0
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] || continue
+		n=$((n + 1))
+		[ "$n" = "${3:-1}" ] && { basename "$d"; return; }
+	done
+	vv_die "no PCI function $1:$2 #${3:-1}"
+}
+
+# Plain sysfs binding, independent of virtio-vfio's own attach.
+vv_bind_vfio() {
+	local d=/sys/bus/pci/devices/$1
+	echo vfio-pci >"$d/driver_override"
+	[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe || true
+	[ "$(basename "$(readlink -f "$d/driver")")" = vfio-pci ] || vv_die "$1 did not bind to vfio-pci"
+}
+
+vv_unbind_vfio() {
+	local d=/sys/bus/pci/devices/$1
+	echo >"$d/driver_override"
+	[ -e "$d/driver" ] && echo "$1" >"$d/driver/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe || true
+}
