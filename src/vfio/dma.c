@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+/* dma.c - DMA memory: anonymous pages pinned and mapped in the IOMMU at IOVAs we allocate. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "vfio/vfio.h"
+
+#define HUGE_2M (2ULL << 20)
+
+/* Says why MAP_DMA ran out, in terms a user can act on. */
+static void explain_map_failure(struct vfio_iommu *iommu, size_t len, int err)
+{
+	struct rlimit rl;
+
+	if (err == -ENOMEM && !getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		log_err("%s: cannot pin %zu bytes for DMA: RLIMIT_MEMLOCK is %llu bytes; raise it "
+			"(ulimit -l) or run with CAP_IPC_LOCK",
+			iommu->bdf, len, (unsigned long long)rl.rlim_cur);
+	else if (err == -ENOSPC)
+		log_err("%s: the IOMMU container has no DMA mappings left "
+			"(vfio_iommu_type1.dma_entry_limit)",
+			iommu->bdf);
+	else
+		log_err("%s: VFIO_IOMMU_MAP_DMA of %zu bytes failed: %s", iommu->bdf, len,
+			strerror(-err));
+}
+
+/*
+ * Allocates @len bytes (rounded up to the IOMMU page) of zeroed memory and maps it for the
+ * device. Pool it: each call costs one of the container's limited mappings.
+ */
+int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint64_t *ret_iova)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t align = iommu->pgsize > page ? iommu->pgsize : page;
+	struct vfio_dma_map *m;
+	uint64_t iova;
+	void *va;
+	int ret;
+
+	if (!len)
+		return -EINVAL;
+	len = (len + align - 1) & ~(align - 1);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (va == MAP_FAILED) {
+		ret = -errno;
+		goto err_free;
+	}
+	/* A fork must not copy-on-write pages the device writes to. */
+	madvise(va, len, MADV_DONTFORK);
+
+	/* Large buffers get 2 MiB-aligned IOVAs so the IOMMU can use large pages. */
+	ret = iova_alloc(&iommu->iova, len, len >= HUGE_2M ? HUGE_2M : align, &iova);
+	if (ret) {
+		log_err("%s: no IOVA space left for %zu bytes", iommu->bdf, len);
+		goto err_unmap;
+	}
+	ret = iommu->ops->map(iommu, va, iova, len);
+	if (ret) {
+		explain_map_failure(iommu, len, ret);
+		goto err_iova;
+	}
+	*m = (struct vfio_dma_map){.vaddr = va, .iova = iova, .len = len, .next = iommu->maps};
+	iommu->maps = m;
+	log_debug("%s: DMA %zu bytes at IOVA 0x%llx", iommu->bdf, len, (unsigned long long)iova);
+	*ret_vaddr = va;
+	*ret_iova = iova;
+	return 0;
+
+err_iova:
+	iova_free(&iommu->iova, iova, len);
+err_unmap:
+	munmap(va, len);
+err_free:
+	free(m);
+	return ret;
+}
+
+/* Unmaps from the IOMMU before the pages go: never munmap memory the device may still write. */
+static int release(struct vfio_iommu *iommu, struct vfio_dma_map *m)
+{
+	int ret = iommu->ops->unmap(iommu, m->iova, m->len);
+
+	if (ret) {
+		/* Leak rather than free pages the device might still reach. */
+		log_err("%s: DMA unmap of IOVA 0x%llx failed: %s", iommu->bdf,
+			(unsigned long long)m->iova, strerror(-ret));
+		return ret;
+	}
+	iova_free(&iommu->iova, m->iova, m->len);
+	munmap(m->vaddr, m->len);
+	free(m);
+	return 0;
+}
+
+int vfio_dma_free(struct vfio_iommu *iommu, void *vaddr)
+{
+	for (struct vfio_dma_map **p = &iommu->maps; *p; p = &(*p)->next) {
+		struct vfio_dma_map *m = *p;
+
+		if (m->vaddr == vaddr) {
+			*p = m->next;
+			return release(iommu, m);
+		}
+	}
+	return -ENOENT;
+}
+
+void vfio_iommu_close(struct vfio_iommu *iommu)
+{
+	if (!iommu)
+		return;
+	while (iommu->maps) {
+		struct vfio_dma_map *m = iommu->maps;
+
+		iommu->maps = m->next;
+		release(iommu, m);
+	}
+	iommu->ops->close(iommu);
+}
