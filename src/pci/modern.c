@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/* modern.c - virtio-pci modern transport: common config, notify, ISR and device config over mapped
+ * BARs. */
+#include <endian.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/pci_regs.h>
+#include <linux/virtio_pci.h>
+
+#include "pci/modern.h"
+#include "util/log.h"
+#include "util/mmio.h"
+
+/* Pin the register layout we access by offset (section 4.1.4.3). */
+_Static_assert(offsetof(struct virtio_pci_common_cfg, device_status) == 20, "layout");
+_Static_assert(offsetof(struct virtio_pci_common_cfg, queue_select) == 22, "layout");
+_Static_assert(offsetof(struct virtio_pci_common_cfg, queue_notify_off) == 30, "layout");
+_Static_assert(offsetof(struct virtio_pci_common_cfg, queue_used_hi) == 52, "layout");
+
+struct vpci {
+	struct vv_transport base;
+	struct vfio_dev *vdev;
+	char *common;
+	char *isr;
+	char *device;
+	char *notify;
+	uint32_t notify_len;
+	uint32_t notify_mult;
+	unsigned nq;
+	char **doorbell; /* per queue, set by queue_setup */
+};
+
+#define CC(field) offsetof(struct virtio_pci_common_cfg, field)
+
+static struct vpci *to_vpci(struct vv_transport *t)
+{
+	return (struct vpci *)t;
+}
+
+static uint8_t vpci_get_status(struct vv_transport *t)
+{
+	return mmio_read8(to_vpci(t)->common + CC(device_status));
+}
+
+static void vpci_set_status(struct vv_transport *t, uint8_t status)
+{
+	mmio_write8(to_vpci(t)->common + CC(device_status), status);
+}
+
+/* Features are read and written as two 32-bit windows chosen by the select registers. */
+static uint64_t vpci_get_features(struct vv_transport *t)
+{
+	char *c = to_vpci(t)->common;
+	uint64_t lo, hi;
+
+	mmio_write32(c + CC(device_feature_select), 0);
+	lo = mmio_read32(c + CC(device_feature));
+	mmio_write32(c + CC(device_feature_select), 1);
+	hi = mmio_read32(c + CC(device_feature));
+	return hi << 32 | lo;
+}
+
+static void vpci_set_features(struct vv_transport *t, uint64_t features)
+{
+	char *c = to_vpci(t)->common;
+
+	mmio_write32(c + CC(guest_feature_select), 0);
+	mmio_write32(c + CC(guest_feature), (uint32_t)features);
+	mmio_write32(c + CC(guest_feature_select), 1);
+	mmio_write32(c + CC(guest_feature), (uint32_t)(features >> 32));
+}
+
+static uint8_t vpci_config_generation(struct vv_transport *t)
+{
+	return mmio_read8(to_vpci(t)->common + CC(config_generation));
+}
+
+/* Device config fields are read at their natural width (section 4.1.3.1). */
+static void vpci_config_read(struct vv_transport *t, unsigned off, void *buf, size_t len)
+{
+	char *p = to_vpci(t)->device + off;
+	uint8_t *out = buf;
+
+	if (len == 2 && !(off & 1)) {
+		uint16_t v = htole16(mmio_read16(p));
+
+		memcpy(buf, &v, 2);
+	} else if ((len == 4 || len == 8) && !(off & 3)) {
+		for (size_t i = 0; i < len; i += 4) {
+			uint32_t v = htole32(mmio_read32(p + i));
+
+			memcpy(out + i, &v, 4);
+		}
+	} else {
+		for (size_t i = 0; i < len; i++)
+			out[i] = mmio_read8(p + i);
+	}
+}
+
+static void vpci_config_write(struct vv_transport *t, unsigned off, const void *buf, size_t len)
+{
+	char *p = to_vpci(t)->device + off;
+	const uint8_t *in = buf;
+
+	if (len == 2 && !(off & 1)) {
+		uint16_t v;
+
+		memcpy(&v, buf, 2);
+		mmio_write16(p, le16toh(v));
+	} else if ((len == 4 || len == 8) && !(off & 3)) {
+		for (size_t i = 0; i < len; i += 4) {
+			uint32_t v;
+
+			memcpy(&v, in + i, 4);
+			mmio_write32(p + i, le32toh(v));
+		}
+	} else {
+		for (size_t i = 0; i < len; i++)
+			mmio_write8(p + i, in[i]);
+	}
+}
+
+static unsigned vpci_num_queues(struct vv_transport *t)
+{
+	return mmio_read16(to_vpci(t)->common + CC(num_queues));
+}
+
+static unsigned vpci_queue_max_size(struct vv_transport *t, unsigned idx)
+{
+	char *c = to_vpci(t)->common;
+
+	if (idx >= to_vpci(t)->nq)
+		return 0;
+	mmio_write16(c + CC(queue_select), (uint16_t)idx);
+	return mmio_read16(c + CC(queue_size));
+}
+
+/* Section 4.1.5.1.3: program one queue, then enable it. */
+static int vpci_queue_setup(struct vv_transport *t, unsigned idx, unsigned size, uint64_t desc,
+			    uint64_t avail, uint64_t used, uint16_t vector)
+{
+	struct vpci *v = to_vpci(t);
+	char *c = v->common;
+	uint64_t off;
+
+	if (idx >= v->nq)
+		return -EINVAL;
+	mmio_write16(c + CC(queue_select), (uint16_t)idx);
+	if (mmio_read16(c + CC(queue_enable)))
+		return -EBUSY; /* enabled already: the device was not reset */
+	mmio_write16(c + CC(queue_size), (uint16_t)size);
+	mmio_write16(c + CC(queue_msix_vector), vector);
+	/* The device reports a vector it cannot use by reading back NO_VECTOR (4.1.5.1.2). */
+	if (mmio_read16(c + CC(queue_msix_vector)) != vector)
+		return -EBUSY;
+
+	/* The doorbell must lie inside the notify region: the offset comes from the device. */
+	off = (uint64_t)mmio_read16(c + CC(queue_notify_off)) * v->notify_mult;
+	if (off + sizeof(uint16_t) > v->notify_len) {
+		log_err("%s: queue %u doorbell at 0x%llx lies outside the notify region (0x%x)",
+			t->name, idx, (unsigned long long)off, v->notify_len);
+		return -EINVAL;
+	}
+	v->doorbell[idx] = v->notify + off;
+
+	mmio_write64_split(c + CC(queue_desc_lo), c + CC(queue_desc_hi), desc);
+	mmio_write64_split(c + CC(queue_avail_lo), c + CC(queue_avail_hi), avail);
+	mmio_write64_split(c + CC(queue_used_lo), c + CC(queue_used_hi), used);
+	mmio_write16(c + CC(queue_enable), 1);
+	return 0;
+}
+
+static void vpci_notify(struct vv_transport *t, unsigned idx)
+{
+	/* Without VIRTIO_F_NOTIFICATION_DATA the doorbell takes the queue index (4.1.5.2). */
+	mmio_write16(to_vpci(t)->doorbell[idx], (uint16_t)idx);
+}
+
+static int vpci_set_config_vector(struct vv_transport *t, uint16_t vector)
+{
+	char *c = to_vpci(t)->common;
+
+	mmio_write16(c + CC(msix_config), vector);
+	return mmio_read16(c + CC(msix_config)) == vector ? 0 : -EBUSY;
+}
+
+static uint8_t vpci_read_isr(struct vv_transport *t)
+{
+	return mmio_read8(to_vpci(t)->isr);
+}
+
+static const struct vv_transport_ops vpci_ops = {
+	.get_status = vpci_get_status,
+	.set_status = vpci_set_status,
+	.get_features = vpci_get_features,
+	.set_features = vpci_set_features,
+	.config_generation = vpci_config_generation,
+	.config_read = vpci_config_read,
+	.config_write = vpci_config_write,
+	.num_queues = vpci_num_queues,
+	.queue_max_size = vpci_queue_max_size,
+	.queue_setup = vpci_queue_setup,
+	.notify = vpci_notify,
+	.set_config_vector = vpci_set_config_vector,
+	.read_isr = vpci_read_isr,
+};
+
+static int map_region(struct vfio_dev *vdev, const struct vpci_region *r, char **ret)
+{
+	void *p;
+	int err = vfio_bar_map(vdev, r->bar, r->offset, r->length, &p);
+
+	if (!err)
+		*ret = p;
+	return err;
+}
+
+/*
+ * Reads config space through VFIO, walks the capabilities, and maps the four register
+ * blocks. Every offset was checked against its BAR's size by vpci_caps_parse().
+ */
+int vpci_modern_open(struct vfio_dev *vdev, struct vpci_caps *ret_caps, struct vv_transport **ret_t)
+{
+	uint8_t cfg[256];
+	uint64_t bar_size[PCI_NUM_BARS];
+	struct vpci_caps caps;
+	struct vpci *v;
+	char err[256];
+	int ret;
+
+	ret = vfio_cfg_read(vdev, 0, cfg, sizeof(cfg));
+	if (ret) {
+		log_err("%s: cannot read config space: %s", vdev->bdf, strerror(-ret));
+		return ret;
+	}
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		bar_size[i] = vdev->bar[i].present ? vdev->bar[i].size : 0;
+	ret = vpci_caps_parse(cfg, sizeof(cfg), bar_size, &caps, err, sizeof(err));
+	if (ret) {
+		log_err("%s: %s", vdev->bdf, err);
+		return ret;
+	}
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->base.ops = &vpci_ops;
+	v->base.name = vdev->bdf;
+	v->base.config_len = caps.device.present ? caps.device.length : 0;
+	v->vdev = vdev;
+	v->notify_len = caps.notify.length;
+	v->notify_mult = caps.notify_off_multiplier;
+	ret = map_region(vdev, &caps.common, &v->common);
+	if (!ret)
+		ret = map_region(vdev, &caps.isr, &v->isr);
+	if (!ret)
+		ret = map_region(vdev, &caps.notify, &v->notify);
+	if (!ret && caps.device.present)
+		ret = map_region(vdev, &caps.device, &v->device);
+	if (ret)
+		goto err;
+	v->nq = vpci_num_queues(&v->base);
+	v->doorbell = calloc(v->nq ? v->nq : 1, sizeof(*v->doorbell));
+	if (!v->doorbell) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	*ret_caps = caps;
+	*ret_t = &v->base;
+	return 0;
+err:
+	free(v);
+	return ret;
+}
+
+void vpci_modern_close(struct vv_transport *t)
+{
+	if (!t)
+		return;
+	free(to_vpci(t)->doorbell);
+	free(t);
+}
