@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+/* vq.c - the public virtqueue calls: argument checks, the broken state, dispatch to the layout. */
+#include <errno.h>
+#include <stddef.h>
+
+#include "util/compiler.h"
+#include "util/log.h"
+#include "virtqueue/vq_internal.h"
+
+/*
+ * The device broke the protocol: from now on every call fails with -EIO and nothing the
+ * device writes is used. Logged once, with the evidence.
+ */
+void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned long long b)
+{
+	if (vq->broken)
+		return;
+	vq->broken = true;
+	log_err("%s: queue %u broken: %s (%llu, %llu)", vq->name, vq->index, why, a, b);
+}
+
+void vq_mark_broken(struct vv_vq *vq)
+{
+	vq->broken = true;
+}
+
+VV_EXPORT int vv_vq_add(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
+			void *token)
+{
+	unsigned total = n_out + n_in;
+
+	if (unlikely(vq->broken))
+		return -EIO;
+	if (!sg || !token || !total || total < n_out || total > UINT16_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < total; i++)
+		if (!sg[i].len)
+			return -EINVAL;
+	return vq->ops->add(vq, sg, n_out, n_in, token);
+}
+
+VV_EXPORT bool vv_vq_kick_prepare(struct vv_vq *vq)
+{
+	return !vq->broken && vq->ops->kick_prepare(vq);
+}
+
+VV_EXPORT void vv_vq_notify(struct vv_vq *vq)
+{
+	vq->notify(vq->notify_ctx, vq->index);
+}
+
+VV_EXPORT int vv_vq_kick(struct vv_vq *vq)
+{
+	if (unlikely(vq->broken))
+		return -EIO;
+	if (vq->ops->kick_prepare(vq))
+		vv_vq_notify(vq);
+	return 0;
+}
+
+VV_EXPORT int vv_vq_get(struct vv_vq *vq, void **ret_token, uint32_t *ret_len)
+{
+	if (unlikely(vq->broken))
+		return -EIO;
+	return vq->ops->get(vq, ret_token, ret_len);
+}
+
+VV_EXPORT void vv_vq_disable_cb(struct vv_vq *vq)
+{
+	vq->ops->disable_cb(vq);
+}
+
+VV_EXPORT bool vv_vq_enable_cb(struct vv_vq *vq)
+{
+	/* A broken queue never completes anything: nothing to wait for, tell the caller to look. */
+	return !vq->broken && vq->ops->enable_cb(vq);
+}
+
+VV_EXPORT unsigned vv_vq_size(const struct vv_vq *vq)
+{
+	return vq->num;
+}
+
+VV_EXPORT unsigned vv_vq_free_count(const struct vv_vq *vq)
+{
+	return vq->num_free;
+}
+
+VV_EXPORT bool vv_vq_is_broken(const struct vv_vq *vq)
+{
+	return vq->broken;
+}
+
+uint64_t vq_desc_iova(const struct vv_vq *vq)
+{
+	return vq->desc_iova;
+}
+
+uint64_t vq_avail_iova(const struct vv_vq *vq)
+{
+	return vq->avail_iova;
+}
+
+uint64_t vq_used_iova(const struct vv_vq *vq)
+{
+	return vq->used_iova;
+}
+
+void vq_destroy(struct vv_vq *vq)
+{
+	if (vq)
+		vq->ops->destroy(vq);
+}

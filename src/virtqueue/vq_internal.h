@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* vq_internal.h - struct vv_vq, shared by the public entry points and the ring layouts. */
+#ifndef VV_VIRTQUEUE_VQ_INTERNAL_H
+#define VV_VIRTQUEUE_VQ_INTERNAL_H
+
+#include "virtqueue/vq.h"
+
+/* One ring layout: split today, packed beside it later (virtio 1.2 sections 2.7, 2.8). */
+struct vq_ops {
+	int (*add)(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
+		   void *token);
+	bool (*kick_prepare)(struct vv_vq *vq);
+	int (*get)(struct vv_vq *vq, void **ret_token, uint32_t *ret_len);
+	void (*disable_cb)(struct vv_vq *vq);
+	bool (*enable_cb)(struct vv_vq *vq);
+	void (*destroy)(struct vv_vq *vq);
+};
+
+struct vv_vq {
+	const struct vq_ops *ops;
+	char name[32];
+	unsigned index;
+	unsigned num;
+	unsigned num_free;
+	bool broken;
+	bool event_idx;
+	bool indirect;
+	unsigned indirect_max;
+	bool weak_barriers;
+	void (*notify)(void *ctx, unsigned index);
+	void *notify_ctx;
+	uint64_t desc_iova, avail_iova, used_iova;
+};
+
+void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned long long b);
+
+#endif /* VV_VIRTQUEUE_VQ_INTERNAL_H */

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+/* fake_ring.c - a device-side split ring written from the spec, with hostile modes. */
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/virtio_ring.h>
+
+#include "fake_ring.h"
+
+int fake_mem_create(struct fake_mem *m, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = memfd_create("vv-fake", MFD_CLOEXEC);
+	if (m->fd < 0 || ftruncate(m->fd, (off_t)len))
+		return -errno;
+	m->drv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	m->dev = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	if (m->drv == MAP_FAILED || m->dev == MAP_FAILED)
+		return -errno;
+	m->len = len;
+	return 0;
+}
+
+void fake_mem_destroy(struct fake_mem *m)
+{
+	munmap(m->drv, m->len);
+	munmap(m->dev, m->len);
+	close(m->fd);
+}
+
+void *fake_mem_alloc(struct fake_mem *m, size_t len, size_t align, uint64_t *ret_iova)
+{
+	size_t off = (m->used + align - 1) & ~(align - 1);
+
+	if (off + len > m->len)
+		return NULL;
+	m->used = off + len;
+	*ret_iova = FAKE_IOVA_BASE + off;
+	return m->drv + off;
+}
+
+/* The device's only way into memory: an IOVA range, checked. */
+static void *dev_ptr(struct fake_ring *r, uint64_t iova, size_t len)
+{
+	if (iova < FAKE_IOVA_BASE || iova - FAKE_IOVA_BASE > r->mem->len ||
+	    len > r->mem->len - (iova - FAKE_IOVA_BASE))
+		return NULL;
+	return r->mem->dev + (iova - FAKE_IOVA_BASE);
+}
+
+void fake_ring_init(struct fake_ring *r, struct fake_mem *m, unsigned num, bool event_idx,
+		    uint64_t desc, uint64_t avail, uint64_t used)
+{
+	memset(r, 0, sizeof(*r));
+	r->mem = m;
+	r->num = num;
+	r->event_idx = event_idx;
+	r->desc = desc;
+	r->avail = avail;
+	r->used = used;
+	r->kick_fd = -1;
+}
+
+static uint16_t ld16(struct fake_ring *r, uint64_t iova)
+{
+	return le16toh(__atomic_load_n((uint16_t *)dev_ptr(r, iova, 2), __ATOMIC_ACQUIRE));
+}
+
+static void st16(struct fake_ring *r, uint64_t iova, uint16_t v)
+{
+	__atomic_store_n((uint16_t *)dev_ptr(r, iova, 2), htole16(v), __ATOMIC_RELEASE);
+}
+
+struct seg {
+	uint8_t *p;
+	uint32_t len;
+	bool write;
+};
+
+#define MAX_SEGS 1024
+
+/* Walks a chain (direct or one indirect table). Returns the segment count, -1 if malformed. */
+static int walk_chain(struct fake_ring *r, uint16_t head, struct seg *segs)
+{
+	struct vring_desc *table = dev_ptr(r, r->desc, r->num * sizeof(*table));
+	unsigned tsize = r->num, n = 0, i = head, steps = 0;
+	struct vring_desc d = table[head];
+
+	if (le16toh(d.flags) & VRING_DESC_F_INDIRECT) {
+		tsize = le32toh(d.len) / sizeof(*table);
+		table = dev_ptr(r, le64toh(d.addr), le32toh(d.len));
+		if (!table || !tsize)
+			return -1;
+		if (r->hostile == FAKE_DESC_LOOP)
+			table[tsize - 1].flags |= htole16(VRING_DESC_F_NEXT), table[tsize - 1].next = 0;
+		i = 0;
+	}
+	for (;;) {
+		if (i >= tsize || ++steps > tsize || n >= MAX_SEGS)
+			return -1; /* out of the table, or a loop */
+		d = table[i];
+		segs[n].len = le32toh(d.len);
+		segs[n].write = le16toh(d.flags) & VRING_DESC_F_WRITE;
+		segs[n].p = dev_ptr(r, le64toh(d.addr), segs[n].len);
+		if (!segs[n].p)
+			return -1;
+		n++;
+		if (!(le16toh(d.flags) & VRING_DESC_F_NEXT))
+			return (int)n;
+		i = le16toh(d.next);
+	}
+}
+
+static uint32_t serve(struct seg *segs, int n)
+{
+	static uint8_t in[1 << 20];
+	size_t in_len = 0, out = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!segs[i].write && in_len + segs[i].len <= sizeof(in)) {
+			memcpy(in + in_len, segs[i].p, segs[i].len);
+			in_len += segs[i].len;
+		}
+	for (int i = 0; i < n; i++)
+		if (segs[i].write)
+			for (uint32_t b = 0; b < segs[i].len; b++, out++)
+				segs[i].p[b] = fake_transform(in, in_len, out);
+	return (uint32_t)out;
+}
+
+unsigned fake_ring_process(struct fake_ring *r)
+{
+	static __thread struct seg segs[MAX_SEGS];
+	unsigned done = 0;
+	uint16_t avail_idx = ld16(r, r->avail + 2), old_used = r->used_idx;
+
+	while (r->last_avail != avail_idx) {
+		uint16_t head = ld16(r, r->avail + 4 + 2 * (r->last_avail % r->num));
+		uint32_t id = head, len = 0;
+		struct vring_used_elem *e;
+		int n;
+
+		r->last_avail++;
+		if (head >= r->num || (n = walk_chain(r, head, segs)) < 0) {
+			r->refused++;
+			continue;
+		}
+		len = serve(segs, n);
+		switch (r->hostile) {
+		case FAKE_BAD_ID:
+			id = r->num + 5;
+			break;
+		case FAKE_DUP_ID:
+			if (done || r->used_idx)
+				id = r->last_id;
+			break;
+		case FAKE_BAD_LEN:
+			len += 1;
+			break;
+		default:
+			break;
+		}
+		r->last_id = id;
+		e = dev_ptr(r, r->used + 4 + 8 * (r->used_idx % r->num), sizeof(*e));
+		if (!e)
+			abort(); /* the ring itself lies outside the memory: a test bug */
+		e->id = htole32(id);
+		e->len = htole32(len);
+		r->used_idx++;
+		done++;
+	}
+	if (r->hostile == FAKE_IDX_JUMP && done)
+		r->used_idx += (uint16_t)(r->num + 1);
+	/* Used entries before the index that publishes them (release store). */
+	st16(r, r->used + 2, r->used_idx);
+	if (r->suppress_kicks)
+		st16(r, r->used, VRING_USED_F_NO_NOTIFY);
+	else if (r->event_idx)
+		st16(r, r->used + 4 + 8 * r->num, r->last_avail); /* avail_event */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (done) {
+		bool irq = r->event_idx ? vring_need_event(ld16(r, r->avail + 4 + 2 * r->num),
+							    r->used_idx, old_used)
+					: !(ld16(r, r->avail) & VRING_AVAIL_F_NO_INTERRUPT);
+		r->interrupts += irq;
+	}
+	return done;
+}
+
+static void *thread_main(void *arg)
+{
+	struct fake_ring *r = arg;
+
+	while (!r->stop) {
+		struct pollfd p = { .fd = r->kick_fd, .events = POLLIN };
+		uint64_t v;
+
+		if (!fake_ring_process(r) && poll(&p, 1, 1) > 0 &&
+		    read(r->kick_fd, &v, sizeof(v)) < 0)
+			break;
+	}
+	return NULL;
+}
+
+int fake_ring_start(struct fake_ring *r)
+{
+	r->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->kick_fd < 0)
+		return -errno;
+	r->stop = false;
+	return -pthread_create(&r->thread, NULL, thread_main, r);
+}
+
+void fake_ring_stop(struct fake_ring *r)
+{
+	r->stop = true;
+	pthread_join(r->thread, NULL);
+	close(r->kick_fd);
+	r->kick_fd = -1;
+}
+
+void fake_ring_kick(struct fake_ring *r)
+{
+	uint64_t one = 1;
+
+	if (r->kick_fd >= 0 && write(r->kick_fd, &one, sizeof(one)) < 0)
+		abort();
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fake_ring.h - the device side of a split virtqueue, in the test process.
+ *
+ * Independent of the driver's ring code: it only shares the spec's structure layout. Its
+ * memory is a memfd mapped twice: the driver uses one mapping, the device the other, and
+ * IOVAs are offsets from a base far from both, so any vaddr/IOVA mix-up yields wrong data or
+ * a refused address instead of a silent pass.
+ */
+#ifndef VV_TESTS_FAKE_RING_H
+#define VV_TESTS_FAKE_RING_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FAKE_IOVA_BASE 0x100000000ULL
+
+struct fake_mem {
+	int fd;
+	uint8_t *drv; /* the driver's view */
+	uint8_t *dev; /* the device's view */
+	size_t len;
+	size_t used; /* bump allocator */
+};
+
+int fake_mem_create(struct fake_mem *m, size_t len);
+void fake_mem_destroy(struct fake_mem *m);
+/* Carves @len bytes (@align-aligned); returns the driver pointer and sets @ret_iova. */
+void *fake_mem_alloc(struct fake_mem *m, size_t len, size_t align, uint64_t *ret_iova);
+
+enum fake_hostile {
+	FAKE_HONEST,
+	FAKE_BAD_ID,	/* used id out of range */
+	FAKE_DUP_ID,	/* completes an id a second time */
+	FAKE_BAD_LEN,	/* used len beyond the writable buffers */
+	FAKE_IDX_JUMP,	/* used index moves past everything in flight */
+	FAKE_DESC_LOOP, /* (device side) an indirect table that loops: refused, no hang */
+};
+
+struct fake_ring {
+	struct fake_mem *mem;
+	unsigned num;
+	bool event_idx;
+	uint64_t desc, avail, used; /* IOVAs */
+	uint16_t last_avail;
+	uint16_t used_idx;
+	uint32_t last_id;
+	enum fake_hostile hostile;
+	unsigned interrupts;
+	unsigned refused; /* chains the device refused as malformed */
+	bool suppress_kicks; /* sets VRING_USED_F_NO_NOTIFY / never moves avail_event */
+
+	/* threaded mode */
+	pthread_t thread;
+	int kick_fd;
+	volatile bool stop;
+};
+
+void fake_ring_init(struct fake_ring *r, struct fake_mem *m, unsigned num, bool event_idx,
+		    uint64_t desc, uint64_t avail, uint64_t used);
+/* Serves every available request; returns how many it completed. */
+unsigned fake_ring_process(struct fake_ring *r);
+int fake_ring_start(struct fake_ring *r);
+void fake_ring_stop(struct fake_ring *r);
+void fake_ring_kick(struct fake_ring *r);
+
+/* What the fake device writes: each writable byte i is readable byte (i mod R) ^ 0x5a. */
+static inline uint8_t fake_transform(const uint8_t *in, size_t in_len, size_t i)
+{
+	return in_len ? (uint8_t)(in[i % in_len] ^ 0x5a) : (uint8_t)i;
+}
+
+#endif /* VV_TESTS_FAKE_RING_H */
