@@ -16,6 +16,14 @@ extern const char *prog;
 
 void cli_err(const char *fmt, ...) VV_PRINTF(1, 2);
 
+#include "pci/sysfs.h"
+
+int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN]);
+
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 
 #endif /* VV_CLI_H */

@@ -250,8 +250,8 @@ static void print_table(const struct entry *entries, int n)
 		l = strlen(vv_virtio_type_name(entries[i].type));
 		wtype = l > wtype ? l : wtype;
 	}
-	printf("%-12s  %-*s  %-9s  %-*s  %5s  %-*s  %-6s  %s\n", "BDF", wtype, "TYPE", "ID",
-	       wdrv, "DRIVER", "GROUP", wnames, "KERNEL", "IN-USE", "NAME");
+	printf("%-12s  %-*s  %-9s  %-*s  %5s  %-*s  %-6s  %s\n", "BDF", wtype, "TYPE", "ID", wdrv,
+	       "DRIVER", "GROUP", wnames, "KERNEL", "IN-USE", "NAME");
 	for (int i = 0; i < n; i++) {
 		const struct entry *e = &entries[i];
 		char group[16];
@@ -264,8 +264,10 @@ static void print_table(const struct entry *entries, int n)
 		printf("%-12s  %-*s  %04x:%04x  %-*s  %5s  %-*s  %-6s  %s %s\n", e->bdf, wtype,
 		       vv_virtio_type_name(e->type), e->vendor, e->device, wdrv,
 		       *e->driver ? e->driver : "-", group, wnames, names,
-		       e->in_use > 0 ? "yes" : e->in_use == 0 ? "no" : "?", e->vendor_name,
-		       e->device_name);
+		       e->in_use > 0	? "yes"
+		       : e->in_use == 0 ? "no"
+					: "?",
+		       e->vendor_name, e->device_name);
 		notes += e->in_use != 0;
 	}
 	if (notes)
@@ -293,9 +295,9 @@ static void list_usage(FILE *out)
 int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	struct entry *entries = NULL;
 	bool json = false;

@@ -17,7 +17,11 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{ "list", cmd_list, "list virtio PCI functions, their drivers, groups and users" },
+	{"list", cmd_list, "list virtio PCI functions, their drivers, groups and users"},
+	{"attach", cmd_attach, "bind virtio functions to vfio-pci, refusing ones in use"},
+	{"detach", cmd_detach, "give attached functions back to their kernel driver"},
+	{"doctor", cmd_doctor, "check IOMMU, VFIO, limits (and a DEVICE) and print fixes"},
+	{"info", cmd_info, "open an attached function and show caps, features, queues, config"},
 };
 
 void cli_err(const char *fmt, ...)
@@ -47,23 +51,22 @@ static void usage(FILE *out)
 		prog);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out,
-		"\n"
-		"Options:\n"
-		"  -v, --verbose   log what the library does (repeat for debug output)\n"
-		"  -h, --help      show this help; COMMAND --help shows a command's help\n"
-		"  -V, --version   show the version\n"
-		"\n"
-		"See virtio-vfio(1) for details.\n");
+	fprintf(out, "\n"
+		     "Options:\n"
+		     "  -v, --verbose   log what the library does (repeat for debug output)\n"
+		     "  -h, --help      show this help; COMMAND --help shows a command's help\n"
+		     "  -V, --version   show the version\n"
+		     "\n"
+		     "See virtio-vfio(1) for details.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
 	};
 	int verbose = 0, c;
 

@@ -9,8 +9,11 @@
 #ifndef VIRTIO_VFIO_H
 #define VIRTIO_VFIO_H
 
+#include <virtio-vfio/device.h>
 #include <virtio-vfio/ids.h>
 #include <virtio-vfio/log.h>
+#include <virtio-vfio/mem.h>
+#include <virtio-vfio/vq.h>
 
 #ifdef __cplusplus
 extern "C" {

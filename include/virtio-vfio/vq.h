@@ -46,8 +46,7 @@ struct vv_sg {
  * retry); -EINVAL if the request can never fit (no buffers, NULL token, a zero length, more
  * buffers than the ring or indirect table holds); -EIO if the queue is broken.
  */
-int vv_vq_add(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
-	      void *token);
+int vv_vq_add(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out, unsigned n_in, void *token);
 
 /**
  * vv_vq_kick_prepare() - publish the requests added since the last kick and tell whether
