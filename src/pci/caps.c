@@ -79,12 +79,16 @@ static int check_region(const struct vpci_region *r, uint8_t type, const uint64_
 static int parse_virtio_cap(const uint8_t *cfg, unsigned limit, uint8_t pos,
 			    const uint64_t *bar_size, struct vpci_caps *caps, char *err, size_t len)
 {
-	const uint8_t cap_len = cfg[pos + VIRTIO_PCI_CAP_LEN];
-	const uint8_t type = cfg[pos + VIRTIO_PCI_CAP_CFG_TYPE];
-	const uint8_t bar = cfg[pos + VIRTIO_PCI_CAP_BAR];
+	uint8_t cap_len, type, bar;
 	struct vpci_region r, *slot;
 	int ret;
 
+	/* The whole structure must be inside what we read before any field of it is. */
+	if (pos + sizeof(struct virtio_pci_cap) > limit)
+		return fail(err, len, "vendor capability at 0x%02x runs past config space", pos);
+	cap_len = cfg[pos + VIRTIO_PCI_CAP_LEN];
+	type = cfg[pos + VIRTIO_PCI_CAP_CFG_TYPE];
+	bar = cfg[pos + VIRTIO_PCI_CAP_BAR];
 	if (cap_len < sizeof(struct virtio_pci_cap) || pos + cap_len > limit)
 		return fail(err, len, "vendor capability at 0x%02x: bad length %u", pos, cap_len);
 

@@ -20,11 +20,11 @@
 #if defined(__x86_64__) || defined(__i386__)
 #define dma_rmb() barrier()
 #define dma_wmb() barrier()
-#define mb() __asm__ __volatile__("mfence" ::: "memory")
+#define mb()	  __asm__ __volatile__("mfence" ::: "memory")
 #else
 #define dma_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define dma_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
-#define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define mb()	  __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #endif
 
 static inline void virt_mb(bool weak)

@@ -34,29 +34,31 @@ static int region_info(struct vfio_dev *dev, unsigned index, struct vfio_region 
 static void req_irq_enable(struct vfio_dev *dev)
 {
 	struct vfio_irq_info info = {.argsz = sizeof(info), .index = VFIO_PCI_REQ_IRQ_INDEX};
-	struct {
+	union {
 		struct vfio_irq_set set;
-		int32_t fd;
+		uint8_t bytes[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
 	} irq = {.set = {
 			 .argsz = sizeof(irq),
 			 .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
 			 .index = VFIO_PCI_REQ_IRQ_INDEX,
 			 .count = 1,
 		 }};
+	int32_t fd;
 
 	dev->req_fd = -1;
 	if (ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) || info.count < 1)
 		return;
-	irq.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (irq.fd < 0)
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd < 0)
 		return;
+	memcpy(irq.set.data, &fd, sizeof(fd));
 	if (ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &irq)) {
 		log_warn("%s: cannot register the VFIO request interrupt: %s", dev->bdf,
 			 strerror(errno));
-		close(irq.fd);
+		close(fd);
 		return;
 	}
-	dev->req_fd = irq.fd;
+	dev->req_fd = fd;
 }
 
 int vfio_dev_open(const char *bdf, struct vfio_dev **ret_dev)
@@ -198,30 +200,27 @@ static int mmap_window(struct vfio_dev *dev, unsigned bar, uint64_t off, uint64_
 	*ret_len = info->size;
 	ret = 0;
 	if (info->flags & VFIO_REGION_INFO_FLAG_CAPS) {
-		uint32_t c = info->cap_offset;
-		unsigned hops = 0;
+		struct vfio_region_info_cap_sparse_mmap sp;
+		uint32_t c = vfio_info_cap_find(info, argsz, info->cap_offset,
+						VFIO_REGION_INFO_CAP_SPARSE_MMAP);
 
-		while (c && c + sizeof(struct vfio_info_cap_header) <= argsz && hops++ < 16) {
-			struct vfio_info_cap_header *h = (void *)((char *)info + c);
+		if (c && c + sizeof(sp) <= argsz) {
+			memcpy(&sp, (char *)info + c, sizeof(sp));
+			ret = -ENOTSUP; /* only the listed areas may be mapped */
+			for (uint32_t i = 0; i < sp.nr_areas; i++) {
+				struct vfio_region_sparse_mmap_area a;
+				size_t at = c + sizeof(sp) + i * sizeof(a);
 
-			if (h->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
-				struct vfio_region_info_cap_sparse_mmap *s = (void *)h;
-
-				ret = -ENOTSUP;
-				for (uint32_t i = 0;
-				     i < s->nr_areas &&
-				     c + sizeof(*s) + (i + 1) * sizeof(s->areas[0]) <= argsz;
-				     i++) {
-					if (off >= s->areas[i].offset &&
-					    off + len <= s->areas[i].offset + s->areas[i].size) {
-						*ret_off = s->areas[i].offset;
-						*ret_len = s->areas[i].size;
-						ret = 0;
-						break;
-					}
+				if (at + sizeof(a) > argsz)
+					break;
+				memcpy(&a, (char *)info + at, sizeof(a));
+				if (off >= a.offset && off + len <= a.offset + a.size) {
+					*ret_off = a.offset;
+					*ret_len = a.size;
+					ret = 0;
+					break;
 				}
 			}
-			c = h->next;
 		}
 	}
 out:

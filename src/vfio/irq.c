@@ -22,7 +22,6 @@ int vfio_msix_enable(struct vfio_dev *dev, unsigned count)
 {
 	struct vfio_irq_set *set;
 	size_t sz = sizeof(*set) + count * sizeof(int32_t);
-	int32_t *fds;
 	int ret = 0;
 
 	if (!count || count > dev->msix_max)
@@ -35,7 +34,6 @@ int vfio_msix_enable(struct vfio_dev *dev, unsigned count)
 		ret = -ENOMEM;
 		goto out;
 	}
-	fds = (int32_t *)set->data;
 	for (unsigned i = 0; i < count; i++)
 		dev->msix_fds[i] = -1;
 	for (unsigned i = 0; i < count; i++) {
@@ -44,7 +42,7 @@ int vfio_msix_enable(struct vfio_dev *dev, unsigned count)
 			ret = -errno;
 			goto out;
 		}
-		fds[i] = dev->msix_fds[i];
+		memcpy(set->data + i * sizeof(int32_t), &dev->msix_fds[i], sizeof(int32_t));
 	}
 	*set = (struct vfio_irq_set){
 		.argsz = (uint32_t)sz,

@@ -133,29 +133,29 @@ static int type1_get_info(struct type1 *t)
 				 : 4096;
 	t->base.dma_avail = UINT32_MAX;
 	if (info->flags & VFIO_IOMMU_INFO_CAPS) {
-		uint32_t off = info->cap_offset;
-		unsigned hops = 0;
+		struct vfio_iommu_type1_info_cap_iova_range r;
+		struct vfio_iommu_type1_info_dma_avail avail;
+		uint32_t off;
 
-		while (off && off + sizeof(struct vfio_info_cap_header) <= argsz && hops++ < 64) {
-			struct vfio_info_cap_header *h = (void *)((char *)info + off);
+		off = vfio_info_cap_find(info, argsz, info->cap_offset,
+					 VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+		if (off && off + sizeof(r) <= argsz) {
+			memcpy(&r, (char *)info + off, sizeof(r));
+			for (uint32_t i = 0; i < r.nr_iovas && nranges < IOVA_MAX_EXTENTS; i++) {
+				struct vfio_iova_range one;
+				size_t at = off + sizeof(r) + i * sizeof(one);
 
-			if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
-			    off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= argsz) {
-				struct vfio_iommu_type1_info_cap_iova_range *r = (void *)h;
-
-				for (uint32_t i = 0;
-				     i < r->nr_iovas && nranges < IOVA_MAX_EXTENTS &&
-				     off + sizeof(*r) + (i + 1) * sizeof(r->iova_ranges[0]) <=
-					     argsz;
-				     i++)
-					ranges[nranges++] = (struct iova_extent){
-						r->iova_ranges[i].start, r->iova_ranges[i].end};
-			} else if (h->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL &&
-				   off + sizeof(struct vfio_iommu_type1_info_dma_avail) <= argsz) {
-				t->base.dma_avail =
-					((struct vfio_iommu_type1_info_dma_avail *)h)->avail;
+				if (at + sizeof(one) > argsz)
+					break;
+				memcpy(&one, (char *)info + at, sizeof(one));
+				ranges[nranges++] = (struct iova_extent){one.start, one.end};
 			}
-			off = h->next;
+		}
+		off = vfio_info_cap_find(info, argsz, info->cap_offset,
+					 VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+		if (off && off + sizeof(avail) <= argsz) {
+			memcpy(&avail, (char *)info + off, sizeof(avail));
+			t->base.dma_avail = avail.avail;
 		}
 	}
 	free(info);

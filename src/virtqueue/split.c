@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* split.c - the split virtqueue (virtio 1.2 section 2.7): descriptor table, avail and used rings. */
+/* split.c - the split virtqueue (virtio 1.2 section 2.7): descriptor table, avail and used rings.
+ */
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
@@ -68,8 +69,9 @@ static size_t indirect_off(unsigned num)
 
 size_t vq_split_mem_size(const struct vq_config *cfg)
 {
-	size_t ind = cfg->indirect ? (size_t)cfg->num * cfg->indirect_max * sizeof(struct vring_desc)
-				   : 0;
+	size_t ind = cfg->indirect
+			     ? (size_t)cfg->num * cfg->indirect_max * sizeof(struct vring_desc)
+			     : 0;
 
 	return align_up(indirect_off(cfg->num) + ind, 4096);
 }
@@ -114,7 +116,8 @@ static int split_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, un
 		return -EINVAL;
 
 	if (use_indirect) {
-		/* Each head owns one indirect table, so a table is free exactly when its head is. */
+		/* Each head owns one indirect table, so a table is free exactly when its head is.
+		 */
 		struct vring_desc *t = s->indirect + (size_t)head * v->indirect_max;
 		uint64_t t_iova = s->indirect_iova +
 				  (uint64_t)head * v->indirect_max * sizeof(struct vring_desc);
@@ -141,7 +144,7 @@ static int split_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, un
 		s->free_head = s->next[prev];
 	}
 	v->num_free -= ndesc;
-	s->slot[head] = (struct slot){ .token = token, .in_len = (uint32_t)in_len, .ndesc = ndesc };
+	s->slot[head] = (struct slot){.token = token, .in_len = (uint32_t)in_len, .ndesc = ndesc};
 	s->in_flight++;
 
 	/* Only the ring entry now; the index is published once per batch by kick_prepare. */
@@ -267,7 +270,7 @@ static const struct vq_ops split_ops = {
 int vq_split_create(const struct vq_config *cfg, const struct vq_dma *mem, struct vv_vq **ret_vq)
 {
 	struct vq_split *s;
-	char *base = mem->vaddr;
+	uint8_t *base = mem->vaddr;
 
 	if (!cfg->num || cfg->num > 32768 || (cfg->num & (cfg->num - 1)) || !cfg->notify ||
 	    (cfg->indirect && !cfg->indirect_max) || mem->len < vq_split_mem_size(cfg) ||
@@ -298,10 +301,10 @@ int vq_split_create(const struct vq_config *cfg, const struct vq_dma *mem, struc
 		.used_iova = mem->iova + used_off(cfg->num),
 	};
 	snprintf(s->vq.name, sizeof(s->vq.name), "%s", cfg->name ? cfg->name : "vq");
-	s->desc = (struct vring_desc *)base;
-	s->avail = (struct vring_avail *)(base + avail_off(cfg->num));
-	s->used = (struct vring_used *)(base + used_off(cfg->num));
-	s->indirect = (struct vring_desc *)(base + indirect_off(cfg->num));
+	s->desc = (void *)base;
+	s->avail = (void *)(base + avail_off(cfg->num));
+	s->used = (void *)(base + used_off(cfg->num));
+	s->indirect = (void *)(base + indirect_off(cfg->num));
 	s->indirect_iova = mem->iova + indirect_off(cfg->num);
 	for (unsigned i = 0; i < cfg->num; i++)
 		s->next[i] = (uint16_t)((i + 1) & (cfg->num - 1));

@@ -98,7 +98,8 @@ static int walk_chain(struct fake_ring *r, uint16_t head, struct seg *segs)
 		if (!table || !tsize)
 			return -1;
 		if (r->hostile == FAKE_DESC_LOOP)
-			table[tsize - 1].flags |= htole16(VRING_DESC_F_NEXT), table[tsize - 1].next = 0;
+			table[tsize - 1].flags |= htole16(VRING_DESC_F_NEXT),
+				table[tsize - 1].next = 0;
 		i = 0;
 	}
 	for (;;) {
@@ -186,7 +187,7 @@ unsigned fake_ring_process(struct fake_ring *r)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (done) {
 		bool irq = r->event_idx ? vring_need_event(ld16(r, r->avail + 4 + 2 * r->num),
-							    r->used_idx, old_used)
+							   r->used_idx, old_used)
 					: !(ld16(r, r->avail) & VRING_AVAIL_F_NO_INTERRUPT);
 		r->interrupts += irq;
 	}
@@ -198,7 +199,7 @@ static void *thread_main(void *arg)
 	struct fake_ring *r = arg;
 
 	while (!r->stop) {
-		struct pollfd p = { .fd = r->kick_fd, .events = POLLIN };
+		struct pollfd p = {.fd = r->kick_fd, .events = POLLIN};
 		uint64_t v;
 
 		if (!fake_ring_process(r) && poll(&p, 1, 1) > 0 &&

@@ -49,7 +49,7 @@ struct fake_ring {
 	uint32_t last_id;
 	enum fake_hostile hostile;
 	unsigned interrupts;
-	unsigned refused; /* chains the device refused as malformed */
+	unsigned refused;    /* chains the device refused as malformed */
 	bool suppress_kicks; /* sets VRING_USED_F_NO_NOTIFY / never moves avail_event */
 
 	/* threaded mode */

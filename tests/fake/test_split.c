@@ -103,7 +103,7 @@ static unsigned build(struct env *e, struct vv_sg *sg, unsigned n_out, unsigned 
 	for (unsigned i = 0; i < n_out + n_in; i++) {
 		uint32_t len = 1 + (seed * 7 + i * 13) % 200;
 
-		sg[i] = (struct vv_sg){ e->buf_iova + off, len };
+		sg[i] = (struct vv_sg){e->buf_iova + off, len};
 		if (i < n_out)
 			for (uint32_t b = 0; b < len; b++) {
 				e->buf[off + b] = (uint8_t)(seed + i + b);
@@ -158,7 +158,7 @@ static void test_shapes(void **state)
 static void test_full_ring(void **state)
 {
 	struct env *e = env_new(8, false, false, 0);
-	struct vv_sg sg[2] = { { e->buf_iova, 8 }, { e->buf_iova + 8, 8 } };
+	struct vv_sg sg[2] = {{e->buf_iova, 8}, {e->buf_iova + 8, 8}};
 	int tags[8];
 	void *tok;
 	uint32_t len;
@@ -187,7 +187,7 @@ static void test_einval(void **state)
 	int tag;
 
 	for (int i = 0; i < 9; i++)
-		sg[i] = (struct vv_sg){ e->buf_iova + 64 * i, 64 };
+		sg[i] = (struct vv_sg){e->buf_iova + 64 * i, 64};
 	assert_int_equal(vv_vq_add(e->vq, sg, 0, 0, &tag), -EINVAL);
 	assert_int_equal(vv_vq_add(e->vq, sg, 1, 0, NULL), -EINVAL);
 	assert_int_equal(vv_vq_add(e->vq, NULL, 1, 0, &tag), -EINVAL);
@@ -198,7 +198,7 @@ static void test_einval(void **state)
 
 	e = env_new(8, false, false, 0);
 	for (int i = 0; i < 9; i++)
-		sg[i] = (struct vv_sg){ e->buf_iova + 64 * i, 64 };
+		sg[i] = (struct vv_sg){e->buf_iova + 64 * i, 64};
 	assert_int_equal(vv_vq_add(e->vq, sg, 9, 0, &tag), -EINVAL); /* > ring, never fits */
 	env_free(e);
 }
@@ -233,7 +233,7 @@ static void test_indirect_uses_one_slot(void **state)
 static void test_kick_suppression_event_idx(void **state)
 {
 	struct env *e = env_new(8, true, false, 0);
-	struct vv_sg sg = { e->buf_iova, 16 };
+	struct vv_sg sg = {e->buf_iova, 16};
 	int tag[3];
 
 	assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[0]), 0);
@@ -250,7 +250,7 @@ static void test_kick_suppression_event_idx(void **state)
 static void test_kick_suppression_flags(void **state)
 {
 	struct env *e = env_new(8, false, false, 0);
-	struct vv_sg sg = { e->buf_iova, 16 };
+	struct vv_sg sg = {e->buf_iova, 16};
 	int tag[2];
 
 	assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[0]), 0);
@@ -266,7 +266,7 @@ static void test_interrupt_suppression(void **state)
 {
 	for (int ev = 0; ev < 2; ev++) {
 		struct env *e = env_new(8, ev, false, 0);
-		struct vv_sg sg = { e->buf_iova, 16 };
+		struct vv_sg sg = {e->buf_iova, 16};
 		int tag[2];
 		void *tok;
 		uint32_t len;
@@ -320,8 +320,8 @@ static void test_threaded_stress(void **state)
 				continue;
 			n_out = 1 + rand() % 4;
 			n_in = 1 + rand() % 4;
-			build(e, req[s].sg, n_out, n_in, (size_t)s * SLOT, req[s].in, &req[s].in_len,
-			      submitted);
+			build(e, req[s].sg, n_out, n_in, (size_t)s * SLOT, req[s].in,
+			      &req[s].in_len, submitted);
 			ret = vv_vq_add(e->vq, req[s].sg, n_out, n_in, &req[s]);
 			if (ret == -ENOSPC)
 				break;
@@ -351,7 +351,7 @@ static void test_threaded_stress(void **state)
 static void hostile(enum fake_hostile mode, unsigned requests)
 {
 	struct env *e = env_new(8, true, false, 0);
-	struct vv_sg sg[2] = { { e->buf_iova, 16 }, { e->buf_iova + 16, 16 } };
+	struct vv_sg sg[2] = {{e->buf_iova, 16}, {e->buf_iova + 16, 16}};
 	int tags[8];
 	void *tok = (void *)0x1;
 	uint32_t len = 7;
@@ -397,7 +397,7 @@ static void test_hostile_desc_loop_refused(void **state)
 {
 	/* The device side must not loop on a malformed indirect table; the driver sees nothing. */
 	struct env *e = env_new(8, false, true, 4);
-	struct vv_sg sg[3] = { { e->buf_iova, 8 }, { e->buf_iova + 8, 8 }, { e->buf_iova + 16, 8 } };
+	struct vv_sg sg[3] = {{e->buf_iova, 8}, {e->buf_iova + 8, 8}, {e->buf_iova + 16, 8}};
 	int tag;
 	void *tok;
 	uint32_t len;
@@ -413,8 +413,8 @@ static void test_hostile_desc_loop_refused(void **state)
 
 static void test_bad_config(void **state)
 {
-	struct vq_config cfg = { .num = 6, .notify = on_notify };
-	struct vq_dma dma = { 0 };
+	struct vq_config cfg = {.num = 6, .notify = on_notify};
+	struct vq_dma dma = {0};
 	struct vv_vq *vq;
 	static uint8_t mem[65536] __attribute__((aligned(4096)));
 

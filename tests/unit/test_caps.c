@@ -232,6 +232,24 @@ static void test_vendor_cap_bad_len(void **state)
 	assert_int_equal(parse(&c), -EINVAL);
 }
 
+static void test_vendor_cap_at_end(void **state)
+{
+	struct vpci_caps c;
+
+	/* Found by fuzz_caps: a vendor capability at 0xfc; only its header fits in 256 bytes. */
+	cfg[0x41] = 0xfc;
+	cfg[0xfc] = PCI_CAP_ID_VNDR;
+	cfg[0xfd] = 0;
+	assert_int_equal(parse(&c), -EINVAL);
+	assert_non_null(strstr(err, "runs past"));
+	/* A second MSI-X capability is ignored; a first one must fit too. */
+	cfg[0xfc] = PCI_CAP_ID_MSIX;
+	assert_int_equal(parse(&c), 0);
+	cfg[PCI_CAPABILITY_LIST] = 0x84;
+	assert_int_equal(parse(&c), -EINVAL);
+	assert_non_null(strstr(err, "runs past"));
+}
+
 static void test_msix_outside_bar(void **state)
 {
 	struct vpci_caps c;
@@ -281,6 +299,7 @@ int main(void)
 		cmocka_unit_test_setup(test_notify_multiplier, setup),
 		cmocka_unit_test_setup(test_notify_cap_short, setup),
 		cmocka_unit_test_setup(test_vendor_cap_bad_len, setup),
+		cmocka_unit_test_setup(test_vendor_cap_at_end, setup),
 		cmocka_unit_test_setup(test_msix_outside_bar, setup),
 		cmocka_unit_test_setup(test_missing_notify, setup),
 		cmocka_unit_test_setup(test_no_msix_is_fine, setup),
