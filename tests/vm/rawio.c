@@ -3,6 +3,8 @@
  * rawio.c - raw virtio-blk reads and writes through libvirtio-vfio's public API, for the VM
  * tests: `vv-rawio [--poll] [--plain] BDF read|write LBA COUNT` moves COUNT 512-byte sectors
  * between the disk and stdout/stdin. Completions come by MSI-X eventfd unless --poll.
+ * --all-queues sets up every queue the device has (I/O still goes to queue 0), which is
+ * how a device with fewer MSI-X vectors than queues ends up sharing one.
  */
 #include <endian.h>
 #include <errno.h>
@@ -56,7 +58,7 @@ static int wait_one(struct vv_device *dev, struct vv_vq *vq, bool use_poll, void
 
 int main(int argc, char **argv)
 {
-	bool use_poll = false, plain = false, write_op;
+	bool use_poll = false, plain = false, all_queues = false, write_op;
 	struct vv_device *dev;
 	struct vv_dma_buf buf;
 	struct virtio_blk_outhdr *hdr;
@@ -73,9 +75,12 @@ int main(int argc, char **argv)
 			use_poll = true;
 		else if (!strcmp(argv[a], "--plain"))
 			plain = true;
+		else if (!strcmp(argv[a], "--all-queues"))
+			all_queues = true;
 	}
 	if (argc - a != 4 || (strcmp(argv[a + 1], "read") && strcmp(argv[a + 1], "write"))) {
-		fprintf(stderr, "usage: vv-rawio [--poll] [--plain] BDF read|write LBA COUNT\n");
+		fprintf(stderr,
+			"usage: vv-rawio [--poll] [--plain] [--all-queues] BDF read|write LBA COUNT\n");
 		return 2;
 	}
 	write_op = !strcmp(argv[a + 1], "write");
@@ -91,7 +96,7 @@ int main(int argc, char **argv)
 	/* Ring features on by default, so the interesting paths run: INDIRECT_DESC, EVENT_IDX. */
 	ret = vv_device_negotiate(dev, plain ? 0 : (1ULL << 28 | 1ULL << 29), &features);
 	if (!ret)
-		ret = vv_device_setup_queues(dev, 1, NULL);
+		ret = vv_device_setup_queues(dev, all_queues ? vv_device_num_queues(dev) : 1, NULL);
 	if (!ret)
 		ret = vv_device_start(dev);
 	if (!ret)
