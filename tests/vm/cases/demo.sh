@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The README's demo: what virtio-vfio sees in a guest with a disk and two NICs.
+# The README's demo: find a disk, take it from the kernel, look at it through VFIO, read
+# from it with the library, give it back.
 #vm: timeout 180
 #vm: topology rootport
 #vm: blk vblk0 serial=vvdemo0 size=64M
@@ -9,15 +10,27 @@ set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
 vv=$VV_BUILD/cli/virtio-vfio
-echo
-echo "### virtio-vfio list"
+step() { printf '\n### %s\n' "$*"; }
+
+bdf=$("$vv" list --json | jq -r '.devices[] | select(.type == "blk") | .bdf')
+disk=$("$vv" list --json | jq -r '.devices[] | select(.type == "blk") | .kernel_names[0].name')
+echo "hello from the kernel's driver" | dd of="/dev/$disk" bs=512 conv=sync,fsync oflag=direct status=none
+
+step "virtio-vfio list"
 "$vv" list
-echo
-echo "### virtio-vfio list --json (block devices)"
-"$vv" list --json | jq -c '.devices[] | select(.type == "blk")'
-echo
-# The demo doubles as a check: the disk was found by its serial and is idle.
-bdf=$(vv_bdf_by_serial vvdemo0)
+step "virtio-vfio attach $bdf"
+"$vv" attach "$bdf"
+step "virtio-vfio info $bdf"
+"$vv" info "$bdf"
+step "sector 0, read through libvirtio-vfio (tests/vm/rawio.c)"
+"$VV_BUILD/tests/vv-rawio" "$bdf" read 0 1 2>/dev/null | tr -d '\0'
+step "virtio-vfio detach $bdf"
+"$vv" detach "$bdf"
+step "virtio-vfio list --json (the disk)"
+"$vv" list --json | jq -M -c --arg b "$bdf" '.devices[] | select(.bdf == $b)'
+
+# The demo doubles as a check: the disk is back on the kernel's driver, and idle.
 "$vv" list --json | jq -e --arg b "$bdf" \
-	'.devices[] | select(.bdf == $b and .type == "blk" and .in_use == false)' >/dev/null
-echo "demo: disk vvdemo0 is $bdf, free to attach"
+	'.devices[] | select(.bdf == $b and .driver == "virtio-pci" and .in_use == false)' >/dev/null
+echo
+echo "demo: done"
