@@ -173,27 +173,15 @@ static int mmap_window(struct vfio_dev *dev, unsigned bar, uint64_t off, uint64_
 		       uint64_t *ret_off, uint64_t *ret_len)
 {
 	struct vfio_region_info *info;
-	uint32_t argsz = sizeof(*info);
-	int ret = -ENOTSUP;
+	struct vfio_region_info query = {.index = VFIO_PCI_BAR0_REGION_INDEX + bar};
+	uint32_t argsz;
+	int ret;
 
-	info = calloc(1, argsz);
+	info = vfio_info_get(dev->fd, VFIO_DEVICE_GET_REGION_INFO, &query, sizeof(query), &ret);
 	if (!info)
-		return -ENOMEM;
-	info->argsz = argsz;
-	info->index = VFIO_PCI_BAR0_REGION_INDEX + bar;
-	if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, info))
-		goto out;
-	if (info->argsz > argsz) {
-		argsz = info->argsz;
-		free(info);
-		info = calloc(1, argsz);
-		if (!info)
-			return -ENOMEM;
-		info->argsz = argsz;
-		info->index = VFIO_PCI_BAR0_REGION_INDEX + bar;
-		if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, info))
-			goto out;
-	}
+		return ret;
+	argsz = info->argsz;
+	ret = -ENOTSUP;
 	if (!(info->flags & VFIO_REGION_INFO_FLAG_MMAP))
 		goto out;
 	*ret_off = 0;
@@ -232,7 +220,7 @@ out:
 int vfio_bar_map(struct vfio_dev *dev, unsigned bar, uint64_t off, uint64_t len, void **ret)
 {
 	struct vfio_region *r;
-	uint64_t woff, wlen;
+	uint64_t woff = 0, wlen = 0;
 	void *p;
 	int err;
 

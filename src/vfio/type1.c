@@ -112,21 +112,11 @@ static int type1_get_info(struct type1 *t)
 	uint32_t argsz = sizeof(*info);
 	int ret;
 
-	for (;;) {
-		info = calloc(1, argsz);
-		if (!info)
-			return -ENOMEM;
-		info->argsz = argsz;
-		if (ioctl(t->container, VFIO_IOMMU_GET_INFO, info)) {
-			ret = -errno;
-			free(info);
-			return ret;
-		}
-		if (info->argsz <= argsz)
-			break;
-		argsz = info->argsz; /* caps did not fit: ask again with room for them */
-		free(info);
-	}
+	info = vfio_info_get(t->container, VFIO_IOMMU_GET_INFO, &(struct vfio_iommu_type1_info){0},
+			     sizeof(*info), &ret);
+	if (!info)
+		return ret;
+	argsz = info->argsz;
 
 	t->base.pgsize = info->flags & VFIO_IOMMU_INFO_PGSIZES
 				 ? info->iova_pgsizes & -info->iova_pgsizes

@@ -13,31 +13,13 @@
 #include "pci/sysfs.h"
 #include "vfio/iova.h"
 
-#include <string.h>
-
 #include <linux/vfio.h>
 
 struct vfio_iommu;
 
-/*
- * Finds capability @id in the chain of a VFIO info reply (@info, @argsz bytes, first
- * capability at @first). Returns its offset, or 0 when absent. The kernel does not align
- * capabilities to their fields' sizes, so everything is read with memcpy, never through a
- * struct pointer into the buffer.
- */
-static inline uint32_t vfio_info_cap_find(const void *info, uint32_t argsz, uint32_t first,
-					  uint16_t id)
-{
-	struct vfio_info_cap_header h;
-	unsigned hops = 0;
-
-	for (uint32_t off = first; off && off + sizeof(h) <= argsz && hops++ < 64; off = h.next) {
-		memcpy(&h, (const char *)info + off, sizeof(h));
-		if (h.id == id)
-			return off;
-	}
-	return 0;
-}
+void *vfio_info_get(int fd, unsigned long request, const void *query, uint32_t query_len,
+		    int *ret_err);
+uint32_t vfio_info_cap_find(const void *info, uint32_t argsz, uint32_t first, uint16_t id);
 
 /*
  * What callers need of an IOMMU backend. type1 implements it over a container and group;
