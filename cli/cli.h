@@ -3,6 +3,9 @@
 #ifndef VV_CLI_H
 #define VV_CLI_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #include "util/compiler.h"
 
 /* Exit codes of every subcommand, as documented in virtio-vfio(1). */
@@ -18,6 +21,7 @@ void cli_err(const char *fmt, ...) VV_PRINTF(1, 2);
 
 #include "pci/sysfs.h"
 
+int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *ret_json);
 int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN]);
 
 int cmd_attach(int argc, char **argv);

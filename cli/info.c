@@ -377,29 +377,14 @@ static void usage(FILE *out)
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	struct info in = {0};
 	char bdf[PCI_BDF_LEN], drv[64];
-	bool json = false;
+	bool json;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	c = cli_parse_json_help(argc, argv, usage, &json);
+	if (c >= 0)
+		return c;
 	if (optind + 1 != argc) {
 		cli_err("info: expected exactly one DEVICE");
 		return EXIT_USAGE;

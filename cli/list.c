@@ -294,28 +294,13 @@ static void list_usage(FILE *out)
 
 int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	struct entry *entries = NULL;
-	bool json = false;
+	bool json;
 	int c, n;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			list_usage(stdout);
-			return EXIT_OK;
-		default:
-			list_usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
+	c = cli_parse_json_help(argc, argv, list_usage, &json);
+	if (c >= 0)
+		return c;
 	if (optind < argc) {
 		cli_err("list: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;

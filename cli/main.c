@@ -35,6 +35,36 @@ void cli_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * Parses the options shared by the read-only commands: --json and --help. Returns -1 to go
+ * on (optind at the first operand), or the exit code to return now.
+ */
+int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *ret_json)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	*ret_json = false;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*ret_json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
 static void log_to_stderr(void *opaque, enum vv_log_level level, const char *msg)
 {
 	fprintf(stderr, "%s: %s%s\n", prog, level <= VV_LOG_ERR ? "error: " : "", msg);
