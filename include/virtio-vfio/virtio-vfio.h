@@ -9,6 +9,7 @@
 #ifndef VIRTIO_VFIO_H
 #define VIRTIO_VFIO_H
 
+#include <virtio-vfio/blk.h>
 #include <virtio-vfio/device.h>
 #include <virtio-vfio/ids.h>
 #include <virtio-vfio/log.h>

@@ -9,6 +9,22 @@ int main(void)
 {
 	/* Taking each address forces the dynamic linker to resolve it from libvirtio-vfio.so. */
 	const void *syms[] = {
+		(const void *)vv_blk_close,
+		(const void *)vv_blk_device,
+		(const void *)vv_blk_flush,
+		(const void *)vv_blk_get_id,
+		(const void *)vv_blk_get_info,
+		(const void *)vv_blk_kick,
+		(const void *)vv_blk_num_queues,
+		(const void *)vv_blk_open,
+		(const void *)vv_blk_poll,
+		(const void *)vv_blk_queue_eventfd,
+		(const void *)vv_blk_read,
+		(const void *)vv_blk_submit_discard,
+		(const void *)vv_blk_submit_flush,
+		(const void *)vv_blk_submit_rw,
+		(const void *)vv_blk_submit_write_zeroes,
+		(const void *)vv_blk_write,
 		(const void *)vv_device_bdf,
 		(const void *)vv_device_close,
 		(const void *)vv_device_config_read,

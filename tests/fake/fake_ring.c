@@ -12,6 +12,7 @@
 #include <linux/virtio_ring.h>
 
 #include "fake_ring.h"
+#include "virtqueue/vq.h"
 
 int fake_mem_create(struct fake_mem *m, size_t len)
 {
@@ -77,16 +78,10 @@ static void st16(struct fake_ring *r, uint64_t iova, uint16_t v)
 	__atomic_store_n((uint16_t *)dev_ptr(r, iova, 2), htole16(v), __ATOMIC_RELEASE);
 }
 
-struct seg {
-	uint8_t *p;
-	uint32_t len;
-	bool write;
-};
-
 #define MAX_SEGS 1024
 
 /* Walks a chain (direct or one indirect table). Returns the segment count, -1 if malformed. */
-static int walk_chain(struct fake_ring *r, uint16_t head, struct seg *segs)
+static int walk_chain(struct fake_ring *r, uint16_t head, struct fake_seg *segs)
 {
 	struct vring_desc *table = dev_ptr(r, r->desc, r->num * sizeof(*table));
 	unsigned tsize = r->num, n = 0, i = head, steps = 0;
@@ -118,7 +113,7 @@ static int walk_chain(struct fake_ring *r, uint16_t head, struct seg *segs)
 	}
 }
 
-static uint32_t serve(struct seg *segs, int n)
+static uint32_t serve(struct fake_seg *segs, int n)
 {
 	static uint8_t in[1 << 20];
 	size_t in_len = 0, out = 0;
@@ -137,7 +132,7 @@ static uint32_t serve(struct seg *segs, int n)
 
 unsigned fake_ring_process(struct fake_ring *r)
 {
-	static __thread struct seg segs[MAX_SEGS];
+	static __thread struct fake_seg segs[MAX_SEGS];
 	unsigned done = 0;
 	uint16_t avail_idx = ld16(r, r->avail + 2), old_used = r->used_idx;
 
@@ -152,7 +147,7 @@ unsigned fake_ring_process(struct fake_ring *r)
 			r->refused++;
 			continue;
 		}
-		len = serve(segs, n);
+		len = r->handler ? r->handler(r->handler_ctx, segs, n) : serve(segs, n);
 		switch (r->hostile) {
 		case FAKE_BAD_ID:
 			id = r->num + 5;
@@ -232,4 +227,40 @@ void fake_ring_kick(struct fake_ring *r)
 
 	if (r->kick_fd >= 0 && write(r->kick_fd, &one, sizeof(one)) < 0)
 		abort();
+}
+
+int fake_env_init(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx, bool indirect,
+		  unsigned indirect_max, void (*notify)(void *, unsigned), void *notify_ctx)
+{
+	struct vq_config cfg = {
+		.name = "fake",
+		.num = num,
+		.event_idx = event_idx,
+		.indirect = indirect,
+		.indirect_max = indirect ? indirect_max : 0,
+		.weak_barriers = true,
+		.notify = notify,
+		.notify_ctx = notify_ctx,
+	};
+	struct vq_dma dma;
+	int ret = fake_mem_create(&e->mem, mem_size);
+
+	if (ret)
+		return ret;
+	dma.len = vq_split_mem_size(&cfg);
+	dma.vaddr = fake_mem_alloc(&e->mem, dma.len, 4096, &dma.iova);
+	if (!dma.vaddr)
+		return -ENOMEM;
+	ret = vq_split_create(&cfg, &dma, &e->vq);
+	if (ret)
+		return ret;
+	fake_ring_init(&e->dev, &e->mem, num, event_idx, vq_desc_iova(e->vq), vq_avail_iova(e->vq),
+		       vq_used_iova(e->vq));
+	return 0;
+}
+
+void fake_env_fini(struct fake_env *e)
+{
+	vq_destroy(e->vq);
+	fake_mem_destroy(&e->mem);
 }

@@ -39,6 +39,16 @@ enum fake_hostile {
 	FAKE_DESC_LOOP, /* (device side) an indirect table that loops: refused, no hang */
 };
 
+/* One buffer of a chain as the device sees it. */
+struct fake_seg {
+	uint8_t *p;
+	uint32_t len;
+	bool write;
+};
+
+/* Serves one request; returns the used length. NULL handler: the transform below. */
+typedef uint32_t (*fake_handler)(void *ctx, struct fake_seg *segs, int n);
+
 struct fake_ring {
 	struct fake_mem *mem;
 	unsigned num;
@@ -51,6 +61,8 @@ struct fake_ring {
 	unsigned interrupts;
 	unsigned refused;    /* chains the device refused as malformed */
 	bool suppress_kicks; /* sets VRING_USED_F_NO_NOTIFY / never moves avail_event */
+	fake_handler handler;
+	void *handler_ctx;
 
 	/* threaded mode */
 	pthread_t thread;
@@ -71,5 +83,17 @@ static inline uint8_t fake_transform(const uint8_t *in, size_t in_len, size_t i)
 {
 	return in_len ? (uint8_t)(in[i % in_len] ^ 0x5a) : (uint8_t)i;
 }
+
+/* A driver queue (src/virtqueue) wired to a fake device ring, in fresh fake memory. */
+struct vv_vq;
+struct fake_env {
+	struct fake_mem mem;
+	struct fake_ring dev;
+	struct vv_vq *vq;
+};
+
+int fake_env_init(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx, bool indirect,
+		  unsigned indirect_max, void (*notify)(void *, unsigned), void *notify_ctx);
+void fake_env_fini(struct fake_env *e);
 
 #endif /* VV_TESTS_FAKE_RING_H */

@@ -23,9 +23,7 @@
 #define BUF_SIZE (1u << 20)
 
 struct env {
-	struct fake_mem mem;
-	struct fake_ring dev;
-	struct vv_vq *vq;
+	struct fake_env f;
 	uint8_t *buf; /* driver view of a data area */
 	uint64_t buf_iova;
 	unsigned kicks;
@@ -38,34 +36,18 @@ static void on_notify(void *ctx, unsigned index)
 
 	e->kicks++;
 	if (e->threaded)
-		fake_ring_kick(&e->dev);
+		fake_ring_kick(&e->f.dev);
 }
 
 static struct env *env_new(unsigned num, bool event_idx, bool indirect, unsigned indirect_max)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct vq_config cfg = {
-		.name = "fake",
-		.index = 0,
-		.num = num,
-		.event_idx = event_idx,
-		.indirect = indirect,
-		.indirect_max = indirect ? indirect_max : 0,
-		.weak_barriers = true,
-		.notify = on_notify,
-	};
-	struct vq_dma dma;
 
 	assert_non_null(e);
-	cfg.notify_ctx = e;
-	assert_int_equal(fake_mem_create(&e->mem, MEM_SIZE), 0);
-	dma.len = vq_split_mem_size(&cfg);
-	dma.vaddr = fake_mem_alloc(&e->mem, dma.len, 4096, &dma.iova);
-	assert_non_null(dma.vaddr);
-	assert_int_equal(vq_split_create(&cfg, &dma, &e->vq), 0);
-	fake_ring_init(&e->dev, &e->mem, num, event_idx, vq_desc_iova(e->vq), vq_avail_iova(e->vq),
-		       vq_used_iova(e->vq));
-	e->buf = fake_mem_alloc(&e->mem, BUF_SIZE, 4096, &e->buf_iova);
+	assert_int_equal(fake_env_init(&e->f, MEM_SIZE, num, event_idx, indirect, indirect_max,
+				       on_notify, e),
+			 0);
+	e->buf = fake_mem_alloc(&e->f.mem, BUF_SIZE, 4096, &e->buf_iova);
 	assert_non_null(e->buf);
 	return e;
 }
@@ -73,9 +55,8 @@ static struct env *env_new(unsigned num, bool event_idx, bool indirect, unsigned
 static void env_free(struct env *e)
 {
 	if (e->threaded)
-		fake_ring_stop(&e->dev);
-	vq_destroy(e->vq);
-	fake_mem_destroy(&e->mem);
+		fake_ring_stop(&e->f.dev);
+	fake_env_fini(&e->f);
 	free(e);
 }
 
@@ -128,14 +109,14 @@ static void roundtrip(struct env *e, unsigned n_out, unsigned n_in, unsigned see
 	build(e, sg, n_out, n_in, 0, in, &in_len, seed);
 	for (unsigned i = n_out; i < n_out + n_in; i++)
 		want += sg[i].len;
-	assert_int_equal(vv_vq_add(e->vq, sg, n_out, n_in, &tag), 0);
-	assert_int_equal(vv_vq_kick(e->vq), 0);
-	assert_int_equal(fake_ring_process(&e->dev), 1);
-	assert_int_equal(vv_vq_get(e->vq, &tok, &len), 1);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, n_out, n_in, &tag), 0);
+	assert_int_equal(vv_vq_kick(e->f.vq), 0);
+	assert_int_equal(fake_ring_process(&e->f.dev), 1);
+	assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 1);
 	assert_ptr_equal(tok, &tag);
 	assert_int_equal(len, want);
 	check_reply(in, in_len, sg, n_out, n_out + n_in, e);
-	assert_int_equal(vv_vq_get(e->vq, &tok, &len), 0);
+	assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 0);
 }
 
 static void test_shapes(void **state)
@@ -149,8 +130,8 @@ static void test_shapes(void **state)
 					roundtrip(e, o, i, o * 10 + i);
 			roundtrip(e, 0, 1, 99); /* write-only, as a read request's data */
 			roundtrip(e, 3, 0, 98); /* read-only */
-			assert_int_equal(vv_vq_free_count(e->vq), 16);
-			assert_int_equal(e->dev.refused, 0);
+			assert_int_equal(vv_vq_free_count(e->f.vq), 16);
+			assert_int_equal(e->f.dev.refused, 0);
 			env_free(e);
 		}
 }
@@ -164,19 +145,19 @@ static void test_full_ring(void **state)
 	uint32_t len;
 
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(vv_vq_add(e->vq, sg, 1, 1, &tags[i]), 0);
-	assert_int_equal(vv_vq_free_count(e->vq), 0);
-	assert_int_equal(vv_vq_add(e->vq, sg, 1, 0, &tags[4]), -ENOSPC);
-	assert_int_equal(vv_vq_kick(e->vq), 0);
-	assert_int_equal(fake_ring_process(&e->dev), 4);
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[i]), 0);
+	assert_int_equal(vv_vq_free_count(e->f.vq), 0);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[4]), -ENOSPC);
+	assert_int_equal(vv_vq_kick(e->f.vq), 0);
+	assert_int_equal(fake_ring_process(&e->f.dev), 4);
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(vv_vq_get(e->vq, &tok, &len), 1);
+		assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 1);
 		assert_ptr_equal(tok, &tags[i]); /* the fake completes in order */
 	}
-	assert_int_equal(vv_vq_free_count(e->vq), 8);
+	assert_int_equal(vv_vq_free_count(e->f.vq), 8);
 	for (int i = 0; i < 8; i++)
-		assert_int_equal(vv_vq_add(e->vq, sg, 1, 0, &tags[i]), 0);
-	assert_int_equal(vv_vq_add(e->vq, sg, 1, 0, &tags[0]), -ENOSPC);
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[i]), 0);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[0]), -ENOSPC);
 	env_free(e);
 }
 
@@ -188,18 +169,18 @@ static void test_einval(void **state)
 
 	for (int i = 0; i < 9; i++)
 		sg[i] = (struct vv_sg){e->buf_iova + 64 * i, 64};
-	assert_int_equal(vv_vq_add(e->vq, sg, 0, 0, &tag), -EINVAL);
-	assert_int_equal(vv_vq_add(e->vq, sg, 1, 0, NULL), -EINVAL);
-	assert_int_equal(vv_vq_add(e->vq, NULL, 1, 0, &tag), -EINVAL);
-	assert_int_equal(vv_vq_add(e->vq, sg, 5, 0, &tag), -EINVAL); /* > indirect_max */
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 0, 0, &tag), -EINVAL);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, NULL), -EINVAL);
+	assert_int_equal(vv_vq_add(e->f.vq, NULL, 1, 0, &tag), -EINVAL);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 5, 0, &tag), -EINVAL); /* > indirect_max */
 	sg[1].len = 0;
-	assert_int_equal(vv_vq_add(e->vq, sg, 2, 0, &tag), -EINVAL);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 2, 0, &tag), -EINVAL);
 	env_free(e);
 
 	e = env_new(8, false, false, 0);
 	for (int i = 0; i < 9; i++)
 		sg[i] = (struct vv_sg){e->buf_iova + 64 * i, 64};
-	assert_int_equal(vv_vq_add(e->vq, sg, 9, 0, &tag), -EINVAL); /* > ring, never fits */
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 9, 0, &tag), -EINVAL); /* > ring, never fits */
 	env_free(e);
 }
 
@@ -215,13 +196,13 @@ static void test_indirect_uses_one_slot(void **state)
 
 	for (int r = 0; r < 4; r++) {
 		build(e, sg, 4, 4, (size_t)r * 4096, in, &in_len, (unsigned)r);
-		assert_int_equal(vv_vq_add(e->vq, sg, 4, 4, &tags[r]), 0);
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 4, 4, &tags[r]), 0);
 	}
-	assert_int_equal(vv_vq_free_count(e->vq), 0);
-	assert_int_equal(vv_vq_kick(e->vq), 0);
-	assert_int_equal(fake_ring_process(&e->dev), 4);
+	assert_int_equal(vv_vq_free_count(e->f.vq), 0);
+	assert_int_equal(vv_vq_kick(e->f.vq), 0);
+	assert_int_equal(fake_ring_process(&e->f.dev), 4);
 	for (int r = 0; r < 4; r++) {
-		assert_int_equal(vv_vq_get(e->vq, &tok, &len), 1);
+		assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 1);
 		assert_ptr_equal(tok, &tags[r]);
 		build(e, sg, 4, 4, (size_t)r * 4096, in, &in_len, (unsigned)r);
 		/* rebuild cleared the replies; the device wrote len bytes earlier: check length */
@@ -236,14 +217,14 @@ static void test_kick_suppression_event_idx(void **state)
 	struct vv_sg sg = {e->buf_iova, 16};
 	int tag[3];
 
-	assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[0]), 0);
-	assert_true(vv_vq_kick_prepare(e->vq)); /* avail_event 0: the device wants entry 0 */
-	assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[1]), 0);
-	assert_false(vv_vq_kick_prepare(e->vq)); /* it has not caught up: no second kick */
-	assert_false(vv_vq_kick_prepare(e->vq)); /* nothing new */
-	fake_ring_process(&e->dev);		 /* avail_event := 2 */
-	assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[2]), 0);
-	assert_true(vv_vq_kick_prepare(e->vq));
+	assert_int_equal(vv_vq_add(e->f.vq, &sg, 1, 0, &tag[0]), 0);
+	assert_true(vv_vq_kick_prepare(e->f.vq)); /* avail_event 0: the device wants entry 0 */
+	assert_int_equal(vv_vq_add(e->f.vq, &sg, 1, 0, &tag[1]), 0);
+	assert_false(vv_vq_kick_prepare(e->f.vq)); /* it has not caught up: no second kick */
+	assert_false(vv_vq_kick_prepare(e->f.vq)); /* nothing new */
+	fake_ring_process(&e->f.dev);		   /* avail_event := 2 */
+	assert_int_equal(vv_vq_add(e->f.vq, &sg, 1, 0, &tag[2]), 0);
+	assert_true(vv_vq_kick_prepare(e->f.vq));
 	env_free(e);
 }
 
@@ -253,12 +234,12 @@ static void test_kick_suppression_flags(void **state)
 	struct vv_sg sg = {e->buf_iova, 16};
 	int tag[2];
 
-	assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[0]), 0);
-	assert_true(vv_vq_kick_prepare(e->vq));
-	e->dev.suppress_kicks = true;
-	fake_ring_process(&e->dev); /* sets VRING_USED_F_NO_NOTIFY */
-	assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[1]), 0);
-	assert_false(vv_vq_kick_prepare(e->vq));
+	assert_int_equal(vv_vq_add(e->f.vq, &sg, 1, 0, &tag[0]), 0);
+	assert_true(vv_vq_kick_prepare(e->f.vq));
+	e->f.dev.suppress_kicks = true;
+	fake_ring_process(&e->f.dev); /* sets VRING_USED_F_NO_NOTIFY */
+	assert_int_equal(vv_vq_add(e->f.vq, &sg, 1, 0, &tag[1]), 0);
+	assert_false(vv_vq_kick_prepare(e->f.vq));
 	env_free(e);
 }
 
@@ -271,21 +252,21 @@ static void test_interrupt_suppression(void **state)
 		void *tok;
 		uint32_t len;
 
-		vv_vq_disable_cb(e->vq);
-		assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[0]), 0);
-		vv_vq_kick(e->vq);
-		fake_ring_process(&e->dev);
+		vv_vq_disable_cb(e->f.vq);
+		assert_int_equal(vv_vq_add(e->f.vq, &sg, 1, 0, &tag[0]), 0);
+		vv_vq_kick(e->f.vq);
+		fake_ring_process(&e->f.dev);
 		if (!ev)
-			assert_int_equal(e->dev.interrupts, 0);
+			assert_int_equal(e->f.dev.interrupts, 0);
 		/* A completion arrived while disabled: enable_cb must say "look again". */
-		assert_false(vv_vq_enable_cb(e->vq));
-		assert_int_equal(vv_vq_get(e->vq, &tok, &len), 1);
-		assert_true(vv_vq_enable_cb(e->vq));
-		assert_int_equal(vv_vq_add(e->vq, &sg, 1, 0, &tag[1]), 0);
-		vv_vq_kick(e->vq);
-		e->dev.interrupts = 0;
-		fake_ring_process(&e->dev);
-		assert_int_equal(e->dev.interrupts, 1); /* enabled: the device interrupts */
+		assert_false(vv_vq_enable_cb(e->f.vq));
+		assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 1);
+		assert_true(vv_vq_enable_cb(e->f.vq));
+		assert_int_equal(vv_vq_add(e->f.vq, &sg, 1, 0, &tag[1]), 0);
+		vv_vq_kick(e->f.vq);
+		e->f.dev.interrupts = 0;
+		fake_ring_process(&e->f.dev);
+		assert_int_equal(e->f.dev.interrupts, 1); /* enabled: the device interrupts */
 		env_free(e);
 	}
 }
@@ -306,7 +287,7 @@ static void test_threaded_stress(void **state)
 
 	assert_non_null(req);
 	e->threaded = true;
-	assert_int_equal(fake_ring_start(&e->dev), 0);
+	assert_int_equal(fake_ring_start(&e->f.dev), 0);
 	srand(7);
 	while (completed < TOTAL) {
 		void *tok;
@@ -322,7 +303,7 @@ static void test_threaded_stress(void **state)
 			n_in = 1 + rand() % 4;
 			build(e, req[s].sg, n_out, n_in, (size_t)s * SLOT, req[s].in,
 			      &req[s].in_len, submitted);
-			ret = vv_vq_add(e->vq, req[s].sg, n_out, n_in, &req[s]);
+			ret = vv_vq_add(e->f.vq, req[s].sg, n_out, n_in, &req[s]);
 			if (ret == -ENOSPC)
 				break;
 			assert_int_equal(ret, 0);
@@ -331,8 +312,8 @@ static void test_threaded_stress(void **state)
 			req[s].n = n_out + n_in;
 			submitted++;
 		}
-		assert_int_equal(vv_vq_kick(e->vq), 0);
-		while ((ret = vv_vq_get(e->vq, &tok, &len)) == 1) {
+		assert_int_equal(vv_vq_kick(e->f.vq), 0);
+		while ((ret = vv_vq_get(e->f.vq, &tok, &len)) == 1) {
 			unsigned s = (unsigned)((char *)tok - (char *)req) / sizeof(*req);
 
 			assert_true(s < NUM && req[s].busy);
@@ -342,8 +323,8 @@ static void test_threaded_stress(void **state)
 		}
 		assert_int_equal(ret, 0);
 	}
-	assert_false(vv_vq_is_broken(e->vq));
-	assert_int_equal(vv_vq_free_count(e->vq), NUM);
+	assert_false(vv_vq_is_broken(e->f.vq));
+	assert_int_equal(vv_vq_free_count(e->f.vq), NUM);
 	free(req);
 	env_free(e);
 }
@@ -358,18 +339,18 @@ static void hostile(enum fake_hostile mode, unsigned requests)
 	int ret = 0;
 
 	for (unsigned i = 0; i < requests; i++)
-		assert_int_equal(vv_vq_add(e->vq, sg, 1, 1, &tags[i]), 0);
-	vv_vq_kick(e->vq);
-	e->dev.hostile = mode;
-	fake_ring_process(&e->dev);
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[i]), 0);
+	vv_vq_kick(e->f.vq);
+	e->f.dev.hostile = mode;
+	fake_ring_process(&e->f.dev);
 	for (unsigned i = 0; i < requests + 1 && ret >= 0; i++)
-		ret = vv_vq_get(e->vq, &tok, &len);
+		ret = vv_vq_get(e->f.vq, &tok, &len);
 	assert_int_equal(ret, -EIO);
-	assert_true(vv_vq_is_broken(e->vq));
-	assert_int_equal(vv_vq_get(e->vq, &tok, &len), -EIO);
-	assert_int_equal(vv_vq_add(e->vq, sg, 1, 1, &tags[0]), -EIO);
-	assert_int_equal(vv_vq_kick(e->vq), -EIO);
-	assert_false(vv_vq_enable_cb(e->vq));
+	assert_true(vv_vq_is_broken(e->f.vq));
+	assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), -EIO);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[0]), -EIO);
+	assert_int_equal(vv_vq_kick(e->f.vq), -EIO);
+	assert_false(vv_vq_enable_cb(e->f.vq));
 	env_free(e);
 }
 
@@ -402,12 +383,12 @@ static void test_hostile_desc_loop_refused(void **state)
 	void *tok;
 	uint32_t len;
 
-	assert_int_equal(vv_vq_add(e->vq, sg, 1, 2, &tag), 0);
-	vv_vq_kick(e->vq);
-	e->dev.hostile = FAKE_DESC_LOOP;
-	assert_int_equal(fake_ring_process(&e->dev), 0);
-	assert_int_equal(e->dev.refused, 1);
-	assert_int_equal(vv_vq_get(e->vq, &tok, &len), 0);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 2, &tag), 0);
+	vv_vq_kick(e->f.vq);
+	e->f.dev.hostile = FAKE_DESC_LOOP;
+	assert_int_equal(fake_ring_process(&e->f.dev), 0);
+	assert_int_equal(e->f.dev.refused, 1);
+	assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 0);
 	env_free(e);
 }
 

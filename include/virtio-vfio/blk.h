@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blk.h - the virtio-blk driver (virtio 1.2 section 5.2) over libvirtio-vfio.
+ *
+ * Sectors are 512-byte units whatever the device's block size. Requests are asynchronous:
+ * submit on a queue, kick, and completions call back from vv_blk_poll() on that queue. A
+ * request larger than the device's limits (size_max, seg_max, discard and write-zeroes
+ * limits) is split by the library; its callback runs once, after every part completed.
+ * Simple synchronous helpers copy through a DMA bounce buffer.
+ *
+ * Thread safety: each queue may be driven by its own thread; calls on one queue must not run
+ * concurrently. The sync helpers use queue 0.
+ */
+#ifndef VIRTIO_VFIO_BLK_H
+#define VIRTIO_VFIO_BLK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <virtio-vfio/vq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vv_blk;
+struct vv_device;
+
+/* What the device told us, after negotiation. */
+struct vv_blk_info {
+	uint64_t capacity; /* in 512-byte sectors */
+	uint32_t blk_size; /* logical block size in bytes (512 if not offered) */
+	uint32_t size_max; /* bytes per segment; 0: no limit */
+	uint32_t seg_max;  /* data segments per request */
+	uint32_t max_discard_sectors;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t discard_sector_alignment;
+	uint16_t num_queues;
+	uint8_t physical_block_exp;
+	bool read_only;
+	bool writeback; /* volatile write cache: FLUSH needed for durability */
+	bool flush;
+	bool discard;
+	bool write_zeroes;
+	bool write_zeroes_may_unmap;
+};
+
+/* Called once per submitted request: @result is 0, -EIO or -EOPNOTSUPP (device status). */
+typedef void (*vv_blk_cb)(void *opaque, int result);
+
+/**
+ * vv_blk_open() - take an attached virtio-blk function and start it.
+ * @bdf: PCI address of a function bound to vfio-pci.
+ * @num_queues: queues to use (1..device's num_queues), 0 for all.
+ * @ret_blk: set on success.
+ *
+ * Context: blocks while the device resets (up to 2 s).
+ * Return: 0; -ENODEV if it is not a virtio-blk device; the errnos of vv_device_open() and
+ * vv_device_setup_queues().
+ */
+int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **ret_blk);
+
+/**
+ * vv_blk_close() - reset the device and free everything. In-flight requests are dropped
+ * without callbacks: drain them first.
+ * @blk: the driver, or NULL.
+ */
+void vv_blk_close(struct vv_blk *blk);
+
+/** vv_blk_get_info() - device parameters. Context: any. */
+const struct vv_blk_info *vv_blk_get_info(const struct vv_blk *blk);
+
+/** vv_blk_device() - the underlying device, e.g. for vv_dma_alloc(). Context: any. */
+struct vv_device *vv_blk_device(struct vv_blk *blk);
+
+/** vv_blk_num_queues() - queues in use. Context: any. */
+unsigned vv_blk_num_queues(const struct vv_blk *blk);
+
+/**
+ * vv_blk_submit_rw() - queue a read or write of the sectors starting at @sector.
+ * @blk: the driver.
+ * @q: queue number.
+ * @write: true to write.
+ * @sector: first 512-byte sector.
+ * @sg: the data buffers, in DMA memory (vv_dma_alloc()); lengths multiples of 512.
+ * @nsg: number of buffers.
+ * @cb: completion callback; @opaque is passed to it.
+ *
+ * Context: does not block; call vv_blk_kick() to start the I/O.
+ * Return: 0; -EINVAL for a bad range or lengths; -EROFS writing a read-only device;
+ * -ENOSPC if the queue has no room now; -EIO if the queue is broken.
+ */
+int vv_blk_submit_rw(struct vv_blk *blk, unsigned q, bool write, uint64_t sector,
+		     const struct vv_sg *sg, unsigned nsg, vv_blk_cb cb, void *opaque);
+
+/**
+ * vv_blk_submit_flush() - queue a cache flush; completes at once (0) without FLUSH.
+ * Return: as vv_blk_submit_rw().
+ */
+int vv_blk_submit_flush(struct vv_blk *blk, unsigned q, vv_blk_cb cb, void *opaque);
+
+/**
+ * vv_blk_submit_discard() - queue a discard (no promise of zeroes).
+ * Return: as vv_blk_submit_rw(); -EOPNOTSUPP without VIRTIO_BLK_F_DISCARD.
+ */
+int vv_blk_submit_discard(struct vv_blk *blk, unsigned q, uint64_t sector, uint64_t nsectors,
+			  vv_blk_cb cb, void *opaque);
+
+/**
+ * vv_blk_submit_write_zeroes() - queue a write of zeroes; with @unmap the device may
+ * deallocate (it still reads back zeroes).
+ * Return: as vv_blk_submit_rw(); -EOPNOTSUPP without VIRTIO_BLK_F_WRITE_ZEROES.
+ */
+int vv_blk_submit_write_zeroes(struct vv_blk *blk, unsigned q, uint64_t sector, uint64_t nsectors,
+			       bool unmap, vv_blk_cb cb, void *opaque);
+
+/** vv_blk_kick() - start what was submitted on @q. Return: 0 or -EIO. */
+int vv_blk_kick(struct vv_blk *blk, unsigned q);
+
+/**
+ * vv_blk_poll() - complete up to @budget requests on @q, calling their callbacks.
+ * Return: number completed (>= 0), or -EIO if the queue is broken.
+ */
+int vv_blk_poll(struct vv_blk *blk, unsigned q, unsigned budget);
+
+/**
+ * vv_blk_queue_eventfd() - readable when @q may have completions (MSI-X), see
+ * vv_device_queue_eventfd(). Return: the fd, or -ENOENT when the device is polled.
+ */
+int vv_blk_queue_eventfd(const struct vv_blk *blk, unsigned q);
+
+/**
+ * vv_blk_read() / vv_blk_write() - synchronous I/O of @len bytes (a multiple of 512) from
+ * or to any memory, through the library's DMA bounce buffer, on queue 0.
+ * Context: blocks until done.
+ * Return: 0; -EINVAL, -EROFS, -EIO, -EOPNOTSUPP, -ETIMEDOUT.
+ */
+int vv_blk_read(struct vv_blk *blk, uint64_t sector, void *buf, size_t len);
+int vv_blk_write(struct vv_blk *blk, uint64_t sector, const void *buf, size_t len);
+
+/** vv_blk_flush() - synchronous flush. Return: as vv_blk_read(). */
+int vv_blk_flush(struct vv_blk *blk);
+
+/**
+ * vv_blk_get_id() - the device's serial (VIRTIO_BLK_T_GET_ID), NUL-terminated.
+ * Return: as vv_blk_read().
+ */
+int vv_blk_get_id(struct vv_blk *blk, char serial[21]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTIO_VFIO_BLK_H */

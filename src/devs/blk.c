@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/* blk.c - vv_blk: opens a virtio-blk device, reads its config, and offers async and sync I/O. */
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/virtio_blk.h>
+
+#include <virtio-vfio/blk.h>
+#include <virtio-vfio/device.h>
+#include <virtio-vfio/ids.h>
+#include <virtio-vfio/mem.h>
+
+#include "devs/blk_queue.h"
+#include "util/compiler.h"
+#include "util/log.h"
+
+#define F(bit) (1ULL << (bit))
+/* Every device feature this driver understands and honours (section 5.2.3). */
+#define BLK_FEATURES                                                                     \
+	(F(VIRTIO_BLK_F_SIZE_MAX) | F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) | \
+	 F(VIRTIO_BLK_F_TOPOLOGY) | F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE) | \
+	 F(VIRTIO_BLK_F_RO) | F(VIRTIO_BLK_F_MQ) | F(VIRTIO_BLK_F_DISCARD) |             \
+	 F(VIRTIO_BLK_F_WRITE_ZEROES) | F(28) /* INDIRECT_DESC */ | F(29) /* EVENT_IDX */)
+
+#define BOUNCE_SIZE    (1u << 20)
+#define SYNC_TIMEOUT_S 30
+
+struct vv_blk {
+	struct vv_device *dev;
+	struct vv_blk_info info;
+	unsigned nq;
+	struct blk_queue *queues;
+	struct vv_dma_buf cmd_mem;
+	struct vv_dma_buf bounce;
+};
+
+/* Reads one config field when its feature was negotiated (section 5.2.4). */
+static int cfg(struct vv_blk *b, unsigned off, void *v, size_t len)
+{
+	return vv_device_config_read(b->dev, off, v, len);
+}
+
+static int read_config(struct vv_blk *b, uint64_t f)
+{
+	struct virtio_blk_config c;
+	size_t n = vv_device_config_size(b->dev);
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	if (n > sizeof(c))
+		n = sizeof(c);
+	if (n < sizeof(c.capacity))
+		return -EINVAL;
+	ret = cfg(b, 0, &c, n);
+	if (ret)
+		return ret;
+	b->info = (struct vv_blk_info){
+		.capacity = le64toh(c.capacity),
+		.blk_size = f & F(VIRTIO_BLK_F_BLK_SIZE) ? le32toh(c.blk_size) : 512,
+		.size_max = f & F(VIRTIO_BLK_F_SIZE_MAX) ? le32toh(c.size_max) : 0,
+		.seg_max = f & F(VIRTIO_BLK_F_SEG_MAX) ? le32toh(c.seg_max) : 0,
+		.num_queues = f & F(VIRTIO_BLK_F_MQ) ? le16toh(c.num_queues) : 1,
+		.physical_block_exp = f & F(VIRTIO_BLK_F_TOPOLOGY) ? c.physical_block_exp : 0,
+		.read_only = f & F(VIRTIO_BLK_F_RO),
+		.flush = f & F(VIRTIO_BLK_F_FLUSH),
+		/* Section 5.2.5.1: with FLUSH but without CONFIG_WCE the cache is writeback. */
+		.writeback =
+			(f & F(VIRTIO_BLK_F_FLUSH)) && (!(f & F(VIRTIO_BLK_F_CONFIG_WCE)) || c.wce),
+		.discard = f & F(VIRTIO_BLK_F_DISCARD),
+		.write_zeroes = f & F(VIRTIO_BLK_F_WRITE_ZEROES),
+	};
+	if (b->info.discard) {
+		b->info.max_discard_sectors = le32toh(c.max_discard_sectors);
+		b->info.discard_sector_alignment = le32toh(c.discard_sector_alignment);
+	}
+	if (b->info.write_zeroes) {
+		b->info.max_write_zeroes_sectors = le32toh(c.max_write_zeroes_sectors);
+		b->info.write_zeroes_may_unmap = c.write_zeroes_may_unmap;
+	}
+	/* The device is untrusted: a block size that is not a power of 2 >= 512 is nonsense. */
+	if (b->info.blk_size < 512 || (b->info.blk_size & (b->info.blk_size - 1)) ||
+	    !b->info.num_queues) {
+		log_err("%s: implausible config (blk_size %u, num_queues %u)",
+			vv_device_bdf(b->dev), b->info.blk_size, b->info.num_queues);
+		return -EIO;
+	}
+	return 0;
+}
+
+VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **ret_blk)
+{
+	struct vv_blk *b = calloc(1, sizeof(*b));
+	uint64_t features;
+	size_t per_q;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	ret = vv_device_open(bdf, &b->dev);
+	if (ret)
+		goto err;
+	if (vv_device_type(b->dev) != VV_VIRTIO_BLK) {
+		log_err("%s: a virtio %s device, not blk", vv_device_bdf(b->dev),
+			vv_virtio_type_name(vv_device_type(b->dev)));
+		ret = -ENODEV;
+		goto err;
+	}
+	ret = vv_device_negotiate(b->dev, BLK_FEATURES, &features);
+	if (!ret)
+		ret = read_config(b, features);
+	if (ret)
+		goto err;
+	b->nq = num_queues && num_queues < b->info.num_queues ? num_queues : b->info.num_queues;
+	if (b->nq > vv_device_num_queues(b->dev))
+		b->nq = vv_device_num_queues(b->dev);
+	ret = vv_device_setup_queues(b->dev, b->nq, NULL);
+	if (ret)
+		goto err;
+	b->queues = calloc(b->nq, sizeof(*b->queues));
+	per_q = blk_queue_mem_size(32768);
+	ret = b->queues ? vv_dma_alloc(b->dev, per_q * b->nq, &b->cmd_mem) : -ENOMEM;
+	if (!ret)
+		ret = vv_dma_alloc(b->dev, BOUNCE_SIZE, &b->bounce);
+	for (unsigned i = 0; !ret && i < b->nq; i++)
+		ret = blk_queue_init(&b->queues[i], vv_device_queue(b->dev, i), &b->info,
+				     (uint8_t *)b->cmd_mem.vaddr + i * per_q,
+				     b->cmd_mem.iova + i * per_q);
+	if (!ret)
+		ret = vv_device_start(b->dev);
+	if (ret)
+		goto err;
+	log_info("%s: virtio-blk, %llu sectors, %u queue(s)%s", vv_device_bdf(b->dev),
+		 (unsigned long long)b->info.capacity, b->nq,
+		 b->info.read_only ? ", read-only" : "");
+	*ret_blk = b;
+	return 0;
+err:
+	vv_blk_close(b);
+	return ret;
+}
+
+VV_EXPORT void vv_blk_close(struct vv_blk *b)
+{
+	if (!b)
+		return;
+	for (unsigned i = 0; b->queues && i < b->nq; i++)
+		blk_queue_fini(&b->queues[i]);
+	free(b->queues);
+	/* vv_device_close() resets the device first, then frees all its DMA memory. */
+	vv_device_close(b->dev);
+	free(b);
+}
+
+VV_EXPORT const struct vv_blk_info *vv_blk_get_info(const struct vv_blk *b)
+{
+	return &b->info;
+}
+
+VV_EXPORT struct vv_device *vv_blk_device(struct vv_blk *b)
+{
+	return b->dev;
+}
+
+VV_EXPORT unsigned vv_blk_num_queues(const struct vv_blk *b)
+{
+	return b->nq;
+}
+
+VV_EXPORT int vv_blk_submit_rw(struct vv_blk *b, unsigned q, bool write, uint64_t sector,
+			       const struct vv_sg *sg, unsigned nsg, vv_blk_cb cb, void *opaque)
+{
+	if (q >= b->nq)
+		return -EINVAL;
+	return blk_queue_rw(&b->queues[q], write, sector, sg, nsg, cb, opaque);
+}
+
+VV_EXPORT int vv_blk_submit_flush(struct vv_blk *b, unsigned q, vv_blk_cb cb, void *opaque)
+{
+	return q < b->nq ? blk_queue_flush(&b->queues[q], cb, opaque) : -EINVAL;
+}
+
+VV_EXPORT int vv_blk_submit_discard(struct vv_blk *b, unsigned q, uint64_t sector,
+				    uint64_t nsectors, vv_blk_cb cb, void *opaque)
+{
+	return q < b->nq ? blk_queue_range(&b->queues[q], VIRTIO_BLK_T_DISCARD, sector, nsectors,
+					   false, cb, opaque)
+			 : -EINVAL;
+}
+
+VV_EXPORT int vv_blk_submit_write_zeroes(struct vv_blk *b, unsigned q, uint64_t sector,
+					 uint64_t nsectors, bool unmap, vv_blk_cb cb, void *opaque)
+{
+	return q < b->nq ? blk_queue_range(&b->queues[q], VIRTIO_BLK_T_WRITE_ZEROES, sector,
+					   nsectors, unmap, cb, opaque)
+			 : -EINVAL;
+}
+
+VV_EXPORT int vv_blk_kick(struct vv_blk *b, unsigned q)
+{
+	return q < b->nq ? vv_vq_kick(b->queues[q].vq) : -EINVAL;
+}
+
+VV_EXPORT int vv_blk_poll(struct vv_blk *b, unsigned q, unsigned budget)
+{
+	return q < b->nq ? blk_queue_poll(&b->queues[q], budget) : -EINVAL;
+}
+
+VV_EXPORT int vv_blk_queue_eventfd(const struct vv_blk *b, unsigned q)
+{
+	return vv_device_queue_eventfd(b->dev, q);
+}
+
+/* --- synchronous helpers: queue 0, one request at a time, waiting on the eventfd ---------- */
+
+struct sync_wait {
+	bool done;
+	int result;
+};
+
+static void sync_done(void *opaque, int result)
+{
+	struct sync_wait *w = opaque;
+
+	w->done = true;
+	w->result = result;
+}
+
+static int sync_wait(struct vv_blk *b, struct sync_wait *w)
+{
+	int efd = vv_blk_queue_eventfd(b, 0), ret;
+	time_t deadline = time(NULL) + SYNC_TIMEOUT_S;
+	struct vv_vq *vq = b->queues[0].vq;
+
+	ret = vv_blk_kick(b, 0);
+	while (!ret && !w->done) {
+		ret = vv_blk_poll(b, 0, 1);
+		if (ret < 0 || w->done)
+			break;
+		ret = 0;
+		if (time(NULL) > deadline)
+			return -ETIMEDOUT;
+		/* Re-arm, then re-check, so a completion between the two is not slept through. */
+		if (efd >= 0 && vv_vq_enable_cb(vq)) {
+			struct pollfd p = {.fd = efd, .events = POLLIN};
+			uint64_t n;
+
+			if (poll(&p, 1, 100) > 0 && read(efd, &n, sizeof(n)) < 0)
+				ret = -errno;
+		}
+	}
+	return ret < 0 ? ret : w->result;
+}
+
+static int sync_rw(struct vv_blk *b, bool write, uint64_t sector, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	if (len % 512)
+		return -EINVAL;
+	while (len) {
+		size_t n = len < BOUNCE_SIZE ? len : BOUNCE_SIZE;
+		struct vv_sg sg = {b->bounce.iova, (uint32_t)n};
+		struct sync_wait w = {0};
+		int ret;
+
+		if (write)
+			memcpy(b->bounce.vaddr, p, n);
+		ret = vv_blk_submit_rw(b, 0, write, sector, &sg, 1, sync_done, &w);
+		if (!ret)
+			ret = sync_wait(b, &w);
+		if (ret)
+			return ret;
+		if (!write)
+			memcpy(p, b->bounce.vaddr, n);
+		p += n;
+		len -= n;
+		sector += n / 512;
+	}
+	return 0;
+}
+
+VV_EXPORT int vv_blk_read(struct vv_blk *b, uint64_t sector, void *buf, size_t len)
+{
+	return sync_rw(b, false, sector, buf, len);
+}
+
+VV_EXPORT int vv_blk_write(struct vv_blk *b, uint64_t sector, const void *buf, size_t len)
+{
+	return sync_rw(b, true, sector, (void *)buf, len);
+}
+
+VV_EXPORT int vv_blk_flush(struct vv_blk *b)
+{
+	struct sync_wait w = {0};
+	int ret = vv_blk_submit_flush(b, 0, sync_done, &w);
+
+	return ret ? ret : w.done ? w.result : sync_wait(b, &w);
+}
+
+VV_EXPORT int vv_blk_get_id(struct vv_blk *b, char serial[21])
+{
+	struct sync_wait w = {0};
+	int ret;
+
+	memset(serial, 0, 21);
+	ret = blk_queue_get_id(&b->queues[0], serial, sync_done, &w);
+	return ret ? ret : sync_wait(b, &w);
+}

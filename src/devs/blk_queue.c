@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+/* blk_queue.c - builds, splits and completes virtio-blk requests (virtio 1.2 section 5.2.6). */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_blk.h>
+
+#include "devs/blk_queue.h"
+#include "virtqueue/vq_internal.h"
+
+#define SECTOR	   512
+#define CMD_SIZE   64
+#define MAX_PARTS  64  /* a submission splits into at most this many device requests */
+#define MAX_SEGS   128 /* data segments per device request, whatever seg_max allows */
+
+/* Where the pieces of one device request live inside its 64-byte DMA slot. */
+#define CMD_HDR	   0  /* struct virtio_blk_outhdr, 16 bytes */
+#define CMD_RANGE  16 /* struct virtio_blk_discard_write_zeroes, 16 bytes */
+#define CMD_STATUS 32 /* 1 byte */
+#define CMD_ID	   40 /* VIRTIO_BLK_ID_BYTES */
+
+/* One submission as the caller sees it: its callback runs when all parts are done. */
+struct blk_parent {
+	vv_blk_cb cb;
+	void *opaque;
+	unsigned remaining;
+	int result;
+	char *id_out;
+};
+
+struct blk_cmd {
+	struct blk_parent *parent;
+};
+
+/* One device request being planned: its data segments and where they start on disk. */
+struct part {
+	uint64_t sector;
+	unsigned first, nseg; /* in the split segment list */
+};
+
+size_t blk_queue_mem_size(unsigned num)
+{
+	return (size_t)num * CMD_SIZE;
+}
+
+int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_info *info, void *mem,
+		   uint64_t mem_iova)
+{
+	unsigned num = vv_vq_size(vq);
+	/* header and status take two descriptors; indirect tables have their own bound */
+	unsigned desc_room = vq->indirect ? vq->indirect_max : num;
+
+	memset(q, 0, sizeof(*q));
+	q->vq = vq;
+	q->info = info;
+	q->max_segs = desc_room > 2 ? desc_room - 2 : 0;
+	if (info->seg_max && info->seg_max < q->max_segs)
+		q->max_segs = info->seg_max;
+	if (q->max_segs > MAX_SEGS)
+		q->max_segs = MAX_SEGS;
+	if (!q->max_segs)
+		return -EINVAL;
+	q->cmd_mem = mem;
+	q->cmd_iova = mem_iova;
+	q->ncmds = num;
+	q->cmds = calloc(num, sizeof(*q->cmds));
+	q->free_cmds = calloc(num, sizeof(*q->free_cmds));
+	if (!q->cmds || !q->free_cmds) {
+		blk_queue_fini(q);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < num; i++)
+		q->free_cmds[q->nfree++] = num - 1 - i;
+	return 0;
+}
+
+void blk_queue_fini(struct blk_queue *q)
+{
+	free(q->cmds);
+	free(q->free_cmds);
+	q->cmds = NULL;
+	q->free_cmds = NULL;
+}
+
+static uint8_t *cmd_ptr(struct blk_queue *q, unsigned i, unsigned off)
+{
+	return q->cmd_mem + (size_t)i * CMD_SIZE + off;
+}
+
+static uint64_t cmd_iova(struct blk_queue *q, unsigned i, unsigned off)
+{
+	return q->cmd_iova + (uint64_t)i * CMD_SIZE + off;
+}
+
+/* Descriptors one request with @nseg data segments takes from the ring. */
+static unsigned descs_needed(struct blk_queue *q, unsigned nseg)
+{
+	return q->vq->indirect ? 1 : nseg + 2;
+}
+
+static bool room_for(struct blk_queue *q, unsigned nparts, unsigned descs)
+{
+	return q->nfree >= nparts && vv_vq_free_count(q->vq) >= descs;
+}
+
+static struct blk_parent *new_parent(vv_blk_cb cb, void *opaque, unsigned parts)
+{
+	struct blk_parent *p = malloc(sizeof(*p));
+
+	if (p)
+		*p = (struct blk_parent){.cb = cb, .opaque = opaque, .remaining = parts};
+	return p;
+}
+
+/*
+ * Adds one device request: header, then @nseg data segments, then extra device-readable
+ * bytes (a discard range) or device-writable ones (an id), then the status byte.
+ */
+static int add_cmd(struct blk_queue *q, struct blk_parent *parent, uint32_t type, uint64_t sector,
+		   const struct vv_sg *data, unsigned nseg, bool data_in, unsigned extra_off,
+		   uint32_t extra_len, bool extra_in)
+{
+	struct vv_sg sg[MAX_SEGS + 4];
+	struct virtio_blk_outhdr *hdr;
+	unsigned c = q->free_cmds[--q->nfree], n = 0, n_out;
+	int ret;
+
+	hdr = (void *)cmd_ptr(q, c, CMD_HDR);
+	hdr->type = htole32(type);
+	hdr->ioprio = 0;
+	hdr->sector = htole64(sector);
+	*cmd_ptr(q, c, CMD_STATUS) = 0xff; /* not a status the device can report */
+	q->cmds[c].parent = parent;
+
+	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(*hdr)};
+	if (!data_in)
+		for (unsigned i = 0; i < nseg; i++)
+			sg[n++] = data[i];
+	if (extra_len && !extra_in)
+		sg[n++] = (struct vv_sg){cmd_iova(q, c, extra_off), extra_len};
+	n_out = n;
+	if (data_in)
+		for (unsigned i = 0; i < nseg; i++)
+			sg[n++] = data[i];
+	if (extra_len && extra_in)
+		sg[n++] = (struct vv_sg){cmd_iova(q, c, extra_off), extra_len};
+	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_STATUS), 1};
+
+	ret = vv_vq_add(q->vq, sg, n_out, n - n_out, &q->cmds[c]);
+	if (ret)
+		q->free_cmds[q->nfree++] = c; /* room was checked: only a broken queue gets here */
+	return ret;
+}
+
+/*
+ * Reads and writes: the caller's buffers are cut so that no segment exceeds size_max and no
+ * request carries more than max_segs segments. Everything is planned before anything is
+ * queued, so a submission either goes in whole or not at all.
+ */
+int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct vv_sg *sg,
+		 unsigned nsg, vv_blk_cb cb, void *opaque)
+{
+	struct vv_sg seg[MAX_PARTS * 4];
+	struct part parts[MAX_PARTS];
+	unsigned nseg = 0, nparts = 0, descs = 0;
+	uint64_t bytes = 0, at = sector;
+	struct blk_parent *parent;
+	int ret = 0;
+
+	if (!nsg || !sg || !cb)
+		return -EINVAL;
+	if (write && q->info->read_only)
+		return -EROFS;
+	for (unsigned i = 0; i < nsg; i++) {
+		uint64_t off = 0, max = q->info->size_max ? q->info->size_max : UINT32_MAX;
+
+		if (!sg[i].len || sg[i].len % SECTOR)
+			return -EINVAL;
+		max -= max % SECTOR;
+		while (off < sg[i].len) {
+			uint64_t l = sg[i].len - off < max ? sg[i].len - off : max;
+
+			if (nseg == sizeof(seg) / sizeof(seg[0]))
+				return -EINVAL;
+			seg[nseg++] = (struct vv_sg){sg[i].iova + off, (uint32_t)l};
+			off += l;
+		}
+		bytes += sg[i].len;
+	}
+	if (sector > q->info->capacity || bytes / SECTOR > q->info->capacity - sector)
+		return -EINVAL;
+
+	for (unsigned s = 0; s < nseg;) {
+		unsigned n = nseg - s < q->max_segs ? nseg - s : q->max_segs;
+		uint64_t len = 0;
+
+		if (nparts == MAX_PARTS)
+			return -EINVAL;
+		parts[nparts++] = (struct part){.sector = at, .first = s, .nseg = n};
+		for (unsigned i = s; i < s + n; i++)
+			len += seg[i].len;
+		at += len / SECTOR;
+		descs += descs_needed(q, n);
+		s += n;
+	}
+	if (!room_for(q, nparts, descs))
+		return -ENOSPC;
+	parent = new_parent(cb, opaque, nparts);
+	if (!parent)
+		return -ENOMEM;
+	for (unsigned p = 0; p < nparts && !ret; p++)
+		ret = add_cmd(q, parent, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+			      parts[p].sector, &seg[parts[p].first], parts[p].nseg, !write, 0, 0,
+			      false);
+	if (ret && parent->remaining == nparts)
+		free(parent);
+	return ret;
+}
+
+int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque)
+{
+	struct blk_parent *parent;
+
+	if (!q->info->flush) {
+		cb(opaque, 0); /* no FLUSH offered: the device has no cache to flush */
+		return 0;
+	}
+	if (!room_for(q, 1, descs_needed(q, 0)))
+		return -ENOSPC;
+	parent = new_parent(cb, opaque, 1);
+	if (!parent)
+		return -ENOMEM;
+	return add_cmd(q, parent, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, 0, 0, false);
+}
+
+/* DISCARD and WRITE_ZEROES: one range per request, split by the device's per-request limit. */
+int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_t nsectors,
+		    bool unmap, vv_blk_cb cb, void *opaque)
+{
+	bool discard = type == VIRTIO_BLK_T_DISCARD;
+	uint32_t max = discard ? q->info->max_discard_sectors : q->info->max_write_zeroes_sectors;
+	unsigned nparts;
+	struct blk_parent *parent;
+	int ret = 0;
+
+	if (discard ? !q->info->discard : !q->info->write_zeroes)
+		return -EOPNOTSUPP;
+	if (q->info->read_only)
+		return -EROFS;
+	if (!nsectors || sector > q->info->capacity || nsectors > q->info->capacity - sector)
+		return -EINVAL;
+	if (!max)
+		max = UINT32_MAX;
+	if ((nsectors + max - 1) / max > MAX_PARTS)
+		return -EINVAL;
+	nparts = (unsigned)((nsectors + max - 1) / max);
+	if (!room_for(q, nparts, nparts * descs_needed(q, 1)))
+		return -ENOSPC;
+	parent = new_parent(cb, opaque, nparts);
+	if (!parent)
+		return -ENOMEM;
+	for (unsigned p = 0; p < nparts && !ret; p++) {
+		uint64_t n =
+			nsectors - (uint64_t)p * max < max ? nsectors - (uint64_t)p * max : max;
+		unsigned c = q->free_cmds[q->nfree - 1]; /* the slot add_cmd() takes next */
+		struct virtio_blk_discard_write_zeroes *r = (void *)cmd_ptr(q, c, CMD_RANGE);
+
+		r->sector = htole64(sector + (uint64_t)p * max);
+		r->num_sectors = htole32((uint32_t)n);
+		r->flags = htole32(!discard && unmap && q->info->write_zeroes_may_unmap
+					   ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP
+					   : 0);
+		ret = add_cmd(q, parent, type, 0, NULL, 0, false, CMD_RANGE, sizeof(*r), false);
+	}
+	if (ret && parent->remaining == nparts)
+		free(parent);
+	return ret;
+}
+
+int blk_queue_get_id(struct blk_queue *q, char *id_out, vv_blk_cb cb, void *opaque)
+{
+	struct blk_parent *parent;
+
+	if (!room_for(q, 1, descs_needed(q, 1)))
+		return -ENOSPC;
+	parent = new_parent(cb, opaque, 1);
+	if (!parent)
+		return -ENOMEM;
+	parent->id_out = id_out;
+	return add_cmd(q, parent, VIRTIO_BLK_T_GET_ID, 0, NULL, 0, false, CMD_ID,
+		       VIRTIO_BLK_ID_BYTES, true);
+}
+
+static int status_errno(uint8_t status)
+{
+	switch (status) {
+	case VIRTIO_BLK_S_OK:
+		return 0;
+	case VIRTIO_BLK_S_UNSUPP:
+		return -EOPNOTSUPP;
+	default:
+		return -EIO; /* IOERR, or a value the spec does not define */
+	}
+}
+
+int blk_queue_poll(struct blk_queue *q, unsigned budget)
+{
+	unsigned done = 0;
+
+	while (done < budget) {
+		struct blk_cmd *cmd;
+		struct blk_parent *p;
+		uint32_t len;
+		unsigned c;
+		int ret = vv_vq_get(q->vq, (void **)&cmd, &len);
+
+		if (ret <= 0)
+			return ret < 0 ? ret : (int)done;
+		c = (unsigned)(cmd - q->cmds);
+		p = cmd->parent;
+		ret = status_errno(*cmd_ptr(q, c, CMD_STATUS));
+		if (!ret && p->id_out)
+			memcpy(p->id_out, cmd_ptr(q, c, CMD_ID), VIRTIO_BLK_ID_BYTES);
+		cmd->parent = NULL;
+		q->free_cmds[q->nfree++] = c;
+		if (ret && !p->result)
+			p->result = ret;
+		if (--p->remaining == 0) {
+			p->cb(p->opaque, p->result);
+			free(p);
+			done++;
+		}
+	}
+	return (int)done;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blk_queue.h - virtio-blk requests on one virtqueue: building them within the device's
+ * limits, splitting what exceeds them, and completing them. Knows nothing of VFIO, so the
+ * fake device can serve it in unit tests.
+ */
+#ifndef VV_DEVS_BLK_QUEUE_H
+#define VV_DEVS_BLK_QUEUE_H
+
+#include <virtio-vfio/blk.h>
+
+#include "virtqueue/vq.h"
+
+struct blk_cmd;
+
+struct blk_queue {
+	struct vv_vq *vq;
+	const struct vv_blk_info *info;
+	unsigned max_segs;    /* data segments one request may carry */
+	struct blk_cmd *cmds; /* one per ring slot: header, status, discard range, id */
+	uint8_t *cmd_mem;     /* their DMA memory */
+	uint64_t cmd_iova;
+	unsigned ncmds;
+	unsigned *free_cmds; /* stack of free cmd indices */
+	unsigned nfree;
+};
+
+/* Bytes of DMA memory blk_queue_init() needs for a queue of @num entries. */
+size_t blk_queue_mem_size(unsigned num);
+int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_info *info, void *mem,
+		   uint64_t mem_iova);
+void blk_queue_fini(struct blk_queue *q);
+
+int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct vv_sg *sg,
+		 unsigned nsg, vv_blk_cb cb, void *opaque);
+int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque);
+int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_t nsectors,
+		    bool unmap, vv_blk_cb cb, void *opaque);
+int blk_queue_get_id(struct blk_queue *q, char *id_out, vv_blk_cb cb, void *opaque);
+int blk_queue_poll(struct blk_queue *q, unsigned budget);
+
+#endif /* VV_DEVS_BLK_QUEUE_H */

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_blk.c - the virtio-blk request layer against the fake device acting as a RAM disk:
+ * data end to end, splitting by seg_max / size_max / discard and write-zeroes limits,
+ * all-or-nothing submission, status to errno, read-only, GET_ID.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <linux/virtio_blk.h>
+
+#include "devs/blk_queue.h"
+#include "fake_ring.h"
+
+#define DISK_SECTORS 2048 /* 1 MiB */
+
+struct disk {
+	uint8_t data[DISK_SECTORS * 512];
+	unsigned requests;
+	unsigned max_data_segs;
+	uint32_t last_wz_flags;
+	uint8_t force_status; /* 0: behave; else return this status */
+};
+
+/* The device side of section 5.2.6: header, data, status last. */
+static uint32_t disk_serve(void *ctx, struct fake_seg *s, int n)
+{
+	struct disk *d = ctx;
+	struct virtio_blk_outhdr h;
+	uint8_t *status = s[n - 1].p;
+	uint64_t off;
+	uint32_t written = 1;
+	int data = n - 2;
+
+	d->requests++;
+	memcpy(&h, s[0].p, sizeof(h));
+	off = le64toh(h.sector) * 512;
+	if ((unsigned)data > d->max_data_segs)
+		d->max_data_segs = (unsigned)data;
+	*status = VIRTIO_BLK_S_OK;
+	switch (le32toh(h.type)) {
+	case VIRTIO_BLK_T_IN:
+		for (int i = 1; i < n - 1; i++) {
+			if (off + s[i].len > sizeof(d->data)) {
+				*status = VIRTIO_BLK_S_IOERR;
+				return 1;
+			}
+			memcpy(s[i].p, d->data + off, s[i].len);
+			off += s[i].len;
+			written += s[i].len;
+		}
+		break;
+	case VIRTIO_BLK_T_OUT:
+		for (int i = 1; i < n - 1; i++) {
+			if (off + s[i].len > sizeof(d->data)) {
+				*status = VIRTIO_BLK_S_IOERR;
+				return 1;
+			}
+			memcpy(d->data + off, s[i].p, s[i].len);
+			off += s[i].len;
+		}
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		memcpy(s[1].p, "fake-serial-0123", 16);
+		memset(s[1].p + 16, 0, 4);
+		written += 20;
+		break;
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+	case VIRTIO_BLK_T_DISCARD: {
+		struct virtio_blk_discard_write_zeroes r;
+
+		memcpy(&r, s[1].p, sizeof(r));
+		d->last_wz_flags = le32toh(r.flags);
+		if (le32toh(h.type) == VIRTIO_BLK_T_WRITE_ZEROES)
+			memset(d->data + le64toh(r.sector) * 512, 0,
+			       le32toh(r.num_sectors) * 512ull);
+		break;
+	}
+	default:
+		*status = VIRTIO_BLK_S_UNSUPP;
+	}
+	if (d->force_status)
+		*status = d->force_status;
+	return written;
+}
+
+struct t {
+	struct fake_env f;
+	struct disk disk;
+	struct vv_blk_info info;
+	struct blk_queue q;
+	uint8_t *buf;
+	uint64_t buf_iova;
+	int results[16];
+	int ncalls;
+};
+
+static void notify(void *ctx, unsigned idx)
+{
+}
+
+static void done(void *opaque, int result)
+{
+	struct t *t = opaque;
+
+	t->results[t->ncalls++ % 16] = result;
+}
+
+static struct t *setup_t(unsigned num, bool indirect, struct vv_blk_info info)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	uint64_t cmd_iova;
+	void *cmd;
+
+	assert_non_null(t);
+	assert_int_equal(fake_env_init(&t->f, 8u << 20, num, true, indirect, 16, notify, t), 0);
+	t->f.dev.handler = disk_serve;
+	t->f.dev.handler_ctx = &t->disk;
+	t->info = info;
+	cmd = fake_mem_alloc(&t->f.mem, blk_queue_mem_size(num), 4096, &cmd_iova);
+	assert_non_null(cmd);
+	assert_int_equal(blk_queue_init(&t->q, t->f.vq, &t->info, cmd, cmd_iova), 0);
+	t->buf = fake_mem_alloc(&t->f.mem, 1u << 20, 4096, &t->buf_iova);
+	assert_non_null(t->buf);
+	return t;
+}
+
+static void teardown_t(struct t *t)
+{
+	blk_queue_fini(&t->q);
+	fake_env_fini(&t->f);
+	free(t);
+}
+
+static int run(struct t *t)
+{
+	assert_int_equal(vv_vq_kick(t->q.vq), 0);
+	fake_ring_process(&t->f.dev);
+	return blk_queue_poll(&t->q, 64);
+}
+
+static const struct vv_blk_info plain = {
+	.capacity = DISK_SECTORS,
+	.blk_size = 512,
+	.flush = true,
+	.discard = true,
+	.write_zeroes = true,
+	.write_zeroes_may_unmap = true,
+	.max_discard_sectors = 16,
+	.max_write_zeroes_sectors = 8,
+	.num_queues = 1,
+};
+
+static void test_rw_roundtrip(void **state)
+{
+	struct t *t = setup_t(64, true, plain);
+	struct vv_sg sg = {t->buf_iova, 65536};
+
+	for (int i = 0; i < 65536; i++)
+		t->buf[i] = (uint8_t)(i * 7 + 3);
+	assert_int_equal(blk_queue_rw(&t->q, true, 8, &sg, 1, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->results[0], 0);
+	assert_memory_equal(t->disk.data + 8 * 512, t->buf, 65536);
+	memset(t->buf, 0, 65536);
+	assert_int_equal(blk_queue_rw(&t->q, false, 8, &sg, 1, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_memory_equal(t->disk.data + 8 * 512, t->buf, 65536);
+	teardown_t(t);
+}
+
+static void test_split_seg_and_size_max(void **state)
+{
+	struct vv_blk_info info = plain;
+	struct t *t;
+	struct vv_sg sg[10];
+
+	info.seg_max = 4;
+	info.size_max = 4096;
+	t = setup_t(64, true, info);
+	for (int i = 0; i < 65536; i++)
+		t->buf[i] = (uint8_t)(i ^ 0x5a);
+	/* One 64 KiB buffer: 16 segments of 4 KiB, 4 per request: 4 requests, 1 callback. */
+	sg[0] = (struct vv_sg){t->buf_iova, 65536};
+	assert_int_equal(blk_queue_rw(&t->q, true, 0, sg, 1, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->ncalls, 1);
+	assert_int_equal(t->disk.requests, 4);
+	assert_int_equal(t->disk.max_data_segs, 4);
+	assert_memory_equal(t->disk.data, t->buf, 65536);
+	/* Ten 512-byte buffers scattered: 3 requests, sectors contiguous on disk. */
+	for (int i = 0; i < 10; i++)
+		sg[i] = (struct vv_sg){t->buf_iova + 8192 * i, 512};
+	t->disk.requests = 0;
+	assert_int_equal(blk_queue_rw(&t->q, true, 100, sg, 10, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->disk.requests, 3);
+	for (int i = 0; i < 10; i++)
+		assert_memory_equal(t->disk.data + (100 + i) * 512, t->buf + 8192 * i, 512);
+	teardown_t(t);
+}
+
+static void test_all_or_nothing(void **state)
+{
+	struct vv_blk_info info = plain;
+	struct t *t;
+	struct vv_sg sg = {0, 12 * 4096};
+
+	info.seg_max = 4;
+	info.size_max = 4096;
+	t = setup_t(8, false, info); /* 8 descriptors; 3 requests of 6 need 18 */
+	sg.iova = t->buf_iova;
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -ENOSPC);
+	assert_int_equal(vv_vq_free_count(t->q.vq), 8); /* nothing half-queued */
+	sg.len = 4 * 4096;
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	assert_int_equal(run(t), 1);
+	teardown_t(t);
+}
+
+static void test_invalid(void **state)
+{
+	struct vv_blk_info info = plain;
+	struct t *t = setup_t(16, true, info);
+	struct vv_sg sg = {t->buf_iova, 1000};
+
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -EINVAL); /* not 512n */
+	sg.len = 1024;
+	assert_int_equal(blk_queue_rw(&t->q, false, DISK_SECTORS - 1, &sg, 1, done, t), -EINVAL);
+	assert_int_equal(blk_queue_rw(&t->q, false, UINT64_MAX, &sg, 1, done, t), -EINVAL);
+	assert_int_equal(blk_queue_range(&t->q, VIRTIO_BLK_T_DISCARD, 0, 0, false, done, t),
+			 -EINVAL);
+	teardown_t(t);
+
+	info.read_only = true;
+	info.discard = false;
+	t = setup_t(16, true, info);
+	sg = (struct vv_sg){t->buf_iova, 512};
+	assert_int_equal(blk_queue_rw(&t->q, true, 0, &sg, 1, done, t), -EROFS);
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	assert_int_equal(blk_queue_range(&t->q, VIRTIO_BLK_T_DISCARD, 0, 8, false, done, t),
+			 -EOPNOTSUPP);
+	assert_int_equal(blk_queue_range(&t->q, VIRTIO_BLK_T_WRITE_ZEROES, 0, 8, false, done, t),
+			 -EROFS);
+	teardown_t(t);
+}
+
+static void test_status_to_errno(void **state)
+{
+	struct t *t = setup_t(16, true, plain);
+	struct vv_sg sg = {t->buf_iova, 512};
+
+	t->disk.force_status = VIRTIO_BLK_S_IOERR;
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->results[0], -EIO);
+	t->disk.force_status = VIRTIO_BLK_S_UNSUPP;
+	assert_int_equal(blk_queue_flush(&t->q, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->results[1], -EOPNOTSUPP);
+	t->disk.force_status = 0x77; /* undefined status */
+	assert_int_equal(blk_queue_flush(&t->q, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->results[2], -EIO);
+	teardown_t(t);
+}
+
+static void test_write_zeroes_split_and_unmap(void **state)
+{
+	struct t *t = setup_t(16, true, plain);
+
+	memset(t->disk.data, 0xee, 64 * 512);
+	/* 20 sectors with max 8 per request: 3 requests, one callback, all zero. */
+	assert_int_equal(blk_queue_range(&t->q, VIRTIO_BLK_T_WRITE_ZEROES, 4, 20, true, done, t),
+			 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->disk.requests, 3);
+	assert_int_equal(t->disk.last_wz_flags, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP);
+	for (int i = 0; i < 64 * 512; i++)
+		assert_int_equal(t->disk.data[i], i >= 4 * 512 && i < 24 * 512 ? 0 : 0xee);
+	assert_int_equal(blk_queue_range(&t->q, VIRTIO_BLK_T_WRITE_ZEROES, 0, 1, false, done, t),
+			 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->disk.last_wz_flags, 0);
+	teardown_t(t);
+}
+
+static void test_flush_and_id(void **state)
+{
+	struct vv_blk_info info = plain;
+	struct t *t;
+	char id[21] = {0};
+
+	info.flush = false;
+	t = setup_t(16, false, info);
+	/* Without FLUSH there is no cache: the callback runs at once with success. */
+	assert_int_equal(blk_queue_flush(&t->q, done, t), 0);
+	assert_int_equal(t->ncalls, 1);
+	assert_int_equal(t->results[0], 0);
+	assert_int_equal(t->disk.requests, 0);
+	assert_int_equal(blk_queue_get_id(&t->q, id, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_string_equal(id, "fake-serial-0123");
+	teardown_t(t);
+}
+
+static void test_hostile_status_untouched(void **state)
+{
+	/* A device that completes without writing the status byte: 0xff maps to -EIO. */
+	struct t *t = setup_t(16, true, plain);
+	struct vv_sg sg = {t->buf_iova, 512};
+
+	t->disk.force_status = 0xff;
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->results[0], -EIO);
+	teardown_t(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rw_roundtrip),
+		cmocka_unit_test(test_split_seg_and_size_max),
+		cmocka_unit_test(test_all_or_nothing),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_status_to_errno),
+		cmocka_unit_test(test_write_zeroes_split_and_unmap),
+		cmocka_unit_test(test_flush_and_id),
+		cmocka_unit_test(test_hostile_status_untouched),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
