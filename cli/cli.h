@@ -25,6 +25,7 @@ int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *r
 int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN]);
 
 int cmd_attach(int argc, char **argv);
+int cmd_blk(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_info(int argc, char **argv);

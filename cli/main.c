@@ -21,6 +21,9 @@ static const struct command {
 	{"attach", cmd_attach, "bind virtio functions to vfio-pci, refusing ones in use"},
 	{"detach", cmd_detach, "give attached functions back to their kernel driver"},
 	{"doctor", cmd_doctor, "check IOMMU, VFIO, limits (and a DEVICE) and print fixes"},
+#ifdef HAVE_FUSE
+	{"blk", cmd_blk, "blk mount: export attached disks as files over FUSE"},
+#endif
 	{"info", cmd_info, "open an attached function and show caps, features, queues, config"},
 };
 

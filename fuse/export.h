@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export.h - exports virtio-blk devices over FUSE: MOUNTPOINT/<BDF> is a regular file whose
+ * size is the device's capacity; reads and writes become virtio-blk requests.
+ */
+#ifndef VV_FUSE_EXPORT_H
+#define VV_FUSE_EXPORT_H
+
+#include <stdbool.h>
+
+struct vv_blk;
+
+struct export_opts {
+	bool read_only;
+	bool allow_other;
+	unsigned queues; /* per device; 0: all */
+};
+
+/*
+ * Mounts @n already opened devices (@bdfs their names) on @mountpoint and serves requests until
+ * it is unmounted or SIGTERM/SIGINT arrives; then drains in-flight I/O, flushes and returns.
+ * @ready is called once the mount is usable (to release a waiting parent).
+ * Returns 0, or a negative errno after printing why.
+ */
+int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const char *mountpoint,
+	       const struct export_opts *opts, void (*ready)(void *ctx), void *ready_ctx);
+
+#endif /* VV_FUSE_EXPORT_H */
