@@ -62,6 +62,8 @@ struct dev {
 	struct op *slot_op[NSLOTS];
 	struct op *active_writes; /* writes and fallocates on the device, for overlap checks */
 	struct event *irq;
+	struct event *config; /* config-change vector, when it has its own */
+	int config_fd;
 };
 
 struct export
@@ -703,6 +705,26 @@ static void drain(struct dev *d)
 	vv_blk_kick(d->blk, 0);		/* RMW second halves queued from callbacks */
 }
 
+/* A configuration change: a resized disk becomes a file of the new size. */
+static void refresh(struct dev *d)
+{
+	bool changed = false;
+
+	if (vv_blk_refresh(d->blk, &changed) || !changed)
+		return;
+	d->bytes = d->info->capacity * SECTOR;
+	fuse_lowlevel_notify_inval_inode(d->ex->se, DEV_INO(d - d->ex->devs), 0, 0);
+}
+
+static void on_config(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	refresh(arg);
+}
+
 static void on_irq(evutil_socket_t fd, short what, void *arg)
 {
 	struct dev *d = arg;
@@ -710,6 +732,8 @@ static void on_irq(evutil_socket_t fd, short what, void *arg)
 
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
+	if (fd == d->config_fd)
+		refresh(d); /* one vector for everything */
 	drain(d);
 }
 
@@ -764,7 +788,13 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 				d->name, strerror(-ret));
 			goto out;
 		}
+		d->config_fd = vv_device_config_eventfd(vv_blk_device(blks[i]));
 		efd = vv_blk_queue_eventfd(blks[i], 0);
+		if (d->config_fd >= 0 && d->config_fd != efd) {
+			d->config = event_new(ex.base, d->config_fd, EV_READ | EV_PERSIST,
+					      on_config, d);
+			event_add(d->config, NULL);
+		}
 		if (efd >= 0) {
 			d->irq = event_new(ex.base, efd, EV_READ | EV_PERSIST, on_irq, d);
 			event_add(d->irq, NULL);
@@ -821,6 +851,8 @@ out:
 	for (unsigned i = 0; ex.devs && i < n; i++) {
 		if (ex.devs[i].irq)
 			event_free(ex.devs[i].irq);
+		if (ex.devs[i].config)
+			event_free(ex.devs[i].config);
 		vv_dma_free(vv_blk_device(blks[i]), &ex.devs[i].pool);
 	}
 	free(ex.fbuf.mem);

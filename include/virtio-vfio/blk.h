@@ -74,6 +74,17 @@ const struct vv_blk_info *vv_blk_get_info(const struct vv_blk *blk);
 /** vv_blk_device() - the underlying device, e.g. for vv_dma_alloc(). Context: any. */
 struct vv_device *vv_blk_device(struct vv_blk *blk);
 
+/**
+ * vv_blk_refresh() - re-read the capacity after a configuration change (see
+ * vv_device_config_eventfd() on vv_blk_device()).
+ * @blk: the driver.
+ * @ret_changed: set to whether the capacity changed.
+ *
+ * Context: the thread that drives queue 0 (requests check against the capacity).
+ * Return: 0, or -EIO if the config cannot be read consistently.
+ */
+int vv_blk_refresh(struct vv_blk *blk, bool *ret_changed);
+
 /** vv_blk_num_queues() - queues in use. Context: any. */
 unsigned vv_blk_num_queues(const struct vv_blk *blk);
 

@@ -190,6 +190,17 @@ enum vv_irq_mode vv_device_irq_mode(const struct vv_device *dev);
 int vv_device_queue_eventfd(const struct vv_device *dev, unsigned idx);
 
 /**
+ * vv_device_config_eventfd() - the eventfd that becomes readable when the device changes its
+ * configuration (a disk resized, a link going down). Read its 8-byte counter to clear it;
+ * it may be the queues' eventfd too when the device has a single vector.
+ * @dev: the device.
+ *
+ * Context: any, after vv_device_setup_queues().
+ * Return: the fd (owned by the device); -ENOENT in VV_IRQ_POLL mode.
+ */
+int vv_device_config_eventfd(const struct vv_device *dev);
+
+/**
  * vv_device_start() - set DRIVER_OK: the device may now use the queues.
  * @dev: the device.
  *

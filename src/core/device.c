@@ -303,6 +303,11 @@ VV_EXPORT int vv_device_queue_eventfd(const struct vv_device *dev, unsigned idx)
 	return dev->queues[idx].eventfd;
 }
 
+VV_EXPORT int vv_device_config_eventfd(const struct vv_device *dev)
+{
+	return dev->config_eventfd >= 0 ? dev->config_eventfd : -ENOENT;
+}
+
 VV_EXPORT int vv_device_start(struct vv_device *dev)
 {
 	virtio_add_status(dev->t, VIRTIO_CONFIG_S_DRIVER_OK);

@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -164,6 +165,23 @@ VV_EXPORT const struct vv_blk_info *vv_blk_get_info(const struct vv_blk *b)
 VV_EXPORT struct vv_device *vv_blk_device(struct vv_blk *b)
 {
 	return b->dev;
+}
+
+VV_EXPORT int vv_blk_refresh(struct vv_blk *b, bool *ret_changed)
+{
+	uint64_t cap;
+	int ret = vv_device_config_read(b->dev, offsetof(struct virtio_blk_config, capacity), &cap,
+					sizeof(cap));
+
+	if (ret)
+		return ret;
+	cap = le64toh(cap);
+	*ret_changed = cap != b->info.capacity;
+	if (*ret_changed)
+		log_info("%s: capacity %llu -> %llu sectors", vv_device_bdf(b->dev),
+			 (unsigned long long)b->info.capacity, (unsigned long long)cap);
+	b->info.capacity = cap;
+	return 0;
 }
 
 VV_EXPORT unsigned vv_blk_num_queues(const struct vv_blk *b)
