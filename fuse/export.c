@@ -45,10 +45,11 @@ struct op {
 	uint64_t nsect;
 	bool rmw; /* unaligned write: read the edges, patch, write back */
 	bool rmw_writing;
-	bool punch;    /* fallocate: may unmap */
-	uint8_t *data; /* a write's payload, copied out of the FUSE buffer */
-	int slot;      /* -1: none */
-	bool active;   /* submitted to the device */
+	bool punch;	 /* fallocate: may unmap */
+	uint8_t *data;	 /* a write's payload */
+	bool data_owned; /* data is our heap copy, not the FUSE buffer */
+	int slot;	 /* -1: none */
+	bool active;	 /* submitted to the device */
 	struct op *next;
 };
 
@@ -133,7 +134,8 @@ static void maybe_finish(struct export *ex)
 
 static void op_free(struct op *op)
 {
-	free(op->data);
+	if (op->data_owned)
+		free(op->data);
 	free(op);
 }
 
@@ -282,12 +284,33 @@ static int start(struct op *op)
 	return vv_blk_kick(d->blk, 0);
 }
 
+/* A request that has to wait keeps its payload: the FUSE buffer is reused at once. */
+static int own_data(struct op *op)
+{
+	uint8_t *copy;
+
+	if (!op->data || op->data_owned)
+		return 0;
+	copy = malloc(op->size);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, op->data, op->size);
+	op->data = copy;
+	op->data_owned = true;
+	return 0;
+}
+
 static void submit(struct op *op)
 {
 	struct export *ex = op->d->ex;
-	int ret = ex->deferred ? -EAGAIN : start(op); /* keep order behind waiting requests */
+	/* An RMW patches its payload in when the read completes, long after this handler. */
+	int ret = op->rmw ? own_data(op) : 0;
 
-	if (ret == -EAGAIN) {
+	if (!ret)
+		ret = ex->deferred ? -EAGAIN : start(op); /* keep order behind waiting requests */
+	if (ret == -EAGAIN)
+		ret = own_data(op);
+	if (ret == 0 && !op->active) {
 		op->next = NULL;
 		if (ex->deferred_tail)
 			ex->deferred_tail->next = op;
@@ -527,13 +550,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return;
 	op->off = (uint64_t)off;
 	op->size = size;
-	op->data = malloc(size);
-	if (!op->data) {
-		fuse_reply_err(req, ENOMEM);
-		free(op);
-		return;
-	}
-	memcpy(op->data, buf, size); /* the FUSE buffer is reused for the next request */
+	/* Borrowed: start() copies it into the DMA slot now, or submit() takes a copy. */
+	op->data = (uint8_t *)buf;
 	cover(op);
 	submit(op);
 }
