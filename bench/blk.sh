@@ -55,4 +55,5 @@ for w in "${workloads[@]}"; do
 done
 echo
 umount /tmp/m
+for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
 "$vv" detach "$bdf" >/dev/null

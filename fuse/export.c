@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -83,6 +84,7 @@ struct export
 	int error;
 	uid_t uid;
 	gid_t gid;
+	time_t mounted; /* the files' times: we keep no others */
 	const struct export_opts *opts;
 };
 
@@ -99,6 +101,7 @@ static void fill_attr(struct export *ex, fuse_ino_t ino, struct stat *st)
 	st->st_ino = ino;
 	st->st_uid = ex->uid;
 	st->st_gid = ex->gid;
+	st->st_atime = st->st_mtime = st->st_ctime = ex->mounted;
 	if (!d) {
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
@@ -778,7 +781,8 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 	char optstr[128];
 	char *argv[] = {(char *)"virtio-vfio", (char *)"-o", optstr, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
-	struct export ex = {.n = n, .opts = opts, .uid = getuid(), .gid = getgid()};
+	struct export ex = {
+		.n = n, .opts = opts, .uid = getuid(), .gid = getgid(), .mounted = time(NULL)};
 	bool polled = false;
 	int ret = 0;
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The README's demo: find a disk, take it from the kernel, look at it through VFIO, read
-# from it with the library, give it back.
+# from it with the library, export it as a file, put a filesystem on it, give it back.
 #vm: timeout 180
 #vm: topology rootport
 #vm: blk vblk0 serial=vvdemo0 size=64M
@@ -24,10 +24,27 @@ step "virtio-vfio info $bdf"
 "$vv" info "$bdf"
 step "sector 0, read through libvirtio-vfio (tests/vm/rawio.c)"
 "$VV_BUILD/tests/vv-rawio" "$bdf" read 0 1 2>/dev/null | tr -d '\0'
+step "virtio-vfio blk mount $bdf /tmp/disks"
+mkdir -p /tmp/disks /tmp/fs
+"$vv" blk mount "$bdf" /tmp/disks
+ls -l /tmp/disks
+step "losetup, mkfs.ext4, mount, write files"
+loop=$(losetup --direct-io=on -f --show "/tmp/disks/$bdf")
+mkfs.ext4 -q "$loop"
+mount "$loop" /tmp/fs
+cp -a /usr/share/common-licenses /tmp/fs/
+df -h /tmp/fs | tail -n 1
+umount /tmp/fs
+losetup -d "$loop"
+umount /tmp/disks
+for _ in $(seq 100); do pgrep -f "blk mount $bdf" >/dev/null || break; sleep 0.1; done
 step "virtio-vfio detach $bdf"
 "$vv" detach "$bdf"
-step "virtio-vfio list --json (the disk)"
-"$vv" list --json | jq -M -c --arg b "$bdf" '.devices[] | select(.bdf == $b)'
+step "the kernel's own driver mounts the same disk"
+for _ in $(seq 50); do [ -b "/dev/$disk" ] && break; sleep 0.1; done
+mount -o ro "/dev/$disk" /tmp/fs
+ls /tmp/fs/common-licenses | head -n 4
+umount /tmp/fs
 
 # The demo doubles as a check: the disk is back on the kernel's driver, and idle.
 "$vv" list --json | jq -e --arg b "$bdf" \
