@@ -76,8 +76,15 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 	return 0;
 }
 
+/* Requests still in flight are dropped without callbacks (the device was reset). */
 void blk_queue_fini(struct blk_queue *q)
 {
+	for (unsigned i = 0; q->cmds && i < q->ncmds; i++) {
+		struct blk_parent *p = q->cmds[i].parent;
+
+		if (p && --p->remaining == 0)
+			free(p);
+	}
 	free(q->cmds);
 	free(q->free_cmds);
 	q->cmds = NULL;
