@@ -40,8 +40,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < len; i++)
 		if (back[i] != (unsigned char)(i * 31 + 7)) {
 			fprintf(stderr, "byte %zu differs\n", i);
+			free(back);
 			return 1;
 		}
+	free(back);
+	close(fd);
 	printf("mmap: %zu bytes at %lld ok\n", len, (long long)off);
 	return 0;
 }
