@@ -39,7 +39,25 @@ struct vv_dma_buf {
 int vv_dma_alloc(struct vv_device *dev, size_t len, struct vv_dma_buf *ret_buf);
 
 /**
- * vv_dma_free() - unmap and free memory from vv_dma_alloc().
+ * vv_dma_register() - make the caller's memory reachable by the device, without copying.
+ * @dev: the device.
+ * @vaddr: page-aligned memory of this process (e.g. from mmap()); it must stay mapped until
+ *         vv_dma_free(). Its pages are pinned and excluded from fork() (MADV_DONTFORK).
+ * @len: bytes, a multiple of the page size.
+ * @ret_buf: set on success: @vaddr, the IOVA the device uses for it, @len.
+ *
+ * One buffer may be registered with several devices; each gives its own IOVA.
+ *
+ * Context: may block while pages are pinned.
+ * Return: 0; -EINVAL for an unaligned or empty range; -EEXIST if part of it is already
+ * mapped for @dev; -ENOMEM and -ENOSPC as vv_dma_alloc(); -EFAULT if the range is not
+ * mapped in the process.
+ */
+int vv_dma_register(struct vv_device *dev, void *vaddr, size_t len, struct vv_dma_buf *ret_buf);
+
+/**
+ * vv_dma_free() - unmap memory from vv_dma_alloc() or vv_dma_register(); the former is also
+ * freed, the latter stays the caller's.
  * @dev: the device.
  * @buf: the buffer; its fields are cleared. A zeroed buffer is ignored.
  *

@@ -334,6 +334,18 @@ VV_EXPORT int vv_dma_alloc(struct vv_device *dev, size_t len, struct vv_dma_buf 
 	return 0;
 }
 
+VV_EXPORT int vv_dma_register(struct vv_device *dev, void *vaddr, size_t len,
+			      struct vv_dma_buf *ret_buf)
+{
+	uint64_t iova;
+	int ret = vfio_dma_register(dev->vdev->iommu, vaddr, len, &iova);
+
+	if (ret)
+		return ret;
+	*ret_buf = (struct vv_dma_buf){.vaddr = vaddr, .iova = iova, .len = len};
+	return 0;
+}
+
 VV_EXPORT void vv_dma_free(struct vv_device *dev, struct vv_dma_buf *buf)
 {
 	if (!buf->vaddr)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* dma.c - DMA memory: anonymous pages pinned and mapped in the IOMMU at IOVAs we allocate. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,6 +13,14 @@
 #include "vfio/vfio.h"
 
 #define HUGE_2M (2ULL << 20)
+
+/* The granule of a mapping: the larger of the CPU page and the IOMMU's smallest page. */
+static size_t iommu_align(const struct vfio_iommu *iommu)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return iommu->pgsize > page ? iommu->pgsize : page;
+}
 
 /* Says why MAP_DMA ran out, in terms a user can act on. */
 static void explain_map_failure(struct vfio_iommu *iommu, size_t len, int err)
@@ -31,57 +41,85 @@ static void explain_map_failure(struct vfio_iommu *iommu, size_t len, int err)
 }
 
 /*
- * Allocates @len bytes (rounded up to the IOMMU page) of zeroed memory and maps it for the
- * device. Pool it: each call costs one of the container's limited mappings.
+ * Maps [@va, @va + @len) at a fresh IOVA and records the mapping; @owned says whether the
+ * pages are ours to munmap when it goes. Each call costs one of the container's limited
+ * mappings: pool.
  */
-int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint64_t *ret_iova)
+static int map_region(struct vfio_iommu *iommu, void *va, size_t len, bool owned,
+		      uint64_t *ret_iova)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t align = iommu->pgsize > page ? iommu->pgsize : page;
-	struct vfio_dma_map *m;
+	size_t align = iommu_align(iommu);
+	struct vfio_dma_map *m = calloc(1, sizeof(*m));
 	uint64_t iova;
-	void *va;
 	int ret;
 
-	if (!len)
-		return -EINVAL;
-	len = (len + align - 1) & ~(align - 1);
-	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (va == MAP_FAILED) {
-		ret = -errno;
-		goto err_free;
-	}
-	/* A fork must not copy-on-write pages the device writes to. */
-	madvise(va, len, MADV_DONTFORK);
-
 	/* Large buffers get 2 MiB-aligned IOVAs so the IOMMU can use large pages. */
 	ret = iova_alloc(&iommu->iova, len, len >= HUGE_2M ? HUGE_2M : align, &iova);
 	if (ret) {
 		log_err("%s: no IOVA space left for %zu bytes", iommu->bdf, len);
-		goto err_unmap;
+		goto err_free;
 	}
 	ret = iommu->ops->map(iommu, va, iova, len);
 	if (ret) {
 		explain_map_failure(iommu, len, ret);
 		goto err_iova;
 	}
-	*m = (struct vfio_dma_map){.vaddr = va, .iova = iova, .len = len, .next = iommu->maps};
+	*m = (struct vfio_dma_map){
+		.vaddr = va, .iova = iova, .len = len, .owned = owned, .next = iommu->maps};
 	iommu->maps = m;
 	log_debug("%s: DMA %zu bytes at IOVA 0x%llx", iommu->bdf, len, (unsigned long long)iova);
-	*ret_vaddr = va;
 	*ret_iova = iova;
 	return 0;
 
 err_iova:
 	iova_free(&iommu->iova, iova, len);
-err_unmap:
-	munmap(va, len);
 err_free:
 	free(m);
 	return ret;
+}
+
+/* Allocates @len bytes (rounded up to the IOMMU page) of zeroed memory mapped for the device. */
+int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint64_t *ret_iova)
+{
+	size_t align = iommu_align(iommu);
+	void *va;
+	int ret;
+
+	if (!len)
+		return -EINVAL;
+	len = (len + align - 1) & ~(align - 1);
+	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (va == MAP_FAILED)
+		return -errno;
+	/* A fork must not copy-on-write pages the device writes to. */
+	madvise(va, len, MADV_DONTFORK);
+	ret = map_region(iommu, va, len, true, ret_iova);
+	if (ret) {
+		munmap(va, len);
+		return ret;
+	}
+	*ret_vaddr = va;
+	return 0;
+}
+
+/*
+ * Maps the caller's memory; it must be page-aligned and stay mapped in the process until
+ * vfio_dma_free(). The same memory may be registered with several devices (containers).
+ */
+int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, uint64_t *ret_iova)
+{
+	size_t align = iommu_align(iommu);
+
+	if (!len || (uintptr_t)vaddr % align || len % align)
+		return -EINVAL;
+	for (struct vfio_dma_map *m = iommu->maps; m; m = m->next)
+		if ((uint8_t *)vaddr < (uint8_t *)m->vaddr + m->len &&
+		    (uint8_t *)m->vaddr < (uint8_t *)vaddr + len)
+			return -EEXIST;
+	madvise(vaddr, len, MADV_DONTFORK);
+	return map_region(iommu, vaddr, len, false, ret_iova);
 }
 
 /* Unmaps from the IOMMU before the pages go: never munmap memory the device may still write. */
@@ -96,7 +134,8 @@ static int release(struct vfio_iommu *iommu, struct vfio_dma_map *m)
 		return ret;
 	}
 	iova_free(&iommu->iova, m->iova, m->len);
-	munmap(m->vaddr, m->len);
+	if (m->owned)
+		munmap(m->vaddr, m->len);
 	free(m);
 	return 0;
 }

@@ -36,6 +36,7 @@ struct vfio_dma_map {
 	void *vaddr;
 	uint64_t iova;
 	size_t len;
+	bool owned; /* ours to munmap: vfio_dma_alloc(), not vfio_dma_register() */
 	struct vfio_dma_map *next;
 };
 
@@ -52,6 +53,7 @@ int vfio_type1_open(const char *bdf, struct vfio_iommu **ret_iommu, int *ret_dev
 int vfio_group_viable_explain(int group, char *buf, size_t len);
 
 int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint64_t *ret_iova);
+int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, uint64_t *ret_iova);
 int vfio_dma_free(struct vfio_iommu *iommu, void *vaddr);
 void vfio_iommu_close(struct vfio_iommu *iommu);
 

@@ -45,6 +45,7 @@ int main(void)
 		(const void *)vv_device_type,
 		(const void *)vv_dma_alloc,
 		(const void *)vv_dma_free,
+		(const void *)vv_dma_register,
 		(const void *)vv_log_level_parse,
 		(const void *)vv_pci_is_transitional,
 		(const void *)vv_pci_is_virtio,
