@@ -59,6 +59,17 @@ int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN])
 	return 0;
 }
 
+/* The virtio type of a function cli_resolve_virtio() accepted, or -1 when sysfs won't say. */
+int cli_virtio_type(const char *bdf)
+{
+	unsigned vendor, device, subsys;
+
+	if (read_hex(bdf, "vendor", &vendor) || read_hex(bdf, "device", &device) ||
+	    read_hex(bdf, "subsystem_device", &subsys))
+		return -1;
+	return vv_pci_virtio_type((uint16_t)vendor, (uint16_t)device, (uint16_t)subsys);
+}
+
 /* The function, and every other function of its IOMMU group, must be unused. */
 static int check_unused(const char *bdf, bool force)
 {

@@ -31,7 +31,9 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -f, --foreground  stay in the foreground\n"
-		"  -o OPTIONS        comma-separated: ro, allow_other, queues=N\n"
+		"  -o OPTIONS        comma-separated: ro, allow_other,\n"
+		"                    queues=N (virtqueues per device and worker threads;\n"
+		"                    default: all the devices have, one per CPU)\n"
 		"  -h, --help        show this help\n",
 		prog);
 }
@@ -153,9 +155,16 @@ static int blk_mount(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++) {
 		char drv[64];
+		int type;
 
 		if (cli_resolve_virtio(argv[optind + i], bdfs[i]))
 			return EXIT_FAIL;
+		type = cli_virtio_type(bdfs[i]);
+		if (type >= 0 && type != VV_VIRTIO_BLK) {
+			cli_err("%s is a virtio %s device, not blk: 'blk mount' exports disks",
+				bdfs[i], vv_virtio_type_name(type));
+			return EXIT_FAIL;
+		}
 		if (pci_sysfs_driver(NULL, bdfs[i], drv, sizeof(drv)) == 0 &&
 		    strcmp(drv, "vfio-pci")) {
 			cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first",

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * export_int.h - the FUSE block export's internals, shared by its loop (export.c), its FUSE
+ * operations (ops.c) and its request engine (io.c).
+ *
+ * Threads: one worker per device queue in use, each with its own libevent loop, its own
+ * receive buffers and its own queue on every exported device; all workers read the one FUSE
+ * channel. The only state they share is per device: the writes in flight (for overlap
+ * checks, under dev->lock) and the size.
+ */
+#ifndef VV_FUSE_EXPORT_INT_H
+#define VV_FUSE_EXPORT_INT_H
+
+#define FUSE_USE_VERSION 34
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <fuse_lowlevel.h>
+
+#include <virtio-vfio/virtio-vfio.h>
+
+#include "export.h"
+
+#define SECTOR	   512ULL
+#define MAX_IO	   (1u << 20)		      /* max_write, and the largest read served at once */
+#define RECV_SIZE  (MAX_IO + 4096)	      /* what libfuse reads per request: payload + header */
+#define EDGE_MAX   4096u		      /* the largest logical block the export handles */
+#define BUF_SIZE   (RECV_SIZE + 2 * EDGE_MAX) /* + the two edge blocks of an unaligned write */
+#define NBUFS	   32			      /* per worker: FUSE requests it keeps in flight */
+#define ZERO_SIZE  (1u << 20)		      /* zeroes for fallocate without WRITE_ZEROES */
+#define ZERO_SEGS  16			      /* ... up to this many times per device request */
+#define MAX_STEPS  3
+#define ROOT_INO   FUSE_ROOT_ID
+#define DEV_INO(i) ((fuse_ino_t)(i) + 2)
+
+struct export;
+struct worker;
+struct irq_ctx;
+
+enum op_kind { OP_READ, OP_WRITE, OP_FSYNC, OP_FALLOC };
+
+/* One device request an op still has to queue. */
+struct step {
+	enum { STEP_READ, STEP_WRITE, STEP_FLUSH, STEP_ZEROES } kind;
+	uint64_t sector;
+	uint64_t nsect; /* STEP_ZEROES */
+	unsigned nsg;
+	struct vv_sg sg[ZERO_SEGS];
+};
+
+/*
+ * A FUSE request being served. Reads and writes keep the buffer their request arrived in
+ * until they are answered: the device writes a read's data there and reads a write's payload
+ * in place. A write not aligned to the block size reads its edge blocks first (PH_EDGES),
+ * patches them, then writes edges and payload as one scatter list (PH_MAIN).
+ */
+struct op {
+	fuse_req_t req;
+	struct dev *d;
+	struct worker *w;
+	enum op_kind kind;
+	enum { PH_EDGES, PH_MAIN } phase;
+	uint64_t off; /* bytes, as the caller asked */
+	size_t size;
+	uint64_t first, nsect; /* the blocks covered, in sectors */
+	const uint8_t *data;   /* a write's payload, in the buffer; NULL: zeroes (fallocate) */
+	int buf;	       /* the receive buffer held, -1: none */
+	bool punch;	       /* fallocate: the device may unmap */
+	bool registered;       /* on d->writes */
+	bool waiting;	       /* deferred behind an overlapping write (counted in d->waiters) */
+	bool started;	       /* claimed its blocks and planned its first phase */
+	bool queuing;	       /* inside queue_steps() */
+	uint64_t zero_next, zero_end; /* fallocate: the aligned middle still to zero, sectors */
+	struct step steps[MAX_STEPS];
+	unsigned nsteps, next_step, pending;
+	int err;
+	struct op *next;  /* the worker's deferred list */
+	struct op *wnext; /* d->writes */
+};
+
+struct dev {
+	struct export *ex;
+	struct vv_blk *blk;
+	const struct vv_blk_info *info;
+	char name[16];
+	_Atomic uint64_t bytes;
+	pthread_mutex_t lock;
+	struct op *writes; /* writes and fallocates on the device, from every worker */
+	unsigned waiters;  /* ops deferred behind one of them */
+	struct vv_dma_buf zero;
+	struct event *config; /* config-change vector, when it has its own (worker 0) */
+	int config_fd;
+};
+
+struct worker {
+	struct export *ex;
+	unsigned idx;
+	pthread_t thread;
+	struct event_base *base;
+	struct event *fuse_ev, *wake_ev, *poll_timer;
+	int wake_fd;
+	unsigned *q;		 /* per device: the queue this worker drives */
+	struct event **irq;	 /* per device: its completion eventfd */
+	struct irq_ctx *irq_ctx; /* per device: the argument of its callback */
+	bool *kick;		 /* per device: requests queued since the last doorbell */
+	uint8_t *pool;		 /* NBUFS * BUF_SIZE bytes */
+	struct vv_dma_buf *reg;	 /* per device: the pool as that device sees it */
+	unsigned free_bufs[NBUFS];
+	unsigned nfree;
+	int cur;	/* the buffer the next request is received into; -1: none free */
+	bool cur_taken; /* the request just processed kept it */
+	struct fuse_buf fbuf;
+	struct op *deferred, *deferred_tail;
+	unsigned inflight; /* FUSE requests taken and not answered */
+	unsigned nreq;	   /* device requests queued and not completed */
+	bool reading;
+};
+
+struct export
+{
+	struct fuse_session *se;
+	struct dev *devs;
+	unsigned n;
+	struct worker *workers;
+	unsigned nworkers;
+	atomic_bool stopping;
+	uid_t uid;
+	gid_t gid;
+	time_t mounted; /* the files' times: we keep no others */
+	const struct export_opts *opts;
+};
+
+/* The worker running the FUSE handler now. */
+extern _Thread_local struct worker *io_worker;
+
+/* io.c */
+struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);
+void io_submit(struct op *op);
+void io_run_deferred(struct worker *w);
+void io_drain(struct worker *w, unsigned di);
+void io_kick(struct worker *w);
+void io_update_reading(struct worker *w);
+void io_maybe_finish(struct worker *w);
+void io_wake_all(struct export *ex, const struct worker *except);
+
+/* ops.c */
+extern const struct fuse_lowlevel_ops export_ops;
+struct dev *export_dev(struct export *ex, fuse_ino_t ino);
+
+#endif /* VV_FUSE_EXPORT_INT_H */

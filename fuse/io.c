@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: MIT
+/*
+ * io.c - FUSE requests as virtio-blk requests. A read or write keeps the DMA-mapped buffer
+ * its FUSE request arrived in, so the device writes a read's data where the reply is sent
+ * from and reads a write's payload in place: each byte is copied once, by the kernel. An
+ * unaligned write reads only its edge blocks, patches them and writes edges and payload as
+ * one scatter list; fallocate becomes WRITE_ZEROES, or writes of a zeroed buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "export_int.h"
+
+_Thread_local struct worker *io_worker;
+
+static uint8_t *buf_mem(const struct worker *w, int b)
+{
+	return w->pool + (size_t)b * BUF_SIZE;
+}
+
+static uint64_t buf_iova(const struct op *op, size_t at)
+{
+	return op->w->reg[op->d - op->d->ex->devs].iova + (uint64_t)op->buf * BUF_SIZE + at;
+}
+
+/* Where a write's payload is, for the device: it must lie in the buffer the op holds. */
+static int payload_iova(const struct op *op, size_t skip, uint64_t *ret_iova)
+{
+	const uint8_t *base = buf_mem(op->w, op->buf);
+
+	if (op->data < base || op->data + op->size > base + RECV_SIZE)
+		return -EIO; /* libfuse used memory of its own: splice must be off */
+	*ret_iova = buf_iova(op, (size_t)(op->data - base) + skip);
+	return 0;
+}
+
+static void put_buf(struct worker *w, int b)
+{
+	w->free_bufs[w->nfree++] = (unsigned)b;
+	if (w->cur < 0) {
+		w->cur = (int)w->free_bufs[--w->nfree];
+		io_update_reading(w);
+	}
+}
+
+void io_update_reading(struct worker *w)
+{
+	bool want = !atomic_load(&w->ex->stopping) && w->cur >= 0;
+
+	if (want == w->reading)
+		return;
+	w->reading = want;
+	if (want)
+		event_add(w->fuse_ev, NULL);
+	else
+		event_del(w->fuse_ev);
+}
+
+void io_maybe_finish(struct worker *w)
+{
+	if (atomic_load(&w->ex->stopping) && !w->inflight && !w->deferred)
+		event_base_loopbreak(w->base);
+}
+
+void io_wake_all(struct export *ex, const struct worker *except)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < ex->nworkers; i++)
+		if (&ex->workers[i] != except && write(ex->workers[i].wake_fd, &one, 8) != 8)
+			(void)0; /* the counter is full: a wake-up is pending anyway */
+}
+
+struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind)
+{
+	struct op *op = calloc(1, sizeof(*op));
+
+	if (!op) {
+		fuse_reply_err(req, ENOMEM);
+		return NULL;
+	}
+	*op = (struct op){.req = req, .d = d, .w = io_worker, .kind = kind, .buf = -1};
+	/*
+	 * Reads and writes keep the buffer their request is in (fallocate for its edge blocks):
+	 * the worker receives the next request into another.
+	 */
+	if (kind != OP_FSYNC) {
+		op->buf = op->w->cur;
+		op->w->cur_taken = true;
+	}
+	op->w->inflight++;
+	return op;
+}
+
+/* --- the device's blocks ------------------------------------------------------------- */
+
+/* The blocks covering [off, off + size), in sectors: a 4 KiB-block device fails smaller I/O. */
+static void cover(struct op *op)
+{
+	uint64_t bs = op->d->info->blk_size;
+	uint64_t start = op->off / bs * bs, end = (op->off + op->size + bs - 1) / bs * bs;
+
+	op->first = start / SECTOR;
+	op->nsect = (end - start) / SECTOR;
+}
+
+static bool overlaps(const struct op *a, const struct op *b)
+{
+	return a->first < b->first + b->nsect && b->first < a->first + a->nsect;
+}
+
+static bool is_rmw(const struct op *op)
+{
+	uint64_t bs = op->d->info->blk_size;
+
+	return op->off % bs || op->size % bs;
+}
+
+/*
+ * A write that patches edge blocks must not interleave with another write of the same
+ * blocks: it would write back stale neighbour data. Aligned writes may overlap each other
+ * (that is the caller's business), but not a patching one, in either order. Any worker's
+ * writes count. Called with d->lock held.
+ */
+static bool conflicts(const struct op *op)
+{
+	for (const struct op *w = op->d->writes; w; w = w->wnext)
+		if (overlaps(op, w) && (is_rmw(op) || is_rmw(w)))
+			return true;
+	return false;
+}
+
+/* Registers a write with its device; false if it has to wait for an overlapping one. */
+static bool claim(struct op *op)
+{
+	struct dev *d = op->d;
+	bool ok;
+
+	pthread_mutex_lock(&d->lock);
+	ok = !conflicts(op);
+	if (ok) {
+		op->wnext = d->writes;
+		d->writes = op;
+		op->registered = true;
+		if (op->waiting)
+			d->waiters--;
+		op->waiting = false;
+	} else if (!op->waiting) {
+		op->waiting = true;
+		d->waiters++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
+
+/* Unregisters a write; true if ops (on any worker) wait for that. */
+static bool unclaim(struct op *op)
+{
+	struct dev *d = op->d;
+	bool waiters;
+
+	pthread_mutex_lock(&d->lock);
+	for (struct op **p = &d->writes; *p; p = &(*p)->wnext)
+		if (*p == op) {
+			*p = op->wnext;
+			break;
+		}
+	waiters = d->waiters > 0;
+	pthread_mutex_unlock(&d->lock);
+	op->registered = false;
+	return waiters;
+}
+
+/* --- steps: the device requests of one phase ------------------------------------------ */
+
+static void add_step(struct op *op, struct step s)
+{
+	op->steps[op->nsteps++] = s;
+}
+
+static struct step rw_step(int kind, uint64_t sector, uint64_t iova, uint32_t len)
+{
+	return (struct step){.kind = kind, .sector = sector, .nsg = 1, .sg = {{iova, len}}};
+}
+
+static void step_done(void *opaque, int result);
+static void advance(struct op *op);
+
+/*
+ * Queues the op's remaining steps on its worker's queue (kicked at the end of the loop pass).
+ * Returns 0 when all are queued, -EAGAIN when the ring is full (the op waits on the deferred
+ * list), or an error. A step may complete inside the submit call (a flush the device does
+ * not need): op->queuing keeps step_done() from finishing the op under our feet.
+ */
+static int queue_steps(struct op *op)
+{
+	struct worker *w = op->w;
+	unsigned di = (unsigned)(op->d - op->d->ex->devs), q = w->q[di];
+	int ret = 0;
+
+	op->queuing = true;
+	while (op->next_step < op->nsteps) {
+		struct step *s = &op->steps[op->next_step++];
+
+		op->pending++;
+		w->nreq++;
+		switch (s->kind) {
+		case STEP_READ:
+		case STEP_WRITE:
+			ret = vv_blk_submit_rw(op->d->blk, q, s->kind == STEP_WRITE, s->sector,
+					       s->sg, s->nsg, step_done, op);
+			break;
+		case STEP_FLUSH:
+			ret = vv_blk_submit_flush(op->d->blk, q, step_done, op);
+			break;
+		case STEP_ZEROES:
+			ret = vv_blk_submit_write_zeroes(op->d->blk, q, s->sector, s->nsect,
+							 op->punch, step_done, op);
+			break;
+		}
+		if (!ret) {
+			w->kick[di] = true;
+			continue;
+		}
+		op->next_step--;
+		op->pending--;
+		w->nreq--;
+		if (ret == -ENOSPC && w->nreq) {
+			ret = -EAGAIN; /* the ring is full: completions will make room */
+		} else if (ret == -ENOSPC) {
+			/* An empty ring that cannot take it never will. */
+			fprintf(stderr, "virtio-vfio: %s: a request does not fit the queue\n",
+				op->d->name);
+			ret = -EIO;
+		}
+		break;
+	}
+	op->queuing = false;
+	return ret;
+}
+
+/* Rings the doorbells of the queues this loop pass added requests to. */
+void io_kick(struct worker *w)
+{
+	for (unsigned i = 0; i < w->ex->n; i++)
+		if (w->kick[i]) {
+			w->kick[i] = false;
+			vv_blk_kick(w->ex->devs[i].blk, w->q[i]);
+		}
+}
+
+static void defer(struct op *op)
+{
+	struct worker *w = op->w;
+
+	op->next = NULL;
+	if (w->deferred_tail)
+		w->deferred_tail->next = op;
+	else
+		w->deferred = op;
+	w->deferred_tail = op;
+}
+
+/* Answers the FUSE request and lets go of everything the op held. */
+static void complete(struct op *op)
+{
+	struct worker *w = op->w;
+	int err = op->err;
+
+	if (op->registered && unclaim(op))
+		io_wake_all(w->ex, w); /* and this worker retries its own deferred list */
+	if (err)
+		fuse_reply_err(op->req, -err);
+	else if (op->kind == OP_READ)
+		fuse_reply_buf(op->req,
+			       (char *)buf_mem(w, op->buf) + (op->off - op->first * SECTOR),
+			       op->size);
+	else if (op->kind == OP_WRITE)
+		fuse_reply_write(op->req, op->size);
+	else
+		fuse_reply_err(op->req, 0);
+	if (op->buf >= 0)
+		put_buf(w, op->buf);
+	w->inflight--;
+	free(op);
+}
+
+/* Phase 0 of an unaligned write or fallocate: read the edge blocks that are only partly ours. */
+static void plan_edges(struct op *op)
+{
+	uint64_t bs = op->d->info->blk_size, end = op->off + op->size;
+	uint64_t first_blk = op->off / bs, last_blk = (end - 1) / bs;
+
+	op->phase = PH_EDGES;
+	if (op->off % bs || (first_blk == last_blk && end % bs))
+		add_step(op, rw_step(STEP_READ, first_blk * bs / SECTOR, buf_iova(op, RECV_SIZE),
+				     (uint32_t)bs));
+	if (end % bs && last_blk != first_blk)
+		add_step(op, rw_step(STEP_READ, last_blk * bs / SECTOR,
+				     buf_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs));
+}
+
+static void patch(uint8_t *to, const uint8_t *from, size_t len)
+{
+	if (from)
+		memcpy(to, from, len);
+	else
+		memset(to, 0, len);
+}
+
+/*
+ * The next piece of a fallocate's aligned middle: WRITE_ZEROES where the device has it,
+ * else writes of the zeroed buffer, ZERO_SEGS times per request.
+ */
+static void plan_zeroes(struct op *op)
+{
+	const struct vv_blk_info *info = op->d->info;
+	uint64_t left = op->zero_end - op->zero_next;
+	struct step s = {.sector = op->zero_next};
+
+	if (info->write_zeroes) {
+		/* Bounded so the library's split of one request fits any ring. */
+		uint64_t max = info->max_write_zeroes_sectors
+				       ? 8ULL * info->max_write_zeroes_sectors
+				       : left;
+
+		s.kind = STEP_ZEROES;
+		s.nsect = left < max ? left : max;
+	} else {
+		uint64_t per = ZERO_SIZE / SECTOR;
+
+		s.kind = STEP_WRITE;
+		s.nsect = left < per * ZERO_SEGS ? left : per * ZERO_SEGS;
+		for (uint64_t at = 0; at < s.nsect; at += per)
+			s.sg[s.nsg++] = (struct vv_sg){
+				op->d->zero.iova,
+				(uint32_t)((s.nsect - at < per ? s.nsect - at : per) * SECTOR)};
+	}
+	op->zero_next += s.nsect;
+	add_step(op, s);
+}
+
+/*
+ * The main phase. Reads and aligned writes are one request on the held buffer. A patched
+ * write sends [head block][payload middle][tail block] as one request; a fallocate writes
+ * patched edge blocks and zeroes the middle separately.
+ */
+static int plan_main(struct op *op)
+{
+	uint64_t bs = op->d->info->blk_size, end = op->off + op->size;
+	uint64_t first_blk = op->off / bs, last_blk = (end - 1) / bs;
+	size_t head = op->off % bs, tail = end % bs;
+	uint8_t *edge0 = op->buf >= 0 ? buf_mem(op->w, op->buf) + RECV_SIZE : NULL;
+	uint8_t *edge1 = edge0 ? edge0 + EDGE_MAX : NULL;
+	size_t hl, tl, mid;
+	struct step s = {.kind = STEP_WRITE, .sector = op->first};
+	uint64_t iova;
+	int ret;
+
+	op->phase = PH_MAIN;
+	switch (op->kind) {
+	case OP_READ:
+		add_step(op, rw_step(STEP_READ, op->first, buf_iova(op, 0),
+				     (uint32_t)(op->nsect * SECTOR)));
+		return 0;
+	case OP_FSYNC:
+		add_step(op, (struct step){.kind = STEP_FLUSH});
+		return 0;
+	case OP_WRITE:
+	case OP_FALLOC:
+		break;
+	}
+	if (op->kind == OP_WRITE && !head && !tail) {
+		ret = payload_iova(op, 0, &iova);
+		if (!ret)
+			add_step(op, rw_step(STEP_WRITE, op->first, iova, (uint32_t)op->size));
+		return ret;
+	}
+	if (first_blk == last_blk && (head || tail)) {
+		/* One block, partly ours: it was read into edge 0. */
+		patch(edge0 + head, op->data, op->size);
+		add_step(op, rw_step(STEP_WRITE, op->first, buf_iova(op, RECV_SIZE), (uint32_t)bs));
+		return 0;
+	}
+	hl = head ? bs - head : 0;
+	tl = tail;
+	mid = op->size - hl - tl;
+	if (hl)
+		patch(edge0 + head, op->data, hl);
+	if (tl)
+		patch(edge1, op->data ? op->data + op->size - tl : NULL, tl);
+	if (op->kind == OP_FALLOC) {
+		if (hl)
+			add_step(op, rw_step(STEP_WRITE, first_blk * bs / SECTOR,
+					     buf_iova(op, RECV_SIZE), (uint32_t)bs));
+		if (tl)
+			add_step(op, rw_step(STEP_WRITE, last_blk * bs / SECTOR,
+					     buf_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs));
+		op->zero_next = (op->off + hl) / SECTOR;
+		op->zero_end = op->zero_next + mid / SECTOR;
+		if (mid)
+			plan_zeroes(op);
+		return 0;
+	}
+	if (hl)
+		s.sg[s.nsg++] = (struct vv_sg){buf_iova(op, RECV_SIZE), (uint32_t)bs};
+	if (mid) {
+		ret = payload_iova(op, hl, &iova);
+		if (ret)
+			return ret;
+		s.sg[s.nsg++] = (struct vv_sg){iova, (uint32_t)mid};
+	}
+	if (tl)
+		s.sg[s.nsg++] = (struct vv_sg){buf_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs};
+	add_step(op, s);
+	return 0;
+}
+
+/* After a hard error: queue nothing more, answer once what is queued has completed. */
+static void fail(struct op *op, int err)
+{
+	op->err = err;
+	op->next_step = op->nsteps;
+	if (!op->pending && !op->queuing)
+		complete(op);
+}
+
+/* Queues the planned steps; an op with none left, or whose steps all completed, is answered. */
+static void run(struct op *op)
+{
+	int ret = queue_steps(op);
+
+	if (ret == -EAGAIN)
+		defer(op);
+	else if (ret)
+		fail(op, ret);
+	else if (!op->pending)
+		advance(op); /* everything completed inside the submit calls */
+}
+
+/* Plans the op's next steps, or answers it when there are none left. */
+static void advance(struct op *op)
+{
+	int ret = 0;
+
+	op->nsteps = op->next_step = 0;
+	if (!op->err && op->phase == PH_EDGES)
+		ret = plan_main(op);
+	else if (!op->err && op->kind == OP_FALLOC && op->zero_next < op->zero_end)
+		plan_zeroes(op);
+	if (ret)
+		op->err = ret;
+	if (op->err || !op->nsteps)
+		complete(op);
+	else
+		run(op);
+}
+
+static void step_done(void *opaque, int result)
+{
+	struct op *op = opaque;
+
+	op->pending--;
+	op->w->nreq--;
+	if (result && !op->err)
+		op->err = result;
+	if (!op->pending && !op->queuing && op->next_step == op->nsteps)
+		advance(op);
+}
+
+/* Starts an op: claims its blocks if it writes, then reads its edges or goes to the main phase. */
+static void begin(struct op *op)
+{
+	bool writes = op->kind == OP_WRITE || op->kind == OP_FALLOC;
+
+	if (writes && !claim(op)) {
+		defer(op);
+		return;
+	}
+	op->started = true;
+	op->nsteps = op->next_step = 0;
+	if (writes && is_rmw(op)) {
+		plan_edges(op);
+		run(op);
+	} else {
+		op->phase = PH_EDGES; /* nothing to read first */
+		advance(op);
+	}
+}
+
+void io_submit(struct op *op)
+{
+	if (op->kind != OP_FSYNC)
+		cover(op);
+	/* Behind what already waits on this worker: no overtaking. */
+	if (op->w->deferred)
+		defer(op);
+	else
+		begin(op);
+}
+
+void io_run_deferred(struct worker *w)
+{
+	struct op *list = w->deferred;
+
+	w->deferred = w->deferred_tail = NULL;
+	while (list) {
+		struct op *op = list;
+
+		list = op->next;
+		if (!op->started)
+			begin(op);
+		else
+			run(op);
+	}
+}
+
+/* Completes what device @di finished on this worker's queue, then retries what waits. */
+void io_drain(struct worker *w, unsigned di)
+{
+	struct dev *d = &w->ex->devs[di];
+	struct vv_vq *vq = vv_device_queue(vv_blk_device(d->blk), w->q[di]);
+
+	do {
+		while (vv_blk_poll(d->blk, w->q[di], 256) > 0)
+			;
+	} while (!vv_vq_enable_cb(vq)); /* a completion raced the re-arm: look again */
+	io_run_deferred(w);
+	io_kick(w);
+	io_maybe_finish(w);
+}
