@@ -44,6 +44,18 @@ run() { # target args metric -> number
 	fi
 }
 
+# The ceiling for any FUSE export here: FUSE copies every byte once inside the guest, and
+# under TCG a guest copy is emulated. Copies of 1 MiB from tmpfs (page cache) measure it.
+head -c $((256 << 20)) /dev/zero >/tmp/copysrc
+for jobs in 1 2; do
+	bw=$(fio --name=copy --filename=/tmp/copysrc --rw=read --bs=1M --size=256M --ioengine=psync \
+		--numjobs=$jobs --group_reporting --time_based --runtime="$runtime" --output-format=json |
+		jq '.jobs[0].read.bw / 1024 | floor')
+	echo "guest copy ceiling, $jobs thread(s): $bw MiB/s"
+done
+rm -f /tmp/copysrc
+echo "export workers: $(ls "/proc/$(pgrep -f "blk mount.*$bdf")/task" | wc -l)"
+
 printf '\n%-20s %12s %12s %7s\n' workload kernel virtio-vfio ratio
 for w in "${workloads[@]}"; do
 	IFS='|' read -r name args metric <<<"$w"
