@@ -54,7 +54,6 @@ for jobs in 1 2; do
 	echo "guest copy ceiling, $jobs thread(s): $bw MiB/s"
 done
 rm -f /tmp/copysrc
-echo "export workers: $(ls "/proc/$(pgrep -f "blk mount.*$bdf")/task" | wc -l)"
 
 printf '\n%-20s %12s %12s %7s\n' workload kernel virtio-vfio ratio
 for w in "${workloads[@]}"; do
@@ -64,6 +63,16 @@ for w in "${workloads[@]}"; do
 	unit=$([ "$metric" = iops ] && echo IOPS || echo MiB/s)
 	printf '%-20s %12s %12s %7s\n' "$name" "$k $unit" "$o $unit" \
 		"$(awk -v a="$o" -v b="$k" 'BEGIN { printf "%.2fx", b ? a / b : 0 }')"
+done
+
+# Two workers (-o queues=2): what they change for large sequential I/O.
+umount /tmp/m
+for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
+"$vv" blk mount -o queues=2 "$bdf" /tmp/m
+for w in "${workloads[@]:3}"; do
+	IFS='|' read -r name args metric <<<"$w"
+	o=$(run "$ours" "$args" "$metric")
+	printf '%-20s %12s %12s\n' "$name" "queues=2" "$o MiB/s"
 done
 echo
 umount /tmp/m

@@ -32,8 +32,8 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -f, --foreground  stay in the foreground\n"
 		"  -o OPTIONS        comma-separated: ro, allow_other,\n"
-		"                    queues=N (virtqueues per device and worker threads;\n"
-		"                    default: all the devices have, one per CPU)\n"
+		"                    queues=N (virtqueues per device, and worker threads;\n"
+		"                    default 1)\n"
 		"  -h, --help        show this help\n",
 		prog);
 }
@@ -183,7 +183,8 @@ static int blk_mount(int argc, char **argv)
 
 	ret = 0;
 	for (int i = 0; i < n && !ret; i++) {
-		ret = vv_blk_open(bdfs[i], eo.queues, &blks[i]);
+		/* One queue unless asked: one worker drives it (fuse/export.c says why). */
+		ret = vv_blk_open(bdfs[i], eo.queues ? eo.queues : 1, &blks[i]);
 		if (ret == -EBUSY)
 			cli_err("%s: is it mounted already? A device serves one process at a time",
 				bdfs[i]);
