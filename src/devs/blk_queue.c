@@ -67,28 +67,31 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 	q->ncmds = num;
 	q->cmds = calloc(num, sizeof(*q->cmds));
 	q->free_cmds = calloc(num, sizeof(*q->free_cmds));
-	if (!q->cmds || !q->free_cmds) {
+	/* A live submission holds at least one slot: one parent per slot always suffices. */
+	q->parents = calloc(num, sizeof(*q->parents));
+	q->free_parents = calloc(num, sizeof(*q->free_parents));
+	if (!q->cmds || !q->free_cmds || !q->parents || !q->free_parents) {
 		blk_queue_fini(q);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < num; i++)
+	for (unsigned i = 0; i < num; i++) {
 		q->free_cmds[q->nfree++] = num - 1 - i;
+		q->free_parents[q->nfree_parents++] = &q->parents[num - 1 - i];
+	}
 	return 0;
 }
 
 /* Requests still in flight are dropped without callbacks (the device was reset). */
 void blk_queue_fini(struct blk_queue *q)
 {
-	for (unsigned i = 0; q->cmds && i < q->ncmds; i++) {
-		struct blk_parent *p = q->cmds[i].parent;
-
-		if (p && --p->remaining == 0)
-			free(p);
-	}
 	free(q->cmds);
 	free(q->free_cmds);
+	free(q->parents);
+	free(q->free_parents);
 	q->cmds = NULL;
 	q->free_cmds = NULL;
+	q->parents = NULL;
+	q->free_parents = NULL;
 }
 
 static uint8_t *cmd_ptr(struct blk_queue *q, unsigned i, unsigned off)
@@ -112,13 +115,19 @@ static bool room_for(struct blk_queue *q, unsigned nparts, unsigned descs)
 	return q->nfree >= nparts && vv_vq_free_count(q->vq) >= descs;
 }
 
-static struct blk_parent *new_parent(vv_blk_cb cb, void *opaque, unsigned parts)
+/* From the queue's pool: no allocation per request. room_for() checked there is one. */
+static struct blk_parent *new_parent(struct blk_queue *q, vv_blk_cb cb, void *opaque,
+				     unsigned parts)
 {
-	struct blk_parent *p = malloc(sizeof(*p));
+	struct blk_parent *p = q->free_parents[--q->nfree_parents];
 
-	if (p)
-		*p = (struct blk_parent){.cb = cb, .opaque = opaque, .remaining = parts};
+	*p = (struct blk_parent){.cb = cb, .opaque = opaque, .remaining = parts};
 	return p;
+}
+
+static void put_parent(struct blk_queue *q, struct blk_parent *p)
+{
+	q->free_parents[q->nfree_parents++] = p;
 }
 
 /*
@@ -214,15 +223,13 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 	}
 	if (!room_for(q, nparts, descs))
 		return -ENOSPC;
-	parent = new_parent(cb, opaque, nparts);
-	if (!parent)
-		return -ENOMEM;
+	parent = new_parent(q, cb, opaque, nparts);
 	for (unsigned p = 0; p < nparts && !ret; p++)
 		ret = add_cmd(q, parent, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
 			      parts[p].sector, &seg[parts[p].first], parts[p].nseg, !write, 0, 0,
 			      false);
 	if (ret && parent->remaining == nparts)
-		free(parent);
+		put_parent(q, parent);
 	return ret;
 }
 
@@ -236,9 +243,7 @@ int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque)
 	}
 	if (!room_for(q, 1, descs_needed(q, 0)))
 		return -ENOSPC;
-	parent = new_parent(cb, opaque, 1);
-	if (!parent)
-		return -ENOMEM;
+	parent = new_parent(q, cb, opaque, 1);
 	return add_cmd(q, parent, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, 0, 0, false);
 }
 
@@ -265,9 +270,7 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 	nparts = (unsigned)((nsectors + max - 1) / max);
 	if (!room_for(q, nparts, nparts * descs_needed(q, 1)))
 		return -ENOSPC;
-	parent = new_parent(cb, opaque, nparts);
-	if (!parent)
-		return -ENOMEM;
+	parent = new_parent(q, cb, opaque, nparts);
 	for (unsigned p = 0; p < nparts && !ret; p++) {
 		uint64_t n =
 			nsectors - (uint64_t)p * max < max ? nsectors - (uint64_t)p * max : max;
@@ -282,7 +285,7 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 		ret = add_cmd(q, parent, type, 0, NULL, 0, false, CMD_RANGE, sizeof(*r), false);
 	}
 	if (ret && parent->remaining == nparts)
-		free(parent);
+		put_parent(q, parent);
 	return ret;
 }
 
@@ -292,9 +295,7 @@ int blk_queue_get_id(struct blk_queue *q, char *id_out, vv_blk_cb cb, void *opaq
 
 	if (!room_for(q, 1, descs_needed(q, 1)))
 		return -ENOSPC;
-	parent = new_parent(cb, opaque, 1);
-	if (!parent)
-		return -ENOMEM;
+	parent = new_parent(q, cb, opaque, 1);
 	parent->id_out = id_out;
 	return add_cmd(q, parent, VIRTIO_BLK_T_GET_ID, 0, NULL, 0, false, CMD_ID,
 		       VIRTIO_BLK_ID_BYTES, true);
@@ -335,8 +336,13 @@ int blk_queue_poll(struct blk_queue *q, unsigned budget)
 		if (ret && !p->result)
 			p->result = ret;
 		if (--p->remaining == 0) {
-			p->cb(p->opaque, p->result);
-			free(p);
+			vv_blk_cb cb = p->cb;
+			void *opaque = p->opaque;
+			int result = p->result;
+
+			/* Back in the pool first: the callback may submit again. */
+			put_parent(q, p);
+			cb(opaque, result);
 			done++;
 		}
 	}

@@ -12,6 +12,7 @@
 #include "virtqueue/vq.h"
 
 struct blk_cmd;
+struct blk_parent;
 
 struct blk_queue {
 	struct vv_vq *vq;
@@ -23,6 +24,9 @@ struct blk_queue {
 	unsigned ncmds;
 	unsigned *free_cmds; /* stack of free cmd indices */
 	unsigned nfree;
+	struct blk_parent *parents; /* one per slot: no allocation per request */
+	struct blk_parent **free_parents;
+	unsigned nfree_parents;
 };
 
 /* Bytes of DMA memory blk_queue_init() needs for a queue of @num entries. */
