@@ -141,6 +141,43 @@ int vv_blk_poll(struct vv_blk *blk, unsigned q, unsigned budget);
  */
 int vv_blk_queue_eventfd(const struct vv_blk *blk, unsigned q);
 
+/* How vv_blk_wait() waits for completions on a queue. */
+enum vv_blk_mode {
+	VV_BLK_MODE_IRQ,    /* sleep on the queue's eventfd: a system call per wake-up */
+	VV_BLK_MODE_POLL,   /* device notifications off; spin on the used ring, no system call */
+	VV_BLK_MODE_HYBRID, /* spin up to spin_us, then enable notifications and sleep */
+};
+
+/**
+ * vv_blk_set_mode() - choose how vv_blk_wait() waits on queue @q.
+ * @blk: the driver.
+ * @q: queue number.
+ * @mode: interrupt, poll or hybrid. A queue without its own eventfd (no MSI-X vector) is
+ *        always polled.
+ * @spin_us: hybrid only: microseconds to poll before sleeping.
+ *
+ * Polling turns the device's notifications for @q off (the ring's event suppression), so
+ * the device does not interrupt at all while the queue is polled.
+ *
+ * Context: the thread that drives @q. Default: VV_BLK_MODE_IRQ.
+ * Return: 0, or -EINVAL for a bad queue or mode.
+ */
+int vv_blk_set_mode(struct vv_blk *blk, unsigned q, enum vv_blk_mode mode, unsigned spin_us);
+
+/**
+ * vv_blk_wait() - complete the requests that are done on @q (their callbacks run), waiting
+ * for at least one as set by vv_blk_set_mode().
+ * @blk: the driver.
+ * @q: queue number.
+ * @timeout_ms: longest wait; -1: no limit; 0: just look.
+ *
+ * Context: the thread that drives @q; blocks (or spins) up to @timeout_ms. In poll mode it
+ * makes no system call and takes no lock.
+ * Return: the number completed (> 0); 0 if none completed in time; -EIO if the queue is
+ * broken; -EINVAL for a bad queue.
+ */
+int vv_blk_wait(struct vv_blk *blk, unsigned q, int timeout_ms);
+
 /**
  * vv_blk_read() / vv_blk_write() - synchronous I/O of @len bytes (a multiple of 512) from
  * or to any memory, through the library's DMA bounce buffer, on queue 0.

@@ -31,11 +31,19 @@
 #define BOUNCE_SIZE    (1u << 20)
 #define SYNC_TIMEOUT_S 30
 
+/* How vv_blk_wait() waits on one queue. */
+struct blk_waiter {
+	enum vv_blk_mode mode;
+	uint64_t spin_ns; /* hybrid: how long to poll before sleeping */
+	bool cb_on;	  /* device notifications enabled (our shadow) */
+};
+
 struct vv_blk {
 	struct vv_device *dev;
 	struct vv_blk_info info;
 	unsigned nq;
 	struct blk_queue *queues;
+	struct blk_waiter *waiters;
 	struct vv_dma_buf cmd_mem;
 	struct vv_dma_buf bounce;
 };
@@ -123,8 +131,11 @@ VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **
 	if (ret)
 		goto err;
 	b->queues = calloc(b->nq, sizeof(*b->queues));
+	b->waiters = calloc(b->nq, sizeof(*b->waiters));
+	for (unsigned i = 0; b->waiters && i < b->nq; i++)
+		b->waiters[i] = (struct blk_waiter){.mode = VV_BLK_MODE_IRQ, .cb_on = true};
 	per_q = blk_queue_mem_size(32768);
-	ret = b->queues ? vv_dma_alloc(b->dev, per_q * b->nq, &b->cmd_mem) : -ENOMEM;
+	ret = b->queues && b->waiters ? vv_dma_alloc(b->dev, per_q * b->nq, &b->cmd_mem) : -ENOMEM;
 	if (!ret)
 		ret = vv_dma_alloc(b->dev, BOUNCE_SIZE, &b->bounce);
 	for (unsigned i = 0; !ret && i < b->nq; i++)
@@ -152,6 +163,7 @@ VV_EXPORT void vv_blk_close(struct vv_blk *b)
 	for (unsigned i = 0; b->queues && i < b->nq; i++)
 		blk_queue_fini(&b->queues[i]);
 	free(b->queues);
+	free(b->waiters);
 	/* vv_device_close() resets the device first, then frees all its DMA memory. */
 	vv_device_close(b->dev);
 	free(b);
@@ -231,6 +243,118 @@ VV_EXPORT int vv_blk_poll(struct vv_blk *b, unsigned q, unsigned budget)
 VV_EXPORT int vv_blk_queue_eventfd(const struct vv_blk *b, unsigned q)
 {
 	return vv_device_queue_eventfd(b->dev, q);
+}
+
+/* --- completion modes ---------------------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void set_cb(struct vv_blk *b, unsigned q, bool on)
+{
+	struct blk_waiter *w = &b->waiters[q];
+
+	if (w->cb_on == on)
+		return;
+	w->cb_on = on;
+	if (!on)
+		vv_vq_disable_cb(b->queues[q].vq);
+}
+
+VV_EXPORT int vv_blk_set_mode(struct vv_blk *b, unsigned q, enum vv_blk_mode mode, unsigned spin_us)
+{
+	if (q >= b->nq || mode > VV_BLK_MODE_HYBRID)
+		return -EINVAL;
+	/* Without its own eventfd a queue can only be polled. */
+	if (mode != VV_BLK_MODE_POLL && vv_blk_queue_eventfd(b, q) < 0)
+		mode = VV_BLK_MODE_POLL;
+	b->waiters[q].mode = mode;
+	b->waiters[q].spin_ns = (uint64_t)spin_us * 1000;
+	/* Polling and the spin phase run with the device's notifications off. */
+	set_cb(b, q, mode == VV_BLK_MODE_IRQ);
+	return 0;
+}
+
+/*
+ * Sleeps on @q's eventfd until it fires or @deadline (0: none) passes. Notifications are
+ * enabled first and the ring looked at once more: a completion that raced the enable would
+ * otherwise be slept through. Returns completions found, 0 when woken or timed out.
+ */
+static int sleep_on(struct vv_blk *b, unsigned q, uint64_t deadline)
+{
+	struct pollfd p = {.fd = vv_blk_queue_eventfd(b, q), .events = POLLIN};
+	uint64_t n, now;
+	int timeout = -1;
+
+	b->waiters[q].cb_on = true;
+	if (!vv_vq_enable_cb(b->queues[q].vq))
+		return vv_blk_poll(b, q, UINT32_MAX);
+	if (deadline) {
+		now = now_ns();
+		timeout = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+	}
+	if (poll(&p, 1, timeout) > 0 && read(p.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+VV_EXPORT int vv_blk_wait(struct vv_blk *b, unsigned q, int timeout_ms)
+{
+	struct blk_waiter *w;
+	uint64_t start, deadline = 0;
+	unsigned spins = 0;
+	int n;
+
+	if (q >= b->nq)
+		return -EINVAL;
+	w = &b->waiters[q];
+	n = vv_blk_poll(b, q, UINT32_MAX);
+	if (n)
+		return n;
+	start = now_ns();
+	if (timeout_ms >= 0)
+		deadline = start + (uint64_t)timeout_ms * 1000000 + 1;
+	for (;;) {
+		bool spin = w->mode == VV_BLK_MODE_POLL ||
+			    (w->mode == VV_BLK_MODE_HYBRID && w->cb_on == false);
+
+		if (spin) {
+			n = vv_blk_poll(b, q, UINT32_MAX);
+			if (n)
+				return n;
+			/* The clock only every 64 empty looks: polling stays cheap. */
+			if (++spins % 64)
+				continue;
+			uint64_t now = now_ns();
+
+			if (deadline && now >= deadline)
+				return 0;
+			if (w->mode == VV_BLK_MODE_HYBRID && now - start >= w->spin_ns) {
+				n = sleep_on(b, q, deadline);
+				set_cb(b, q, false); /* the next wait spins first again */
+				if (n)
+					return n;
+				n = vv_blk_poll(b, q, UINT32_MAX);
+				if (n || (deadline && now_ns() >= deadline))
+					return n;
+				start = now_ns();
+			}
+			continue;
+		}
+		/* Interrupt mode, or hybrid right after a sleep. */
+		n = sleep_on(b, q, deadline);
+		if (!n)
+			n = vv_blk_poll(b, q, UINT32_MAX);
+		if (w->mode == VV_BLK_MODE_HYBRID)
+			set_cb(b, q, false);
+		if (n || (deadline && now_ns() >= deadline))
+			return n;
+	}
 }
 
 /* --- synchronous helpers: queue 0, one request at a time, waiting on the eventfd ---------- */

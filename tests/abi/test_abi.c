@@ -21,6 +21,8 @@ int main(void)
 		(const void *)vv_blk_queue_eventfd,
 		(const void *)vv_blk_read,
 		(const void *)vv_blk_refresh,
+		(const void *)vv_blk_set_mode,
+		(const void *)vv_blk_wait,
 		(const void *)vv_blk_submit_discard,
 		(const void *)vv_blk_submit_flush,
 		(const void *)vv_blk_submit_rw,
