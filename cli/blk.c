@@ -23,6 +23,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s blk mount [-f] [-o OPTIONS] DEVICE... MOUNTPOINT\n"
+		"       %s blk bench [OPTIONS] DEVICE   (see blk bench --help)\n"
 		"\n"
 		"Export attached virtio-blk functions as regular files MOUNTPOINT/<BDF> whose\n"
 		"size is the disk's capacity: usable by losetup, mkfs, fio and databases.\n"
@@ -35,7 +36,7 @@ static void usage(FILE *out)
 		"                    queues=N (virtqueues per device, and worker threads;\n"
 		"                    default 1)\n"
 		"  -h, --help        show this help\n",
-		prog);
+		prog, prog);
 }
 
 static int parse_opts(char *s, struct export_opts *o)
@@ -54,6 +55,31 @@ static int parse_opts(char *s, struct export_opts *o)
 			cli_err("blk mount: unknown option '%s'", tok);
 			return EXIT_USAGE;
 		}
+	}
+	return 0;
+}
+
+/*
+ * Resolves DEVICE to an attached virtio-blk function, or says what is wrong and how to fix
+ * it. Returns 0 or EXIT_FAIL.
+ */
+int cli_blk_device(const char *arg, char bdf[PCI_BDF_LEN])
+{
+	char drv[64];
+	int type;
+
+	if (cli_resolve_virtio(arg, bdf))
+		return EXIT_FAIL;
+	type = cli_virtio_type(bdf);
+	if (type >= 0 && type != VV_VIRTIO_BLK) {
+		cli_err("%s is a virtio %s device, not blk: the blk commands drive disks", bdf,
+			vv_virtio_type_name(type));
+		return EXIT_FAIL;
+	}
+	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
+		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
+			*drv ? drv : "no driver", prog, bdf);
+		return EXIT_FAIL;
 	}
 	return 0;
 }
@@ -154,23 +180,8 @@ static int blk_mount(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	for (int i = 0; i < n; i++) {
-		char drv[64];
-		int type;
-
-		if (cli_resolve_virtio(argv[optind + i], bdfs[i]))
+		if (cli_blk_device(argv[optind + i], bdfs[i]))
 			return EXIT_FAIL;
-		type = cli_virtio_type(bdfs[i]);
-		if (type >= 0 && type != VV_VIRTIO_BLK) {
-			cli_err("%s is a virtio %s device, not blk: 'blk mount' exports disks",
-				bdfs[i], vv_virtio_type_name(type));
-			return EXIT_FAIL;
-		}
-		if (pci_sysfs_driver(NULL, bdfs[i], drv, sizeof(drv)) == 0 &&
-		    strcmp(drv, "vfio-pci")) {
-			cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first",
-				bdfs[i], *drv ? drv : "no driver", prog, bdfs[i]);
-			return EXIT_FAIL;
-		}
 		names[i] = bdfs[i];
 	}
 
@@ -205,8 +216,10 @@ int cmd_blk(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
+	if (!strcmp(argv[1], "bench"))
+		return blk_bench(argc - 1, argv + 1);
 	if (strcmp(argv[1], "mount")) {
-		cli_err("blk: unknown subcommand '%s' (mount)", argv[1]);
+		cli_err("blk: unknown subcommand '%s' (mount, bench)", argv[1]);
 		return EXIT_USAGE;
 	}
 	return blk_mount(argc - 1, argv + 1);

@@ -24,6 +24,8 @@ void cli_err(const char *fmt, ...) VV_PRINTF(1, 2);
 int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *ret_json);
 int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN]);
 int cli_virtio_type(const char *bdf);
+int cli_blk_device(const char *arg, char bdf[PCI_BDF_LEN]);
+int blk_bench(int argc, char **argv);
 
 int cmd_attach(int argc, char **argv);
 int cmd_blk(int argc, char **argv);

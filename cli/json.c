@@ -127,6 +127,12 @@ void json_int(struct json *j, int64_t v)
 	fprintf(j->out, "%" PRId64, v);
 }
 
+void json_num(struct json *j, double v)
+{
+	before_item(j);
+	fprintf(j->out, "%.3f", v);
+}
+
 void json_bool(struct json *j, bool v)
 {
 	before_item(j);
@@ -149,6 +155,12 @@ void json_kv_int(struct json *j, const char *key, int64_t v)
 {
 	json_key(j, key);
 	json_int(j, v);
+}
+
+void json_kv_num(struct json *j, const char *key, double v)
+{
+	json_key(j, key);
+	json_num(j, v);
 }
 
 void json_kv_bool(struct json *j, const char *key, bool v)

@@ -24,12 +24,14 @@ void json_arr_end(struct json *j);
 void json_key(struct json *j, const char *key);
 void json_str(struct json *j, const char *s);
 void json_int(struct json *j, int64_t v);
+void json_num(struct json *j, double v); /* three decimals */
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 
 /* key + value in one call, for the common case. A NULL string is written as null. */
 void json_kv_str(struct json *j, const char *key, const char *s);
 void json_kv_int(struct json *j, const char *key, int64_t v);
+void json_kv_num(struct json *j, const char *key, double v);
 void json_kv_bool(struct json *j, const char *key, bool v);
 
 #endif /* VV_CLI_JSON_H */

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: MIT
+/*
+ * blk_bench.c - `virtio-vfio blk bench`: drives an attached virtio-blk disk through the
+ * library alone, one thread per queue, and reports IOPS, throughput and latency percentiles.
+ * The request loop allocates nothing and, in poll mode, makes no system call.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <virtio-vfio/virtio-vfio.h>
+
+#include "cli.h"
+#include "json.h"
+
+#define MAX_QD	   1024
+#define MAX_QUEUES 64
+#define HIST_SUB   16 /* sub-buckets per power of two: percentiles within ~6% */
+#define HIST_N	   (64 * HIST_SUB)
+
+enum rw { RW_RANDREAD, RW_RANDWRITE, RW_READ, RW_WRITE, RW_RANDRW };
+static const char *const rw_names[] = {"randread", "randwrite", "read", "write", "randrw"};
+static const char *const mode_names[] = {"irq", "poll", "hybrid"};
+
+struct opts {
+	enum rw rw;
+	uint32_t bs;
+	unsigned qd, queues, seconds, spin_us;
+	enum vv_blk_mode mode;
+	bool json;
+};
+
+/* Latencies in ns, log-linear buckets: no allocation or sorting while the clock runs. */
+struct hist {
+	uint64_t n[HIST_N];
+	uint64_t count, sum, max;
+};
+
+struct job;
+
+struct req {
+	struct job *j;
+	unsigned idx;
+	uint64_t t0;
+};
+
+struct job {
+	struct bench *b;
+	unsigned q;
+	pthread_t thread;
+	struct vv_dma_buf buf;
+	uint64_t rng, next_seq;
+	struct req reqs[MAX_QD];
+	unsigned done[MAX_QD], ndone, inflight;
+	_Atomic uint64_t ios, bytes; /* read by the progress line */
+	struct hist h;
+	int err;
+};
+
+struct bench {
+	const struct opts *o;
+	struct vv_blk *blk;
+	uint64_t blocks; /* of bs bytes in the device */
+	atomic_bool stop;
+	struct job *jobs;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned hist_index(uint64_t v)
+{
+	unsigned e;
+
+	if (v < HIST_SUB)
+		return (unsigned)v;
+	e = 63 - (unsigned)__builtin_clzll(v); /* >= 4 */
+	return (e - 3) * HIST_SUB + (unsigned)((v >> (e - 4)) & (HIST_SUB - 1));
+}
+
+/* The middle of bucket @i, in ns. */
+static double hist_value(unsigned i)
+{
+	unsigned e = i / HIST_SUB + 3, sub = i % HIST_SUB;
+
+	if (i < HIST_SUB)
+		return i;
+	return ((double)(HIST_SUB + sub) + 0.5) * (double)(1ULL << (e - 4));
+}
+
+static void hist_add(struct hist *h, uint64_t v)
+{
+	h->n[hist_index(v)]++;
+	h->count++;
+	h->sum += v;
+	if (v > h->max)
+		h->max = v;
+}
+
+static double hist_pct(const struct hist *h, double pct)
+{
+	uint64_t want = (uint64_t)((double)h->count * pct / 100.0 + 0.5), seen = 0;
+
+	if (!h->count)
+		return 0;
+	for (unsigned i = 0; i < HIST_N; i++) {
+		seen += h->n[i];
+		if (seen >= want && seen)
+			return hist_value(i);
+	}
+	return (double)h->max;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void on_done(void *opaque, int result)
+{
+	struct req *r = opaque;
+	struct job *j = r->j;
+
+	hist_add(&j->h, now_ns() - r->t0);
+	atomic_store_explicit(&j->ios, atomic_load_explicit(&j->ios, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&j->bytes,
+			      atomic_load_explicit(&j->bytes, memory_order_relaxed) + j->b->o->bs,
+			      memory_order_relaxed);
+	if (result && !j->err)
+		j->err = result;
+	j->inflight--;
+	j->done[j->ndone++] = r->idx;
+}
+
+static int submit(struct job *j, unsigned idx)
+{
+	const struct opts *o = j->b->o;
+	struct req *r = &j->reqs[idx];
+	bool write = o->rw == RW_RANDWRITE || o->rw == RW_WRITE ||
+		     (o->rw == RW_RANDRW && (xorshift(&j->rng) & 1));
+	uint64_t block;
+	struct vv_sg sg = {j->buf.iova + (uint64_t)idx * o->bs, o->bs};
+	int ret;
+
+	if (o->rw == RW_READ || o->rw == RW_WRITE)
+		block = j->next_seq++ % j->b->blocks;
+	else
+		block = xorshift(&j->rng) % j->b->blocks;
+	r->t0 = now_ns();
+	ret = vv_blk_submit_rw(j->b->blk, j->q, write, block * (o->bs / 512), &sg, 1, on_done, r);
+	if (!ret)
+		j->inflight++;
+	return ret;
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	struct bench *b = j->b;
+	int ret = vv_blk_set_mode(b->blk, j->q, b->o->mode, b->o->spin_us);
+
+	for (unsigned i = 0; !ret && i < b->o->qd; i++)
+		ret = submit(j, i);
+	if (!ret)
+		ret = vv_blk_kick(b->blk, j->q);
+	while (!ret && !j->err && !atomic_load_explicit(&b->stop, memory_order_relaxed)) {
+		ret = vv_blk_wait(b->blk, j->q, 100);
+		if (ret < 0)
+			break;
+		ret = 0;
+		/* Everything that completed goes back in, behind one doorbell. */
+		for (unsigned i = 0; !ret && i < j->ndone; i++)
+			ret = submit(j, j->done[i]);
+		j->ndone = 0;
+		if (!ret)
+			ret = vv_blk_kick(b->blk, j->q);
+	}
+	while (j->inflight && vv_blk_wait(b->blk, j->q, 1000) >= 0)
+		;
+	if (ret && !j->err)
+		j->err = ret;
+	return NULL;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s blk bench [OPTIONS] DEVICE\n"
+		"\n"
+		"Drive an attached virtio-blk function through libvirtio-vfio alone and report\n"
+		"IOPS, MB/s and latency (average, p50, p99, p99.9). Write workloads overwrite\n"
+		"the disk's data.\n"
+		"\n"
+		"Options:\n"
+		"  --rw RW        randread (default), randwrite, read, write, randrw\n"
+		"  --bs N         request size in bytes, k/m suffixes (default 4k)\n"
+		"  --qd N         requests in flight per queue (default 32, at most %d)\n"
+		"  --queues N     queues, one thread each (default 1)\n"
+		"  --time S       seconds to run (default 10)\n"
+		"  --mode M       irq (default), poll, hybrid: how completions are awaited\n"
+		"  --spin-us N    hybrid: microseconds to poll before sleeping (default 50)\n"
+		"  --json         machine-readable result on stdout\n"
+		"  -h, --help     show this help\n",
+		prog, MAX_QD);
+}
+
+static int parse_size(const char *s, uint32_t *ret)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (end == s)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (*end || !v || v > (16u << 20))
+		return -1;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int pick(const char *s, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{"rw", required_argument, NULL, 'r'},	   {"bs", required_argument, NULL, 'b'},
+		{"qd", required_argument, NULL, 'q'},	   {"queues", required_argument, NULL, 'Q'},
+		{"time", required_argument, NULL, 't'},	   {"mode", required_argument, NULL, 'm'},
+		{"spin-us", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	   {0},
+	};
+	int c, v;
+
+	*o = (struct opts){.bs = 4096, .qd = 32, .queues = 1, .seconds = 10, .spin_us = 50};
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if ((v = pick(optarg, rw_names, 5)) < 0)
+				goto bad;
+			o->rw = (enum rw)v;
+			break;
+		case 'b':
+			if (parse_size(optarg, &o->bs) || o->bs % 512)
+				goto bad;
+			break;
+		case 'q':
+			o->qd = (unsigned)atoi(optarg);
+			if (!o->qd || o->qd > MAX_QD)
+				goto bad;
+			break;
+		case 'Q':
+			o->queues = (unsigned)atoi(optarg);
+			if (!o->queues || o->queues > MAX_QUEUES)
+				goto bad;
+			break;
+		case 't':
+			o->seconds = (unsigned)atoi(optarg);
+			if (!o->seconds)
+				goto bad;
+			break;
+		case 'm':
+			if ((v = pick(optarg, mode_names, 3)) < 0)
+				goto bad;
+			o->mode = (enum vv_blk_mode)v;
+			break;
+		case 's':
+			o->spin_us = (unsigned)atoi(optarg);
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		cli_err("blk bench: give one DEVICE");
+		return EXIT_USAGE;
+	}
+	return 0;
+bad:
+	cli_err("blk bench: bad value '%s' (see --help)", optarg);
+	return EXIT_USAGE;
+}
+
+static void report(const struct bench *b, const char *bdf, double secs)
+{
+	const struct opts *o = b->o;
+	struct hist *h = calloc(1, sizeof(*h));
+	uint64_t ios = 0, bytes = 0;
+	double iops, mbs, avg_us;
+
+	if (!h)
+		return;
+	for (unsigned i = 0; i < o->queues; i++) {
+		const struct job *j = &b->jobs[i];
+
+		for (unsigned k = 0; k < HIST_N; k++)
+			h->n[k] += j->h.n[k];
+		h->count += j->h.count;
+		h->sum += j->h.sum;
+		h->max = j->h.max > h->max ? j->h.max : h->max;
+		ios += atomic_load(&j->ios);
+		bytes += atomic_load(&j->bytes);
+	}
+	iops = (double)ios / secs;
+	mbs = (double)bytes / secs / 1e6;
+	avg_us = h->count ? (double)h->sum / (double)h->count / 1e3 : 0;
+	if (o->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_kv_str(&j, "device", bdf);
+		json_kv_str(&j, "rw", rw_names[o->rw]);
+		json_kv_int(&j, "bs", o->bs);
+		json_kv_int(&j, "qd", o->qd);
+		json_kv_int(&j, "queues", o->queues);
+		json_kv_str(&j, "mode", mode_names[o->mode]);
+		json_kv_num(&j, "seconds", secs);
+		json_kv_int(&j, "ios", (int64_t)ios);
+		json_kv_num(&j, "iops", iops);
+		json_kv_num(&j, "mb_per_s", mbs);
+		json_key(&j, "lat_us");
+		json_obj_begin(&j);
+		json_kv_num(&j, "avg", avg_us);
+		json_kv_num(&j, "p50", hist_pct(h, 50) / 1e3);
+		json_kv_num(&j, "p99", hist_pct(h, 99) / 1e3);
+		json_kv_num(&j, "p99.9", hist_pct(h, 99.9) / 1e3);
+		json_kv_num(&j, "max", (double)h->max / 1e3);
+		json_obj_end(&j);
+		json_obj_end(&j);
+		putchar('\n');
+	} else {
+		printf("%s: %s bs=%u qd=%u queues=%u mode=%s, %.1f s\n", bdf, rw_names[o->rw],
+		       o->bs, o->qd, o->queues, mode_names[o->mode], secs);
+		printf("  %.0f IOPS, %.1f MB/s\n", iops, mbs);
+		printf("  latency (us): avg %.1f, p50 %.1f, p99 %.1f, p99.9 %.1f, max %.1f\n",
+		       avg_us, hist_pct(h, 50) / 1e3, hist_pct(h, 99) / 1e3,
+		       hist_pct(h, 99.9) / 1e3, (double)h->max / 1e3);
+	}
+	free(h);
+}
+
+static atomic_bool interrupted;
+
+static void on_sigint(int sig)
+{
+	atomic_store(&interrupted, true);
+}
+
+int blk_bench(int argc, char **argv)
+{
+	struct opts o;
+	struct bench b = {.o = &o};
+	char bdf[PCI_BDF_LEN];
+	const struct vv_blk_info *info;
+	uint64_t t0, t1;
+	unsigned started = 0;
+	int ret, err = 0;
+	bool tty = isatty(STDERR_FILENO);
+
+	ret = parse(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? EXIT_OK : ret;
+	if (cli_blk_device(argv[optind], bdf))
+		return EXIT_FAIL;
+	ret = vv_blk_open(bdf, o.queues, &b.blk);
+	if (ret) {
+		cli_err("%s: cannot open as a virtio-blk device: %s%s", bdf, strerror(-ret),
+			ret == -EBUSY ? " (is it mounted or in use by another process?)" : "");
+		return EXIT_FAIL;
+	}
+	info = vv_blk_get_info(b.blk);
+	if (vv_blk_num_queues(b.blk) < o.queues) {
+		cli_err("%s: has %u queue(s), %u asked", bdf, vv_blk_num_queues(b.blk), o.queues);
+		goto fail;
+	}
+	if (o.rw != RW_RANDREAD && o.rw != RW_READ && info->read_only) {
+		cli_err("%s: read-only device: only read workloads", bdf);
+		goto fail;
+	}
+	if (o.bs % info->blk_size) {
+		cli_err("%s: --bs must be a multiple of the block size, %u", bdf, info->blk_size);
+		goto fail;
+	}
+	b.blocks = info->capacity * 512 / o.bs;
+	if (!b.blocks) {
+		cli_err("%s: the device is smaller than one request", bdf);
+		goto fail;
+	}
+	b.jobs = calloc(o.queues, sizeof(*b.jobs));
+	if (!b.jobs)
+		goto fail;
+	for (unsigned i = 0; i < o.queues; i++) {
+		struct job *j = &b.jobs[i];
+
+		*j = (struct job){.b = &b, .q = i, .rng = 0x9e3779b97f4a7c15ULL * (i + 1)};
+		j->next_seq = b.blocks / o.queues * i;
+		for (unsigned k = 0; k < o.qd; k++)
+			j->reqs[k] = (struct req){.j = j, .idx = k};
+		ret = vv_dma_alloc(vv_blk_device(b.blk), (size_t)o.qd * o.bs, &j->buf);
+		if (ret) {
+			cli_err("%s: cannot allocate %zu bytes of DMA memory: %s", bdf,
+				(size_t)o.qd * o.bs, strerror(-ret));
+			goto fail;
+		}
+	}
+
+	signal(SIGINT, on_sigint);
+	t0 = now_ns();
+	for (; started < o.queues; started++)
+		if (pthread_create(&b.jobs[started].thread, NULL, job_main, &b.jobs[started])) {
+			cli_err("cannot start a thread");
+			atomic_store(&b.stop, true);
+			err = 1;
+			break;
+		}
+	for (unsigned s = 0; !err && s < o.seconds * 10 && !atomic_load(&interrupted); s++) {
+		struct timespec ts = {0, 100000000};
+		uint64_t ios = 0;
+
+		nanosleep(&ts, NULL);
+		if (!tty || s % 10 != 9)
+			continue;
+		for (unsigned i = 0; i < o.queues; i++)
+			ios += atomic_load_explicit(&b.jobs[i].ios, memory_order_relaxed);
+		fprintf(stderr, "\r%s: %u/%u s, %.0f IOPS so far ", bdf, (s + 1) / 10, o.seconds,
+			(double)ios / ((double)(now_ns() - t0) / 1e9));
+	}
+	atomic_store(&b.stop, true);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(b.jobs[i].thread, NULL);
+	t1 = now_ns();
+	if (tty)
+		fprintf(stderr, "\r%*s\r", 60, "");
+	for (unsigned i = 0; i < started; i++)
+		if (b.jobs[i].err) {
+			cli_err("%s: queue %u: I/O failed: %s", bdf, i, strerror(-b.jobs[i].err));
+			err = 1;
+		}
+	if (!err)
+		report(&b, bdf, (double)(t1 - t0) / 1e9);
+	goto out;
+fail:
+	err = 1;
+out:
+	for (unsigned i = 0; b.jobs && i < o.queues; i++)
+		vv_dma_free(vv_blk_device(b.blk), &b.jobs[i].buf);
+	free(b.jobs);
+	vv_blk_close(b.blk);
+	return err ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# `blk bench` on real devices: each completion mode (irq, poll, hybrid) and workload completes
+# I/O and reports it in text and JSON; two queues run two threads; polling a device without
+# MSI-X works; a read-only disk refuses write workloads. Correctness, not speed: the speed
+# comparison is bench/blk-modes.sh.
+#vm: timeout 240
+#vm: topology rootport
+#vm: blk vb serial=vvbench0 size=64M extra=num-queues=2
+#vm: blk vi serial=vvbench-intx size=16M extra=vectors=0,num-queues=1
+#vm: blk vr serial=vvbench-ro size=16M readonly
+set -euo pipefail
+. "$VV_REPO/tests/vm/lib/guest.sh"
+
+vv=$VV_BUILD/cli/virtio-vfio
+bdf=$(vv_bdf_by_serial vvbench0)
+"$vv" attach "$bdf" >/dev/null
+
+for mode in irq poll hybrid; do
+	for rw in randread randwrite read write randrw; do
+		out=$("$vv" blk bench --json --time 1 --mode $mode --rw $rw --qd 8 "$bdf")
+		ios=$(jq -r .ios <<<"$out")
+		[ "$ios" -gt 0 ] || vv_die "$mode $rw: no I/O: $out"
+		[ "$(jq -r .mode <<<"$out")" = $mode ] || vv_die "mode not reported: $out"
+		jq -e '.lat_us.p50 > 0 and .lat_us["p99.9"] >= .lat_us.p50' <<<"$out" >/dev/null ||
+			vv_die "$mode $rw: implausible latencies: $out"
+	done
+	echo "ok: $mode: all five workloads ($(jq -r '.iops | floor' <<<"$out") IOPS randrw)"
+done
+out=$("$vv" blk bench --time 1 --queues 2 --qd 4 --bs 64k --mode poll "$bdf")
+echo "$out"
+[[ $out == *"queues=2"*"IOPS"*"p99.9"* ]] || vv_die "text report: $out"
+out=$("$vv" blk bench --time 1 --queues 3 "$bdf" 2>&1) && vv_die "3 queues of 2 accepted: $out"
+[[ $out == *"has 2 queue(s), 3 asked"* ]] || vv_die "too many queues: $out"
+"$vv" detach "$bdf" >/dev/null
+
+bdf=$(vv_bdf_by_serial vvbench-intx)
+"$vv" attach "$bdf" >/dev/null
+out=$("$vv" blk bench --json --time 1 --mode irq --qd 4 "$bdf")
+[ "$(jq -r .ios <<<"$out")" -gt 0 ] || vv_die "no MSI-X: $out"
+echo "ok: a device without MSI-X is polled"
+"$vv" detach "$bdf" >/dev/null
+
+bdf=$(vv_bdf_by_serial vvbench-ro)
+"$vv" attach "$bdf" >/dev/null
+out=$("$vv" blk bench --time 1 --rw randwrite "$bdf" 2>&1) && vv_die "wrote a read-only disk"
+[[ $out == *"read-only device"* ]] || vv_die "write workload on a read-only disk: $out"
+"$vv" blk bench --time 1 --rw randread "$bdf" >/dev/null
+"$vv" detach "$bdf" >/dev/null
+echo "bench: all checks passed"
