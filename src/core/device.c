@@ -230,13 +230,16 @@ static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 	uint16_t vector = queue_vector(dev, idx);
 	int ret;
 
+	bool packed = dev->features & (1ULL << VIRTIO_F_RING_PACKED);
+
 	cfg.indirect_max = cfg.indirect ? MAX_INDIRECT : 0;
-	mem.len = vq_split_mem_size(&cfg);
+	mem.len = packed ? vq_packed_mem_size(&cfg) : vq_split_mem_size(&cfg);
 	ret = vfio_dma_alloc(dev->vdev->iommu, mem.len, &mem.vaddr, &mem.iova);
 	if (ret)
 		return ret;
 	q->ring_vaddr = mem.vaddr;
-	ret = vq_split_create(&cfg, &mem, &q->vq);
+	/* The layout follows negotiation: packed when both sides offered it (2.8). */
+	ret = packed ? vq_packed_create(&cfg, &mem, &q->vq) : vq_split_create(&cfg, &mem, &q->vq);
 	if (ret)
 		return ret;
 	ret = dev->t->ops->queue_setup(dev->t, idx, size, vq_desc_iova(q->vq), vq_avail_iova(q->vq),

@@ -108,5 +108,6 @@ const char *virtio_feature_name(int type, unsigned bit)
 uint64_t virtio_transport_features(void)
 {
 	return 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_ACCESS_PLATFORM |
-	       1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	       1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
+	       1ULL << VIRTIO_F_RING_PACKED;
 }

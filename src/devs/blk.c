@@ -22,11 +22,12 @@
 
 #define F(bit) (1ULL << (bit))
 /* Every device feature this driver understands and honours (section 5.2.3). */
-#define BLK_FEATURES                                                                     \
-	(F(VIRTIO_BLK_F_SIZE_MAX) | F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) | \
-	 F(VIRTIO_BLK_F_TOPOLOGY) | F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE) | \
-	 F(VIRTIO_BLK_F_RO) | F(VIRTIO_BLK_F_MQ) | F(VIRTIO_BLK_F_DISCARD) |             \
-	 F(VIRTIO_BLK_F_WRITE_ZEROES) | F(28) /* INDIRECT_DESC */ | F(29) /* EVENT_IDX */)
+#define BLK_FEATURES                                                                        \
+	(F(VIRTIO_BLK_F_SIZE_MAX) | F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) |    \
+	 F(VIRTIO_BLK_F_TOPOLOGY) | F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE) |    \
+	 F(VIRTIO_BLK_F_RO) | F(VIRTIO_BLK_F_MQ) | F(VIRTIO_BLK_F_DISCARD) |                \
+	 F(VIRTIO_BLK_F_WRITE_ZEROES) | F(28) /* INDIRECT_DESC */ | F(29) /* EVENT_IDX */ | \
+	 F(34) /* RING_PACKED */)
 
 #define BOUNCE_SIZE    (1u << 20)
 #define SYNC_TIMEOUT_S 30

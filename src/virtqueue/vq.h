@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vq.h - how the library creates virtqueues: the contract between the ring implementations
- * (split.c, later packed.c) and the transports that own the memory and the doorbell (the
+ * (split.c, packed.c) and the transports that own the memory and the doorbell (the
  * virtio-pci transport, and the in-process fake device in tests).
  */
 #ifndef VV_VIRTQUEUE_VQ_H
@@ -43,7 +43,14 @@ size_t vq_split_mem_size(const struct vq_config *cfg);
  */
 int vq_split_create(const struct vq_config *cfg, const struct vq_dma *mem, struct vv_vq **ret_vq);
 
-/* Where the device finds the three parts; the transport programs these. */
+/* The packed ring (virtio 1.2 section 2.8): the same contract; any @num up to 32768. */
+size_t vq_packed_mem_size(const struct vq_config *cfg);
+int vq_packed_create(const struct vq_config *cfg, const struct vq_dma *mem, struct vv_vq **ret_vq);
+
+/*
+ * Where the device finds the three parts; the transport programs these. For a packed ring:
+ * the descriptor ring, the driver and the device event suppression structures.
+ */
 uint64_t vq_desc_iova(const struct vv_vq *vq);
 uint64_t vq_avail_iova(const struct vv_vq *vq);
 uint64_t vq_used_iova(const struct vv_vq *vq);

@@ -5,7 +5,7 @@
 
 #include "virtqueue/vq.h"
 
-/* One ring layout: split today, packed beside it later (virtio 1.2 sections 2.7, 2.8). */
+/* One ring layout: split or packed (virtio 1.2 sections 2.7, 2.8). */
 struct vq_ops {
 	int (*add)(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
 		   void *token);

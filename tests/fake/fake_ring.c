@@ -47,7 +47,7 @@ void *fake_mem_alloc(struct fake_mem *m, size_t len, size_t align, uint64_t *ret
 }
 
 /* The device's only way into memory: an IOVA range, checked. */
-static void *dev_ptr(struct fake_ring *r, uint64_t iova, size_t len)
+void *fake_dev_ptr(struct fake_ring *r, uint64_t iova, size_t len)
 {
 	if (iova < FAKE_IOVA_BASE || iova - FAKE_IOVA_BASE > r->mem->len ||
 	    len > r->mem->len - (iova - FAKE_IOVA_BASE))
@@ -70,26 +70,26 @@ void fake_ring_init(struct fake_ring *r, struct fake_mem *m, unsigned num, bool 
 
 static uint16_t ld16(struct fake_ring *r, uint64_t iova)
 {
-	return le16toh(__atomic_load_n((uint16_t *)dev_ptr(r, iova, 2), __ATOMIC_ACQUIRE));
+	return le16toh(__atomic_load_n((uint16_t *)fake_dev_ptr(r, iova, 2), __ATOMIC_ACQUIRE));
 }
 
 static void st16(struct fake_ring *r, uint64_t iova, uint16_t v)
 {
-	__atomic_store_n((uint16_t *)dev_ptr(r, iova, 2), htole16(v), __ATOMIC_RELEASE);
+	__atomic_store_n((uint16_t *)fake_dev_ptr(r, iova, 2), htole16(v), __ATOMIC_RELEASE);
 }
 
-#define MAX_SEGS 1024
+#define MAX_SEGS FAKE_MAX_SEGS
 
 /* Walks a chain (direct or one indirect table). Returns the segment count, -1 if malformed. */
 static int walk_chain(struct fake_ring *r, uint16_t head, struct fake_seg *segs)
 {
-	struct vring_desc *table = dev_ptr(r, r->desc, r->num * sizeof(*table));
+	struct vring_desc *table = fake_dev_ptr(r, r->desc, r->num * sizeof(*table));
 	unsigned tsize = r->num, n = 0, i = head, steps = 0;
 	struct vring_desc d = table[head];
 
 	if (le16toh(d.flags) & VRING_DESC_F_INDIRECT) {
 		tsize = le32toh(d.len) / sizeof(*table);
-		table = dev_ptr(r, le64toh(d.addr), le32toh(d.len));
+		table = fake_dev_ptr(r, le64toh(d.addr), le32toh(d.len));
 		if (!table || !tsize)
 			return -1;
 		if (r->hostile == FAKE_DESC_LOOP)
@@ -103,7 +103,7 @@ static int walk_chain(struct fake_ring *r, uint16_t head, struct fake_seg *segs)
 		d = table[i];
 		segs[n].len = le32toh(d.len);
 		segs[n].write = le16toh(d.flags) & VRING_DESC_F_WRITE;
-		segs[n].p = dev_ptr(r, le64toh(d.addr), segs[n].len);
+		segs[n].p = fake_dev_ptr(r, le64toh(d.addr), segs[n].len);
 		if (!segs[n].p)
 			return -1;
 		n++;
@@ -113,7 +113,7 @@ static int walk_chain(struct fake_ring *r, uint16_t head, struct fake_seg *segs)
 	}
 }
 
-static uint32_t serve(struct fake_seg *segs, int n)
+uint32_t fake_serve(struct fake_seg *segs, int n)
 {
 	static uint8_t in[1 << 20];
 	size_t in_len = 0, out = 0;
@@ -134,7 +134,11 @@ unsigned fake_ring_process(struct fake_ring *r)
 {
 	static __thread struct fake_seg segs[MAX_SEGS];
 	unsigned done = 0;
-	uint16_t avail_idx = ld16(r, r->avail + 2), old_used = r->used_idx;
+	uint16_t avail_idx, old_used = r->used_idx;
+
+	if (r->packed)
+		return fake_packed_process(r);
+	avail_idx = ld16(r, r->avail + 2);
 
 	while (r->last_avail != avail_idx) {
 		uint16_t head = ld16(r, r->avail + 4 + 2 * (r->last_avail % r->num));
@@ -147,7 +151,7 @@ unsigned fake_ring_process(struct fake_ring *r)
 			r->refused++;
 			continue;
 		}
-		len = r->handler ? r->handler(r->handler_ctx, segs, n) : serve(segs, n);
+		len = r->handler ? r->handler(r->handler_ctx, segs, n) : fake_serve(segs, n);
 		switch (r->hostile) {
 		case FAKE_BAD_ID:
 			id = r->num + 5;
@@ -163,7 +167,7 @@ unsigned fake_ring_process(struct fake_ring *r)
 			break;
 		}
 		r->last_id = id;
-		e = dev_ptr(r, r->used + 4 + 8 * (r->used_idx % r->num), sizeof(*e));
+		e = fake_dev_ptr(r, r->used + 4 + 8 * (r->used_idx % r->num), sizeof(*e));
 		if (!e)
 			abort(); /* the ring itself lies outside the memory: a test bug */
 		e->id = htole32(id);
@@ -232,6 +236,14 @@ void fake_ring_kick(struct fake_ring *r)
 int fake_env_init(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx, bool indirect,
 		  unsigned indirect_max, void (*notify)(void *, unsigned), void *notify_ctx)
 {
+	return fake_env_init_layout(e, mem_size, num, event_idx, indirect, indirect_max, notify,
+				    notify_ctx, false);
+}
+
+int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx,
+			 bool indirect, unsigned indirect_max, void (*notify)(void *, unsigned),
+			 void *notify_ctx, bool packed)
+{
 	struct vq_config cfg = {
 		.name = "fake",
 		.num = num,
@@ -247,15 +259,17 @@ int fake_env_init(struct fake_env *e, size_t mem_size, unsigned num, bool event_
 
 	if (ret)
 		return ret;
-	dma.len = vq_split_mem_size(&cfg);
+	dma.len = packed ? vq_packed_mem_size(&cfg) : vq_split_mem_size(&cfg);
 	dma.vaddr = fake_mem_alloc(&e->mem, dma.len, 4096, &dma.iova);
 	if (!dma.vaddr)
 		return -ENOMEM;
-	ret = vq_split_create(&cfg, &dma, &e->vq);
+	ret = packed ? vq_packed_create(&cfg, &dma, &e->vq) : vq_split_create(&cfg, &dma, &e->vq);
 	if (ret)
 		return ret;
 	fake_ring_init(&e->dev, &e->mem, num, event_idx, vq_desc_iova(e->vq), vq_avail_iova(e->vq),
 		       vq_used_iova(e->vq));
+	if (packed)
+		fake_packed_init(&e->dev);
 	return 0;
 }
 

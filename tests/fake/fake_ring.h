@@ -64,6 +64,11 @@ struct fake_ring {
 	fake_handler handler;
 	void *handler_ctx;
 
+	/* packed layout (fake_packed.c): ring positions and wrap counters, device side */
+	bool packed;
+	bool avail_wrap, used_wrap;
+	uint64_t driver_evt, device_evt; /* event suppression structures (IOVAs) */
+
 	/* threaded mode */
 	pthread_t thread;
 	int kick_fd;
@@ -94,6 +99,17 @@ struct fake_env {
 
 int fake_env_init(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx, bool indirect,
 		  unsigned indirect_max, void (*notify)(void *, unsigned), void *notify_ctx);
+/* The same with the layout chosen: split, or packed. */
+int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx,
+			 bool indirect, unsigned indirect_max, void (*notify)(void *, unsigned),
+			 void *notify_ctx, bool packed);
+
+/* For the layouts' device sides (fake_ring.c, fake_packed.c). */
+#define FAKE_MAX_SEGS 1024
+void *fake_dev_ptr(struct fake_ring *r, uint64_t iova, size_t len);
+uint32_t fake_serve(struct fake_seg *segs, int n);
+void fake_packed_init(struct fake_ring *r);
+unsigned fake_packed_process(struct fake_ring *r);
 void fake_env_fini(struct fake_env *e);
 
 #endif /* VV_TESTS_FAKE_RING_H */

@@ -1,0 +1,25 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Instructions the virtqueue engine spends per request (vv_vq_add + vv_vq_kick + vv_vq_get,
+# inclusive) at batch 32, against the in-process fake device, counted by callgrind: the same
+# count on every run of the same binary. Needs an optimized build (scripts/bench makes one).
+# Usage: bench/vq-instructions.sh [BUILD_DIR]      (default build-bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-bench}
+[ -d "$build" ] || meson setup "$build" --buildtype=release -Dtests=enabled >/dev/null
+ninja -C "$build" tests/fake/vv-bench-vq >/dev/null
+iters=2000 batch=32
+printf '%-10s %-9s %14s %10s\n' layout chain instructions "per req"
+for layout in split packed; do
+	for chain in direct indirect; do
+		out=$(mktemp)
+		valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vv_vq_add \
+			--toggle-collect=vv_vq_kick --toggle-collect=vv_vq_get \
+			"$build/tests/fake/vv-bench-vq" $batch $iters $chain $layout >/dev/null 2>&1
+		ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROG TOTALS/ { gsub(",", "", $1); print $1 }')
+		rm -f "$out"
+		printf '%-10s %-9s %14s %10s\n' "$layout" "$chain" "$ir" \
+			"$(awk -v a="$ir" -v n=$((batch * iters)) 'BEGIN { printf "%.1f", a / n }')"
+	done
+done

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+/*
+ * packed.c - the packed virtqueue (virtio 1.2 section 2.8): one descriptor ring that the
+ * driver and the device both write, told apart by wrap counters, plus the two event
+ * suppression structures.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_ring.h>
+
+#include "util/barrier.h"
+#include "util/compiler.h"
+#include "virtqueue/vq_internal.h"
+
+#define F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define F_USED	(1u << VRING_PACKED_DESC_F_USED)
+#define WRAP	(1u << VRING_PACKED_EVENT_F_WRAP_CTR)
+
+/* Per buffer id while a request is in flight; the device only ever names the id. */
+struct pslot {
+	void *token;	 /* NULL: free */
+	uint32_t in_len; /* bytes the device may write: the bound for the used length */
+	uint16_t ndesc;	 /* ring descriptors the request took (1 when indirect) */
+	uint16_t next;	 /* free list */
+};
+
+struct vq_packed {
+	struct vv_vq vq;
+	struct vring_packed_desc *ring;
+	struct vring_packed_desc_event *driver; /* ours; the device reads it */
+	struct vring_packed_desc_event *device; /* the device's; we read it */
+	struct vring_packed_desc *indirect;	/* indirect_max entries per buffer id */
+	uint64_t indirect_iova;
+
+	/* Driver-private: the device can write every byte of the ring, but not these. */
+	struct pslot *slot;
+	uint16_t free_id;
+	unsigned in_flight;
+	uint16_t next_avail; /* ring position of our next descriptor */
+	bool avail_wrap;
+	uint16_t last_used; /* ring position of the next used descriptor */
+	bool used_wrap;
+	uint16_t added;	      /* descriptors made available since the last kick */
+	uint16_t event_flags; /* shadow of driver->flags */
+};
+
+#define to_packed(v) ((struct vq_packed *)(v))
+
+static size_t align_up(size_t x, size_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+/* Section 2.8.10: ring 16-aligned, each event suppression structure 4-aligned. */
+static size_t driver_off(unsigned num)
+{
+	return sizeof(struct vring_packed_desc) * num;
+}
+
+static size_t device_off(unsigned num)
+{
+	return driver_off(num) + sizeof(struct vring_packed_desc_event);
+}
+
+static size_t indirect_off(unsigned num)
+{
+	return align_up(device_off(num) + sizeof(struct vring_packed_desc_event), 16);
+}
+
+size_t vq_packed_mem_size(const struct vq_config *cfg)
+{
+	size_t ind = cfg->indirect ? (size_t)cfg->num * cfg->indirect_max *
+					     sizeof(struct vring_packed_desc)
+				   : 0;
+
+	return align_up(indirect_off(cfg->num) + ind, 4096);
+}
+
+/* The AVAIL and USED bits that make a descriptor available in the lap of @wrap (2.8.1). */
+static uint16_t avail_bits(bool wrap)
+{
+	return wrap ? F_AVAIL : F_USED;
+}
+
+static void advance(uint16_t *pos, bool *wrap, unsigned n, unsigned num)
+{
+	*pos = (uint16_t)(*pos + n);
+	if (*pos >= num) {
+		*pos = (uint16_t)(*pos - num);
+		*wrap = !*wrap;
+	}
+}
+
+static int packed_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
+		      void *token)
+{
+	struct vq_packed *p = to_packed(v);
+	unsigned total = n_out + n_in, ndesc;
+	bool use_indirect = v->indirect && total > 1, wrap = p->avail_wrap;
+	uint16_t head = p->next_avail, pos = head, id, head_flags;
+	uint64_t in_len = 0;
+
+	if (use_indirect ? total > v->indirect_max : total > v->num)
+		return -EINVAL;
+	ndesc = use_indirect ? 1 : total;
+	if (v->num_free < ndesc)
+		return -ENOSPC;
+	for (unsigned i = n_out; i < total; i++)
+		in_len += sg[i].len;
+	if (in_len > UINT32_MAX)
+		return -EINVAL;
+	id = p->free_id;
+	p->free_id = p->slot[id].next;
+
+	if (use_indirect) {
+		/* Each id owns one table: it is free exactly when the id is (2.8.19). */
+		struct vring_packed_desc *t = p->indirect + (size_t)id * v->indirect_max;
+
+		for (unsigned i = 0; i < total; i++) {
+			t[i].addr = htole64(sg[i].iova);
+			t[i].len = htole32(sg[i].len);
+			t[i].id = 0;
+			t[i].flags = htole16(i >= n_out ? VRING_DESC_F_WRITE : 0);
+		}
+		p->ring[head].addr =
+			htole64(p->indirect_iova + (uint64_t)id * v->indirect_max * sizeof(*t));
+		p->ring[head].len = htole32(total * (uint32_t)sizeof(*t));
+		p->ring[head].id = htole16(id);
+		head_flags = VRING_DESC_F_INDIRECT | avail_bits(wrap);
+		advance(&p->next_avail, &p->avail_wrap, 1, v->num);
+	} else {
+		for (unsigned i = 0; i < total; i++) {
+			uint16_t flags = (i >= n_out ? VRING_DESC_F_WRITE : 0) |
+					 (i + 1 < total ? VRING_DESC_F_NEXT : 0) | avail_bits(wrap);
+
+			p->ring[pos].addr = htole64(sg[i].iova);
+			p->ring[pos].len = htole32(sg[i].len);
+			p->ring[pos].id = htole16(id); /* the device reads it from the last one */
+			if (i)
+				p->ring[pos].flags = htole16(flags);
+			else
+				head_flags = flags;
+			advance(&pos, &wrap, 1, v->num);
+		}
+		p->next_avail = pos;
+		p->avail_wrap = wrap;
+	}
+	v->num_free -= ndesc;
+	p->slot[id].token = token;
+	p->slot[id].in_len = (uint32_t)in_len;
+	p->slot[id].ndesc = (uint16_t)ndesc;
+	p->in_flight++;
+	if (p->added < v->num)
+		p->added = (uint16_t)(p->added + ndesc);
+	/* The whole chain must be visible before its head turns available (2.8.6). */
+	virt_wmb(v->weak_barriers);
+	write_once16(&p->ring[head].flags, htole16(head_flags));
+	return 0;
+}
+
+static bool packed_kick_prepare(struct vv_vq *v)
+{
+	struct vq_packed *p = to_packed(v);
+	uint16_t new = p->next_avail, old = (uint16_t)(new - p->added), flags, off_wrap, event;
+	bool lapped = p->added >= v->num; /* old is ambiguous: compare nothing, just ask */
+
+	if (!p->added)
+		return false;
+	p->added = 0;
+	/* The descriptors' flags must be visible before we read what the device wants. */
+	virt_mb(v->weak_barriers);
+	flags = le16toh(read_once16(&p->device->flags));
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !v->event_idx || lapped)
+		return flags != VRING_PACKED_EVENT_FLAG_DISABLE;
+	off_wrap = le16toh(read_once16(&p->device->off_wrap));
+	event = off_wrap & (uint16_t)~WRAP;
+	/* An event position in the previous lap lies num before ours (2.8.10.1). */
+	if (!!(off_wrap & WRAP) != p->avail_wrap)
+		event = (uint16_t)(event - v->num);
+	return vring_need_event(event, new, old);
+}
+
+/* Whether the descriptor at our used position was written back by the device (2.8.1). */
+static bool used_ready(struct vq_packed *p)
+{
+	uint16_t flags = le16toh(read_once16(&p->ring[p->last_used].flags));
+	bool avail = flags & F_AVAIL, used = flags & F_USED;
+
+	return avail == used && used == p->used_wrap;
+}
+
+/* Tells the device, with EVENT_IDX, to notify at our next used position. */
+static void publish_used_event(struct vq_packed *p)
+{
+	write_once16(&p->driver->off_wrap,
+		     htole16((uint16_t)(p->last_used | (p->used_wrap ? WRAP : 0))));
+}
+
+static int packed_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+{
+	struct vq_packed *p = to_packed(v);
+	struct vring_packed_desc *d = &p->ring[p->last_used];
+	uint16_t id;
+	uint32_t len;
+
+	if (!used_ready(p))
+		return 0;
+	if (!p->in_flight) {
+		vq_broken(v, "used descriptor with nothing in flight", p->last_used, 0);
+		return -EIO;
+	}
+	/* Read the descriptor only after the flags that say it is ours. */
+	virt_rmb(v->weak_barriers);
+	id = le16toh(read_once16(&d->id));
+	len = le32toh(read_once32(&d->len));
+	if (id >= v->num || !p->slot[id].token) {
+		vq_broken(v, "used id not in flight", id, v->num);
+		return -EIO;
+	}
+	if (len > p->slot[id].in_len) {
+		vq_broken(v, "used length exceeds the writable buffers", len, p->slot[id].in_len);
+		return -EIO;
+	}
+	*ret_token = p->slot[id].token;
+	*ret_len = len;
+	/* The device skips as many descriptors as the request took (2.8.7). */
+	advance(&p->last_used, &p->used_wrap, p->slot[id].ndesc, v->num);
+	v->num_free += p->slot[id].ndesc;
+	p->slot[id].token = NULL;
+	p->slot[id].next = p->free_id;
+	p->free_id = id;
+	p->in_flight--;
+	if (v->event_idx && p->event_flags == VRING_PACKED_EVENT_FLAG_DESC) {
+		publish_used_event(p);
+		virt_mb(v->weak_barriers);
+	}
+	return 1;
+}
+
+static void set_event_flags(struct vq_packed *p, uint16_t flags)
+{
+	if (p->event_flags == flags)
+		return;
+	p->event_flags = flags;
+	write_once16(&p->driver->flags, htole16(flags));
+}
+
+static void packed_disable_cb(struct vv_vq *v)
+{
+	set_event_flags(to_packed(v), VRING_PACKED_EVENT_FLAG_DISABLE);
+}
+
+static bool packed_enable_cb(struct vv_vq *v)
+{
+	struct vq_packed *p = to_packed(v);
+
+	if (v->event_idx) {
+		publish_used_event(p);
+		/* The position before the flags that make the device read it. */
+		virt_wmb(v->weak_barriers);
+		set_event_flags(p, VRING_PACKED_EVENT_FLAG_DESC);
+	} else {
+		set_event_flags(p, VRING_PACKED_EVENT_FLAG_ENABLE);
+	}
+	/* Publish the request for notifications before looking for completions that raced it. */
+	virt_mb(v->weak_barriers);
+	return !used_ready(p);
+}
+
+static void packed_destroy(struct vv_vq *v)
+{
+	struct vq_packed *p = to_packed(v);
+
+	free(p->slot);
+	free(p);
+}
+
+static const struct vq_ops packed_ops = {
+	.add = packed_add,
+	.kick_prepare = packed_kick_prepare,
+	.get = packed_get,
+	.disable_cb = packed_disable_cb,
+	.enable_cb = packed_enable_cb,
+	.destroy = packed_destroy,
+};
+
+int vq_packed_create(const struct vq_config *cfg, const struct vq_dma *mem, struct vv_vq **ret_vq)
+{
+	struct vq_packed *p;
+	uint8_t *base = mem->vaddr;
+
+	/* Unlike split, any size up to 32768 works (2.8.10); ids are 16-bit. */
+	if (!cfg->num || cfg->num > 32768 || !cfg->notify ||
+	    (cfg->indirect && !cfg->indirect_max) || mem->len < vq_packed_mem_size(cfg) ||
+	    (mem->iova & 15) || ((uintptr_t)mem->vaddr & 15))
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->slot = calloc(cfg->num, sizeof(*p->slot));
+	if (!p->slot) {
+		packed_destroy(&p->vq);
+		return -ENOMEM;
+	}
+	p->vq = (struct vv_vq){
+		.ops = &packed_ops,
+		.index = cfg->index,
+		.num = cfg->num,
+		.num_free = cfg->num,
+		.event_idx = cfg->event_idx,
+		.indirect = cfg->indirect,
+		.indirect_max = cfg->indirect ? cfg->indirect_max : 0,
+		.weak_barriers = cfg->weak_barriers,
+		.notify = cfg->notify,
+		.notify_ctx = cfg->notify_ctx,
+		/* The transport's desc/driver/device addresses. */
+		.desc_iova = mem->iova,
+		.avail_iova = mem->iova + driver_off(cfg->num),
+		.used_iova = mem->iova + device_off(cfg->num),
+	};
+	snprintf(p->vq.name, sizeof(p->vq.name), "%s", cfg->name ? cfg->name : "vq");
+	p->ring = (void *)base;
+	p->driver = (void *)(base + driver_off(cfg->num));
+	p->device = (void *)(base + device_off(cfg->num));
+	p->indirect = (void *)(base + indirect_off(cfg->num));
+	p->indirect_iova = mem->iova + indirect_off(cfg->num);
+	/* Both wrap counters start at 1 (2.8.1); notifications start enabled. */
+	p->avail_wrap = p->used_wrap = true;
+	p->event_flags = VRING_PACKED_EVENT_FLAG_ENABLE;
+	for (unsigned i = 0; i < cfg->num; i++)
+		p->slot[i].next = (uint16_t)(i + 1);
+	*ret_vq = &p->vq;
+	return 0;
+}
