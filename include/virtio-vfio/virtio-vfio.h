@@ -14,6 +14,7 @@
 #include <virtio-vfio/ids.h>
 #include <virtio-vfio/log.h>
 #include <virtio-vfio/mem.h>
+#include <virtio-vfio/net.h>
 #include <virtio-vfio/vq.h>
 
 #ifdef __cplusplus

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/* net_cfg.c - virtio-net feature choice, config parsing, MAC choice and request checks. */
+#include <endian.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+
+#include <virtio-vfio/net.h>
+
+#include "devs/net_cfg.h"
+
+/* Field ends in struct virtio_net_config: a field exists if the device's config reaches it. */
+#define CFG_END(field) \
+	(offsetof(struct virtio_net_config, field) + sizeof(((struct virtio_net_config *)0)->field))
+
+uint64_t net_wanted_features(uint32_t offloads)
+{
+	uint64_t f = NET_F(VIRTIO_NET_F_MAC) | NET_F(VIRTIO_NET_F_STATUS) |
+		     NET_F(VIRTIO_NET_F_MTU) | NET_F(VIRTIO_NET_F_MRG_RXBUF) |
+		     NET_F(VIRTIO_NET_F_CTRL_VQ) | NET_F(VIRTIO_NET_F_CTRL_RX) |
+		     NET_F(VIRTIO_NET_F_CTRL_MAC_ADDR) | NET_F(VIRTIO_NET_F_MQ) |
+		     NET_F(VIRTIO_RING_F_EVENT_IDX) | NET_F(VIRTIO_RING_F_INDIRECT_DESC);
+
+	/*
+	 * Checksum offloads only when asked: a stack that checks every checksum in software
+	 * (lwIP) gains nothing from GUEST_CSUM, and CSUM only matters to one that offloads.
+	 */
+	if (offloads & VV_NET_OFFLOAD_TX_CSUM)
+		f |= NET_F(VIRTIO_NET_F_CSUM);
+	if (offloads & VV_NET_OFFLOAD_RX_CSUM)
+		f |= NET_F(VIRTIO_NET_F_GUEST_CSUM);
+	return f;
+}
+
+uint64_t net_sanitize_features(uint64_t offered, uint64_t wanted, const struct virtio_net_config *c,
+			       size_t cfg_len, unsigned dev_queues)
+{
+	uint64_t f = offered & wanted;
+	const uint64_t needs_ctrl = NET_F(VIRTIO_NET_F_CTRL_RX) |
+				    NET_F(VIRTIO_NET_F_CTRL_MAC_ADDR) | NET_F(VIRTIO_NET_F_MQ);
+
+	if ((f & NET_F(VIRTIO_NET_F_MAC)) && cfg_len < CFG_END(mac))
+		f &= ~NET_F(VIRTIO_NET_F_MAC);
+	if ((f & NET_F(VIRTIO_NET_F_STATUS)) && cfg_len < CFG_END(status))
+		f &= ~NET_F(VIRTIO_NET_F_STATUS);
+	if (f & NET_F(VIRTIO_NET_F_MTU)) {
+		if (cfg_len < CFG_END(mtu) || le16toh(c->mtu) < NET_MIN_MTU)
+			f &= ~NET_F(VIRTIO_NET_F_MTU); /* as Linux's virtnet_validate() */
+	}
+	if (f & NET_F(VIRTIO_NET_F_MQ)) {
+		unsigned pairs = cfg_len >= CFG_END(max_virtqueue_pairs)
+					 ? le16toh(c->max_virtqueue_pairs)
+					 : 0;
+
+		if (!pairs || pairs > NET_MAX_PAIRS || 2 * pairs + 1 > dev_queues)
+			f &= ~NET_F(VIRTIO_NET_F_MQ);
+	}
+	/* Without MQ: receiveq1, transmitq1, then the control queue (5.1.2). */
+	if ((f & NET_F(VIRTIO_NET_F_CTRL_VQ)) && !(f & NET_F(VIRTIO_NET_F_MQ)) && dev_queues < 3)
+		f &= ~NET_F(VIRTIO_NET_F_CTRL_VQ);
+	if (!(f & NET_F(VIRTIO_NET_F_CTRL_VQ)))
+		f &= ~needs_ctrl;
+	return f;
+}
+
+int net_parse_config(uint64_t features, const struct virtio_net_config *c, size_t cfg_len,
+		     struct net_cfgvals *out)
+{
+	struct net_cfgvals v = {.link_up = true, .max_pairs = 1, .mtu = NET_DEF_MTU};
+
+	if (features & NET_F(VIRTIO_NET_F_MAC)) {
+		if (cfg_len < CFG_END(mac))
+			return -EIO;
+		memcpy(v.mac, c->mac, sizeof(v.mac));
+	}
+	if (features & NET_F(VIRTIO_NET_F_STATUS)) {
+		if (cfg_len < CFG_END(status))
+			return -EIO;
+		v.link_up = le16toh(c->status) & VIRTIO_NET_S_LINK_UP;
+	}
+	if (features & NET_F(VIRTIO_NET_F_MQ)) {
+		if (cfg_len < CFG_END(max_virtqueue_pairs))
+			return -EIO;
+		v.max_pairs = le16toh(c->max_virtqueue_pairs);
+		if (!v.max_pairs || v.max_pairs > NET_MAX_PAIRS)
+			return -EIO;
+	}
+	if (features & NET_F(VIRTIO_NET_F_MTU)) {
+		if (cfg_len < CFG_END(mtu))
+			return -EIO;
+		v.mtu = le16toh(c->mtu);
+		if (v.mtu < NET_MIN_MTU)
+			return -EIO;
+	}
+	*out = v;
+	return 0;
+}
+
+bool net_mac_valid(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	return !(mac[0] & 1) && memcmp(mac, zero, 6) != 0;
+}
+
+bool net_pick_mac(uint64_t features, const uint8_t dev_mac[6], const uint8_t rnd[6], uint8_t out[6])
+{
+	if ((features & NET_F(VIRTIO_NET_F_MAC)) && net_mac_valid(dev_mac)) {
+		memcpy(out, dev_mac, 6);
+		return true;
+	}
+	memcpy(out, rnd, 6);
+	/* Unicast and locally administered (IEEE 802 bits 0 and 1 of the first byte). */
+	out[0] = (uint8_t)((out[0] & ~1u) | 2u);
+	return false;
+}
+
+unsigned net_total_queues(uint64_t features, unsigned max_pairs)
+{
+	if (features & NET_F(VIRTIO_NET_F_MQ))
+		return 2 * max_pairs + 1;
+	return features & NET_F(VIRTIO_NET_F_CTRL_VQ) ? 3 : 2;
+}
+
+unsigned net_ctrl_index(uint64_t features, unsigned max_pairs)
+{
+	return features & NET_F(VIRTIO_NET_F_MQ) ? 2 * max_pairs : 2;
+}
+
+int net_check_pairs(uint64_t features, unsigned n, unsigned prepared)
+{
+	if (n > 1 && !(features & NET_F(VIRTIO_NET_F_MQ)))
+		return -ENOTSUP;
+	if (!n || n > prepared)
+		return -EINVAL;
+	return 0;
+}
+
+int net_check_mtu(uint64_t features, unsigned mtu, unsigned max_mtu)
+{
+	if (mtu > NET_DEF_MTU && !(features & NET_F(VIRTIO_NET_F_MTU)))
+		return -ENOTSUP;
+	if (mtu < NET_MIN_MTU || mtu > max_mtu)
+		return -EINVAL;
+	return 0;
+}
+
+uint32_t net_caps(uint64_t f)
+{
+	uint32_t caps = 0;
+
+	if (f & NET_F(VIRTIO_NET_F_STATUS))
+		caps |= VV_NET_CAP_LINK_STATUS;
+	if (f & NET_F(VIRTIO_NET_F_MTU))
+		caps |= VV_NET_CAP_MTU;
+	if (f & NET_F(VIRTIO_NET_F_CTRL_VQ))
+		caps |= VV_NET_CAP_CTRL;
+	if (f & NET_F(VIRTIO_NET_F_CTRL_RX))
+		caps |= VV_NET_CAP_PROMISC | VV_NET_CAP_ALLMULTI;
+	if (f & NET_F(VIRTIO_NET_F_CTRL_MAC_ADDR))
+		caps |= VV_NET_CAP_SET_MAC;
+	if (f & NET_F(VIRTIO_NET_F_MQ))
+		caps |= VV_NET_CAP_MQ;
+	if (f & NET_F(VIRTIO_NET_F_CSUM))
+		caps |= VV_NET_CAP_TX_CSUM;
+	if (f & NET_F(VIRTIO_NET_F_GUEST_CSUM))
+		caps |= VV_NET_CAP_RX_CSUM;
+	if (f & NET_F(VIRTIO_NET_F_MRG_RXBUF))
+		caps |= VV_NET_CAP_MRG_RXBUF;
+	return caps;
+}
+
+uint32_t net_buf_size(bool mrg_rxbuf, unsigned max_mtu)
+{
+	uint32_t need = NET_HDR_LEN + NET_ETH_HLEN + NET_VLAN_HLEN + max_mtu;
+
+	if (mrg_rxbuf || need <= 2048)
+		return 2048;
+	return (need + 1023) & ~1023u;
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/* net_pool.c - fixed-size frame buffers carved out of one DMA region, shared by RX and TX. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devs/net_queue.h"
+#include "util/log.h"
+
+int net_pool_init(struct net_pool *p, void *mem, uint64_t iova, unsigned count, uint32_t buf_size,
+		  unsigned priv_size, const void *owner, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	if (!count || buf_size <= NET_HDR_LEN)
+		return -EINVAL;
+	p->bufs = calloc(count, sizeof(*p->bufs));
+	p->free = calloc(count, sizeof(*p->free));
+	if (priv_size)
+		p->priv = calloc(count, priv_size);
+	if (!p->bufs || !p->free || (priv_size && !p->priv)) {
+		net_pool_fini(p);
+		return -ENOMEM;
+	}
+	if (pthread_mutex_init(&p->lock, NULL)) {
+		net_pool_fini(p);
+		return -ENOMEM;
+	}
+	p->lock_init = true;
+	p->owner = owner;
+	p->count = count;
+	p->buf_size = buf_size;
+	p->name = name;
+	for (unsigned i = 0; i < count; i++) {
+		struct net_buf *b = &p->bufs[i];
+
+		b->pool = p;
+		b->base = (uint8_t *)mem + (size_t)i * buf_size;
+		b->iova = iova + (uint64_t)i * buf_size;
+		b->hdr_slot = NET_NO_SLOT;
+		b->state = NB_FREE;
+		b->pub.priv = priv_size ? p->priv + (size_t)i * priv_size : NULL;
+		/* Lowest addresses on top: the first buffers posted are the first in memory. */
+		p->free[count - 1 - i] = b;
+	}
+	p->nfree = count;
+	return 0;
+}
+
+void net_pool_fini(struct net_pool *p)
+{
+	if (p->lock_init)
+		pthread_mutex_destroy(&p->lock);
+	free(p->bufs);
+	free(p->free);
+	free(p->priv);
+	memset(p, 0, sizeof(*p));
+}
+
+void net_buf_reset(struct net_buf *b, uint32_t off)
+{
+	b->pub.data = b->base + off;
+	b->pub.len = 0;
+	b->pub.room = b->pool->buf_size - off;
+	b->pub.pkt_len = 0;
+	b->pub.flags = 0;
+	b->pub.csum_start = 0;
+	b->pub.csum_offset = 0;
+	b->pub.next = NULL;
+}
+
+unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
+{
+	unsigned got;
+
+	pthread_mutex_lock(&p->lock);
+	got = n < p->nfree ? n : p->nfree;
+	for (unsigned i = 0; i < got; i++)
+		out[i] = p->free[--p->nfree];
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < got; i++) {
+		out[i]->state = NB_APP;
+		net_buf_reset(out[i], NET_HDR_LEN);
+	}
+	return got;
+}
+
+void net_pool_put(struct net_pool *p, struct net_buf **bufs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		bufs[i]->state = NB_FREE;
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < n && p->nfree < p->count; i++)
+		p->free[p->nfree++] = bufs[i];
+	pthread_mutex_unlock(&p->lock);
+}
+
+void net_pool_put_chain(struct net_buf *head)
+{
+	struct net_buf *batch[32];
+	struct net_pool *pool = NULL;
+	unsigned n = 0;
+
+	for (struct net_buf *b = head, *next; b; b = next) {
+		next = (struct net_buf *)b->pub.next;
+		/* A double free would put a buffer in the pool twice: refuse, loudly once. */
+		if (b->state != NB_APP) {
+			static bool warned;
+
+			if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+				log_err("%s: vv_net_buf_free() of a buffer the application does "
+					"not hold (state %u): ignored",
+					b->pool->name, b->state);
+			break;
+		}
+		b->state = NB_FREE; /* a loop in the chain ends here */
+		if (n == 32 || (pool && b->pool != pool)) {
+			net_pool_put(pool, batch, n);
+			n = 0;
+		}
+		pool = b->pool;
+		batch[n++] = b;
+	}
+	if (n)
+		net_pool_put(pool, batch, n);
+}
+
+unsigned net_pool_nfree(struct net_pool *p)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->nfree;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}

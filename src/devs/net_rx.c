@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * net_rx.c - the receive queue: buffers posted from the pool, frames taken back with their
+ * virtio-net header checked (virtio 1.2 section 5.1.6.4), merged buffers put together.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+
+#include "devs/net_queue.h"
+#include "util/log.h"
+
+#define REFILL_BATCH 64
+
+int net_rxq_init(struct net_rxq *r, struct vv_vq *vq, struct net_pool *pool, struct net_qstats *st,
+		 bool mrg_rxbuf, bool guest_csum, uint32_t max_frame, unsigned fill)
+{
+	memset(r, 0, sizeof(*r));
+	r->vq = vq;
+	r->pool = pool;
+	r->st = st;
+	r->name = pool->name;
+	r->mrg_rxbuf = mrg_rxbuf;
+	r->guest_csum = guest_csum;
+	r->max_frame = max_frame;
+	r->fill = fill < vv_vq_size(vq) ? fill : vv_vq_size(vq);
+	if (!r->fill)
+		return -EINVAL;
+	return 0;
+}
+
+/* Frees a frame in assembly; the buffers the device still holds come back at reset. */
+void net_rxq_fini(struct net_rxq *r)
+{
+	if (r->head)
+		net_pool_put_chain(r->head);
+	r->head = r->tail = NULL;
+}
+
+int net_rxq_refill(struct net_rxq *r)
+{
+	struct net_buf *b[REFILL_BATCH];
+	bool empty = false;
+	int ret = 0;
+
+	while (r->posted < r->fill) {
+		unsigned want = r->fill - r->posted, got, i;
+
+		if (want > REFILL_BATCH)
+			want = REFILL_BATCH;
+		got = net_pool_get(r->pool, b, want);
+		for (i = 0; i < got; i++) {
+			struct vv_sg sg = {b[i]->iova, r->pool->buf_size};
+
+			ret = vv_vq_add(r->vq, &sg, 0, 1, b[i]);
+			if (ret)
+				break;
+			b[i]->state = NB_RX;
+			r->posted++;
+		}
+		if (i < got)
+			net_pool_put(r->pool, b + i, got - i);
+		if (ret == -ENOSPC)
+			ret = 0; /* the ring holds fewer than fill: posted as many as fit */
+		if (ret || i < got)
+			break;
+		if (got < want) {
+			empty = true;
+			break;
+		}
+	}
+	if (empty)
+		net_stat_add(&r->st->rx_refill_empty, 1);
+	__atomic_store_n(&r->st->rx_posted, r->posted, __ATOMIC_RELAXED);
+	if (ret)
+		return ret;
+	return vv_vq_kick(r->vq);
+}
+
+/* Drops the assembled frame, counting it. */
+static void drop(struct net_rxq *r)
+{
+	net_pool_put_chain(r->head);
+	r->head = r->tail = NULL;
+	net_stat_add(&r->st->rx_dropped, 1);
+}
+
+/*
+ * The frame is complete: apply what the header says. Only offloads the driver accepted
+ * may appear: a GSO frame (GUEST_TSO4, TSO6 and UFO are never negotiated) is dropped; NEEDS_CSUM
+ * and DATA_VALID count only with GUEST_CSUM (section 5.1.6.4.1), and a partial checksum is
+ * completed here so that the application gets a frame as it would be on the wire.
+ * Returns the frame, or NULL if it was dropped.
+ */
+static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_v1 *h)
+{
+	struct vv_net_buf *f = &r->head->pub;
+	uint32_t total = f->pkt_len;
+
+	r->head = r->tail = NULL;
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE ||
+	    total < NET_ETH_HLEN || total > r->max_frame) {
+		r->head = (struct net_buf *)f;
+		drop(r);
+		return NULL;
+	}
+	if (r->guest_csum && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+		if (net_csum_complete(f, total, le16toh(h->csum_start), le16toh(h->csum_offset))) {
+			r->head = (struct net_buf *)f;
+			drop(r);
+			return NULL;
+		}
+		f->flags |= VV_NET_BUF_F_CSUM_VALID;
+		net_stat_add(&r->st->rx_csum_completed, 1);
+	} else if (r->guest_csum && (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)) {
+		f->flags |= VV_NET_BUF_F_CSUM_VALID;
+		net_stat_add(&r->st->rx_csum_valid, 1);
+	}
+	net_stat_add(&r->st->rx_packets, 1);
+	net_stat_add(&r->st->rx_bytes, total);
+	return f;
+}
+
+/* The device broke the protocol: no more frames from this queue until reset. */
+static void broken(struct net_rxq *r, const char *why, unsigned a, unsigned b)
+{
+	log_err("%s: rx queue %u: %s (%u, %u): queue broken", r->name, r->index, why, a, b);
+	vq_mark_broken(r->vq);
+}
+
+int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
+{
+	struct virtio_net_hdr_v1 h;
+	unsigned done = 0;
+	int ret = 0;
+
+	/* The header of a frame in assembly sits in its first buffer, still ours. */
+	if (r->head)
+		memcpy(&h, r->head->base, sizeof(h));
+	while (done < n) {
+		struct net_buf *b;
+		uint32_t len;
+
+		ret = vv_vq_get(r->vq, (void **)&b, &len);
+		if (ret <= 0)
+			break;
+		r->posted--;
+		b->state = NB_APP;
+		if (!r->head) {
+			/* First buffer of a frame: the header, then data (5.1.6.4). */
+			if (len < NET_HDR_LEN) {
+				net_pool_put_chain(b);
+				broken(r, "buffer shorter than the header", len, NET_HDR_LEN);
+				ret = -EIO;
+				break;
+			}
+			memcpy(&h, b->base, sizeof(h));
+			r->want = r->mrg_rxbuf ? le16toh(h.num_buffers) : 1;
+			/* The rest of the frame must be in buffers we posted and not yet got. */
+			if (!r->want || r->want - 1 > r->posted) {
+				net_pool_put_chain(b);
+				broken(r, "num_buffers beyond the buffers posted", r->want,
+				       r->posted + 1);
+				ret = -EIO;
+				break;
+			}
+			net_buf_reset(b, NET_HDR_LEN);
+			b->pub.len = len - NET_HDR_LEN;
+			b->pub.pkt_len = b->pub.len;
+			r->head = r->tail = b;
+			r->got = 1;
+		} else {
+			/* A merged buffer: frame data from its first byte, no header. */
+			net_buf_reset(b, 0);
+			b->pub.len = len;
+			r->head->pub.pkt_len += len;
+			r->tail->pub.next = &b->pub;
+			r->tail = b;
+			r->got++;
+		}
+		if (r->got == r->want) {
+			struct vv_net_buf *f = finish(r, &h);
+
+			if (f)
+				out[done++] = f;
+		}
+	}
+	__atomic_store_n(&r->st->rx_posted, r->posted, __ATOMIC_RELAXED);
+	if (ret < 0) {
+		/* Broken (the vq layer or we said why): the frames taken so far are good. */
+		net_rxq_fini(r);
+		return done ? (int)done : -EIO;
+	}
+	ret = net_rxq_refill(r);
+	if (ret < 0 && !done)
+		return ret;
+	return (int)done;
+}
