@@ -109,8 +109,13 @@ static int packed_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, u
 	ndesc = use_indirect ? 1 : total;
 	if (v->num_free < ndesc)
 		return -ENOSPC;
-	for (unsigned i = n_out; i < total; i++)
-		in_len += sg[i].len;
+	/* Checked before anything is written: a packed descriptor is live once written. */
+	for (unsigned i = 0; i < total; i++) {
+		if (unlikely(!sg[i].len))
+			return -EINVAL;
+		if (i >= n_out)
+			in_len += sg[i].len;
+	}
 	if (in_len > UINT32_MAX)
 		return -EINVAL;
 	id = p->free_id;

@@ -18,6 +18,7 @@ struct slot {
 	void *token;	 /* NULL: not in flight */
 	uint32_t in_len; /* bytes the device may write: the bound for used.len */
 	uint16_t ndesc;	 /* ring descriptors the chain holds (1 when indirect) */
+	uint16_t last;	 /* its last descriptor: the chain goes back to the free list at once */
 };
 
 struct vq_split {
@@ -96,60 +97,100 @@ static void set_desc(struct vring_desc *d, uint64_t addr, uint32_t len, uint16_t
 	d->next = htole16(next);
 }
 
+/* Makes the chain at @head (ending at @last) a request in flight and queues its avail entry. */
+static void commit(struct vq_split *s, uint16_t head, uint16_t last, unsigned ndesc,
+		   uint32_t in_len, void *token)
+{
+	struct slot *sl = &s->slot[head];
+	uint16_t idx = s->avail_idx;
+
+	sl->token = token;
+	sl->in_len = in_len;
+	sl->ndesc = (uint16_t)ndesc;
+	sl->last = last;
+	s->vq.num_free -= ndesc;
+	s->in_flight++;
+	s->avail_idx = (uint16_t)(idx + 1);
+	/* Only the ring entry now; the index is published once per batch by kick_prepare. */
+	s->avail->ring[idx & (s->vq.num - 1)] = htole16(head);
+}
+
+static int add_indirect(struct vq_split *s, const struct vv_sg *sg, unsigned n_out, unsigned total,
+			void *token)
+{
+	uint16_t head = s->free_head;
+	/* Each head owns one indirect table, so a table is free exactly when its head is. */
+	struct vring_desc *t = s->indirect + (size_t)head * s->vq.indirect_max;
+	uint64_t in_len = 0;
+
+	if (total > s->vq.indirect_max)
+		return -EINVAL;
+	if (!s->vq.num_free)
+		return -ENOSPC;
+	for (unsigned i = 0; i < total; i++) {
+		if (unlikely(!sg[i].len))
+			return -EINVAL;
+		if (i >= n_out)
+			in_len += sg[i].len;
+		set_desc(&t[i], sg[i].iova, sg[i].len,
+			 (i >= n_out ? VRING_DESC_F_WRITE : 0) |
+				 (i + 1 < total ? VRING_DESC_F_NEXT : 0),
+			 (uint16_t)(i + 1));
+	}
+	if (in_len > UINT32_MAX)
+		return -EINVAL;
+	set_desc(&s->desc[head],
+		 s->indirect_iova + (uint64_t)head * s->vq.indirect_max * sizeof(struct vring_desc),
+		 total * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+	s->free_head = s->next[head];
+	commit(s, head, head, 1, (uint32_t)in_len, token);
+	return 0;
+}
+
+/*
+ * One pass over the buffers: each descriptor is written as the list is walked (zero lengths
+ * refused on the way: nothing is published before commit(), so a refusal leaves no trace).
+ */
 static int split_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
 		     void *token)
 {
 	struct vq_split *s = to_split(v);
-	unsigned total = n_out + n_in, ndesc;
+	/*
+	 * Locals throughout: a 16-bit store into the ring may alias the uint16_t fields of *s,
+	 * and the compiler would reload them after each one.
+	 */
+	struct vring_desc *const desc = s->desc;
+	const uint16_t *const next = s->next;
+	unsigned total = n_out + n_in;
+	uint16_t head = s->free_head, cur = head, last = head;
 	uint64_t in_len = 0;
-	uint16_t head = s->free_head, cur, prev = 0;
-	bool use_indirect = v->indirect && total > 1;
 
-	if (use_indirect ? total > v->indirect_max : total > v->num)
+	if (v->indirect && total > 1)
+		return add_indirect(s, sg, n_out, total, token);
+	if (unlikely(total > v->num))
 		return -EINVAL;
-	ndesc = use_indirect ? 1 : total;
-	if (v->num_free < ndesc)
+	if (v->num_free < total)
 		return -ENOSPC;
-	for (unsigned i = n_out; i < total; i++)
-		in_len += sg[i].len;
-	if (in_len > UINT32_MAX)
-		return -EINVAL;
+	for (unsigned i = 0; i < total; i++) {
+		uint32_t len = sg[i].len;
+		uint16_t flags = VRING_DESC_F_NEXT;
 
-	if (use_indirect) {
-		/* Each head owns one indirect table, so a table is free exactly when its head is.
-		 */
-		struct vring_desc *t = s->indirect + (size_t)head * v->indirect_max;
-		uint64_t t_iova = s->indirect_iova +
-				  (uint64_t)head * v->indirect_max * sizeof(struct vring_desc);
-
-		for (unsigned i = 0; i < total; i++)
-			set_desc(&t[i], sg[i].iova, sg[i].len,
-				 (i >= n_out ? VRING_DESC_F_WRITE : 0) |
-					 (i + 1 < total ? VRING_DESC_F_NEXT : 0),
-				 (uint16_t)(i + 1));
-		set_desc(&s->desc[head], t_iova, total * sizeof(struct vring_desc),
-			 VRING_DESC_F_INDIRECT, 0);
-		s->free_head = s->next[head];
-	} else {
-		cur = head;
-		for (unsigned i = 0; i < total; i++) {
-			prev = cur;
-			set_desc(&s->desc[cur], sg[i].iova, sg[i].len,
-				 (i >= n_out ? VRING_DESC_F_WRITE : 0) |
-					 (i + 1 < total ? VRING_DESC_F_NEXT : 0),
-				 s->next[cur]);
-			cur = s->next[cur];
+		if (unlikely(!len))
+			return -EINVAL;
+		if (i >= n_out) {
+			flags |= VRING_DESC_F_WRITE;
+			in_len += len;
 		}
-		/* The chain keeps its links in next[]; the free list continues after it. */
-		s->free_head = s->next[prev];
+		last = cur;
+		cur = next[cur];
+		set_desc(&desc[last], sg[i].iova, len, flags, cur);
 	}
-	v->num_free -= ndesc;
-	s->slot[head] = (struct slot){.token = token, .in_len = (uint32_t)in_len, .ndesc = ndesc};
-	s->in_flight++;
-
-	/* Only the ring entry now; the index is published once per batch by kick_prepare. */
-	s->avail->ring[s->avail_idx & (v->num - 1)] = htole16(head);
-	s->avail_idx++;
+	if (unlikely(in_len > UINT32_MAX))
+		return -EINVAL;
+	desc[last].flags &= htole16((uint16_t)~VRING_DESC_F_NEXT);
+	/* The chain keeps its links in next[]; the free list continues after it. */
+	s->free_head = cur;
+	commit(s, head, last, total, (uint32_t)in_len, token);
 	return 0;
 }
 
@@ -171,57 +212,51 @@ static bool split_kick_prepare(struct vv_vq *v)
 	return !(le16toh(read_once16(&s->used->flags)) & VRING_USED_F_NO_NOTIFY);
 }
 
-/* Gives a completed chain's descriptors back to the free list. */
-static void free_chain(struct vq_split *s, uint16_t head)
-{
-	uint16_t last = head;
-
-	for (unsigned i = 1; i < s->slot[head].ndesc; i++)
-		last = s->next[last];
-	s->next[last] = s->free_head;
-	s->free_head = head;
-	s->vq.num_free += s->slot[head].ndesc;
-	s->slot[head].token = NULL;
-	s->in_flight--;
-}
-
 static int split_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
 {
 	struct vq_split *s = to_split(v);
-	uint16_t used_idx = le16toh(read_once16(&s->used->idx));
-	struct vring_used_elem *e;
+	uint16_t last_used = s->last_used, used_idx = le16toh(read_once16(&s->used->idx));
+	const struct vring_used_elem *e;
+	struct slot *sl;
 	uint32_t id, len;
+	void *token;
 
-	if (used_idx == s->last_used)
+	if (used_idx == last_used)
 		return 0;
 	/* The device may not complete more than is in flight (2.7.8). */
-	if ((uint16_t)(used_idx - s->last_used) > s->in_flight) {
-		vq_broken(v, "used index jumped", used_idx, s->last_used);
+	if (unlikely((uint16_t)(used_idx - last_used) > s->in_flight)) {
+		vq_broken(v, "used index jumped", used_idx, last_used);
 		return -EIO;
 	}
 	/* Read the used entry only after the index that covers it. */
 	virt_rmb(v->weak_barriers);
-	e = &s->used->ring[s->last_used & (v->num - 1)];
+	e = &s->used->ring[last_used & (v->num - 1)];
 	id = le32toh(read_once32(&e->id));
 	len = le32toh(read_once32(&e->len));
-	if (id >= v->num || !s->slot[id].token) {
+	if (unlikely(id >= v->num || !s->slot[id].token)) {
 		vq_broken(v, "used id not in flight", id, v->num);
 		return -EIO;
 	}
-	if (len > s->slot[id].in_len) {
-		vq_broken(v, "used length exceeds the writable buffers", len, s->slot[id].in_len);
+	sl = &s->slot[id];
+	if (unlikely(len > sl->in_len)) {
+		vq_broken(v, "used length exceeds the writable buffers", len, sl->in_len);
 		return -EIO;
 	}
-	*ret_token = s->slot[id].token;
-	*ret_len = len;
-	free_chain(s, (uint16_t)id);
-	s->last_used++;
-
+	token = sl->token;
+	/* The whole chain goes back to the free list at once, links and all. */
+	s->next[sl->last] = s->free_head;
+	s->free_head = (uint16_t)id;
+	v->num_free += sl->ndesc;
+	sl->token = NULL;
+	s->in_flight--;
+	s->last_used = ++last_used;
 	/* With callbacks on, tell the device where we are, so it interrupts for the next one. */
 	if (v->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
-		write_once16(used_event(s), htole16(s->last_used));
+		write_once16(used_event(s), htole16(last_used));
 		virt_mb(v->weak_barriers);
 	}
+	*ret_token = token;
+	*ret_len = len;
 	return 1;
 }
 

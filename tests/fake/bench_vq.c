@@ -2,11 +2,14 @@
 /*
  * bench_vq.c - the virtqueue engine's cost per request, for callgrind: batches of virtio-blk
  * shaped requests (16-byte header out, 4 KiB data in, status byte in) are added, kicked once
- * and collected, against the fake device run synchronously between batches. The device's
+ * and collected in poll mode (notifications off), against the fake device run synchronously
+ * between batches. The device's
  * work happens outside vv_vq_add/vv_vq_kick/vv_vq_get, so collecting only inside those
  * (bench/vq-instructions.sh) counts the driver alone. Also checks every token comes back.
  *
- * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed]]]]
+ * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed [SEGMENTS]]]]]
+ * SEGMENTS 3 (default) is a virtio-blk request; 1 is one 4 KiB device-writable buffer, the
+ * shape of a network receive buffer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,13 +35,15 @@ int main(int argc, char **argv)
 	unsigned iters = argc > 2 ? (unsigned)atoi(argv[2]) : 10000;
 	bool indirect = argc > 3 && !strcmp(argv[3], "indirect");
 	bool packed = argc > 4 && !strcmp(argv[4], "packed");
+	unsigned nseg = argc > 5 ? (unsigned)atoi(argv[5]) : 3;
 	unsigned num = 256, tokens[MAX_BATCH];
 	struct fake_env e;
 	uint64_t iova, done = 0;
 	uint8_t *mem;
 	int ret;
 
-	if (!batch || batch > MAX_BATCH || (!indirect && batch * 3 > num)) {
+	if (!batch || batch > MAX_BATCH || (nseg != 1 && nseg != 3) ||
+	    (!indirect && batch * nseg > num)) {
 		fprintf(stderr, "vv-bench-vq: batch 1..%u (%u without indirect)\n", MAX_BATCH,
 			num / 3);
 		return 2;
@@ -49,16 +54,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vv-bench-vq: fake device: %s\n", strerror(-ret));
 		return 1;
 	}
+	/* Poll mode: the driver asks for no interrupts, as vv_blk_set_mode(POLL) does. */
+	vv_vq_disable_cb(e.vq);
 	mem = fake_mem_alloc(&e.mem, (size_t)batch * 8192, 4096, &iova);
 	if (!mem)
 		return 1;
 	for (unsigned it = 0; it < iters; it++) {
 		for (unsigned i = 0; i < batch; i++) {
 			uint64_t b = iova + (uint64_t)i * 8192;
-			struct vv_sg sg[3] = {{b, 16}, {b + 4096, 4096}, {b + 16, 1}};
+			struct vv_sg blk[3] = {{b, 16}, {b + 4096, 4096}, {b + 16, 1}};
+			struct vv_sg one = {b + 4096, 4096};
 
 			tokens[i] = i;
-			if (vv_vq_add(e.vq, sg, 1, 2, &tokens[i])) {
+			if (nseg == 3 ? vv_vq_add(e.vq, blk, 1, 2, &tokens[i])
+				      : vv_vq_add(e.vq, &one, 0, 1, &tokens[i])) {
 				fprintf(stderr, "vv-bench-vq: add failed\n");
 				return 1;
 			}
