@@ -134,9 +134,10 @@ int main(int argc, char **argv)
 	in = vv_blk_get_info(blk);
 	if (!strcmp(cmd, "info")) {
 		printf("capacity=%" PRIu64 " blk_size=%u queues=%u ro=%d flush=%d writeback=%d "
-		       "discard=%d write_zeroes=%d seg_max=%u\n",
+		       "discard=%d write_zeroes=%d seg_max=%u packed=%d\n",
 		       in->capacity, in->blk_size, vv_blk_num_queues(blk), in->read_only, in->flush,
-		       in->writeback, in->discard, in->write_zeroes, in->seg_max);
+		       in->writeback, in->discard, in->write_zeroes, in->seg_max,
+		       !!(vv_device_features(vv_blk_device(blk)) & (1ULL << 34)));
 	} else if (!strcmp(cmd, "id")) {
 		char id[21];
 

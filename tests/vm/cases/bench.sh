@@ -9,6 +9,7 @@
 #vm: blk vb serial=vvbench0 size=64M extra=num-queues=2
 #vm: blk vi serial=vvbench-intx size=16M extra=vectors=0,num-queues=1
 #vm: blk vr serial=vvbench-ro size=16M readonly
+#vm: blk vp serial=vvbench-packed size=16M extra=packed=on
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
@@ -39,6 +40,15 @@ bdf=$(vv_bdf_by_serial vvbench-intx)
 out=$("$vv" blk bench --json --time 1 --mode irq --qd 4 "$bdf")
 [ "$(jq -r .ios <<<"$out")" -gt 0 ] || vv_die "no MSI-X: $out"
 echo "ok: a device without MSI-X is polled"
+"$vv" detach "$bdf" >/dev/null
+
+bdf=$(vv_bdf_by_serial vvbench-packed)
+"$vv" attach "$bdf" >/dev/null
+for mode in irq poll hybrid; do
+	out=$("$vv" blk bench --json --time 1 --mode $mode --rw randrw --qd 16 "$bdf")
+	[ "$(jq -r .ios <<<"$out")" -gt 0 ] || vv_die "packed $mode: $out"
+done
+echo "ok: a packed ring in every mode"
 "$vv" detach "$bdf" >/dev/null
 
 bdf=$(vv_bdf_by_serial vvbench-ro)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The virtio-blk driver (libvirtio-vfio's vv_blk API) on QEMU device variants: data the kernel
 # wrote reads back, data we write the kernel reads back after detach, write-zeroes zeroes,
-# multiqueue async stress, GET_ID, flush, read-only refusal.
+# multiqueue async stress, GET_ID, flush, read-only refusal; packed rings as well as split.
 #vm: timeout 300
 #vm: topology rootport
 #vm: blk vdef serial=vvblk-default size=64M
@@ -10,6 +10,8 @@
 #vm: blk vmq serial=vvblk-mq size=64M extra=num-queues=4,queue-size=64
 #vm: blk vplain serial=vvblk-plain size=64M extra=event_idx=off,indirect_desc=off,queue-size=64
 #vm: blk vro serial=vvblk-ro size=16M readonly
+#vm: blk vpk serial=vvblk-packed size=64M extra=packed=on,num-queues=2
+#vm: blk vpkp serial=vvblk-packed-plain size=64M extra=packed=on,event_idx=off,indirect_desc=off,queue-size=64
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
@@ -52,6 +54,17 @@ exercise vvblk-default
 exercise vvblk-4k
 exercise vvblk-mq
 exercise vvblk-plain
+exercise vvblk-packed
+exercise vvblk-packed-plain
+
+# The packed disks really run packed rings (negotiated), the others split ones.
+for serial in vvblk-packed vvblk-default; do
+	bdf=$(vv_bdf_by_serial $serial)
+	"$vv" attach "$bdf" >/dev/null
+	want=$([ $serial = vvblk-packed ] && echo 1 || echo 0)
+	"$blkio" "$bdf" info | grep -q "packed=$want" || vv_die "$serial: packed should be $want"
+	"$vv" detach "$bdf" >/dev/null
+done
 
 # 4 KiB logical blocks still speak 512-byte sectors; the info says so.
 bdf=$(vv_bdf_by_serial vvblk-4k)

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 # The FUSE file under load and in its corners: fio verify (crc32c, random sizes and offsets,
 # several jobs, direct and buffered, unaligned), fallocate punch/zero reading back zeroes,
-# mmap, read-only devices and -o ro, and a small-ring device without event_idx/indirect.
+# mmap, read-only devices and -o ro, a small-ring device without event_idx/indirect, and a
+# packed-ring device.
 #vm: timeout 480
 #vm: topology rootport
 #vm: blk vf serial=vvfio0 size=128M
 #vm: blk vs serial=vvfio-small size=64M extra=queue-size=64,num-queues=1,event_idx=off,indirect_desc=off
 #vm: blk vr serial=vvfio-ro size=16M readonly
+#vm: blk vp serial=vvfio-packed size=64M extra=packed=on,queue-size=128
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
@@ -78,6 +80,16 @@ bdf=$(vv_bdf_by_serial vvfio-small)
 fio_verify --name=small --filename="$(fio_name "/tmp/m/$bdf")" --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	--rw=randwrite --bsrange=4k-1M --size=16M --numjobs=2 --offset_increment=16M \
 	--ioengine=libaio --iodepth=32 --direct=1
+umount /tmp/m
+wait_gone "$bdf"
+"$vv" detach "$bdf" >/dev/null
+# A packed ring under the FUSE export.
+bdf=$(vv_bdf_by_serial vvfio-packed)
+"$vv" attach "$bdf" >/dev/null
+"$vv" blk mount "$bdf" /tmp/m
+fio_verify --name=packed --filename="$(fio_name "/tmp/m/$bdf")" --verify=crc32c --verify_fatal=1 \
+	--do_verify=1 --rw=randwrite --bsrange=512-1M --bs_unaligned=1 --size=16M --numjobs=2 \
+	--offset_increment=16M --ioengine=libaio --iodepth=32 --direct=1
 umount /tmp/m
 wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
