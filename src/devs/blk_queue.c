@@ -10,16 +10,23 @@
 #include "devs/blk_queue.h"
 #include "virtqueue/vq_internal.h"
 
-#define SECTOR	   512
-#define CMD_SIZE   64
-#define MAX_PARTS  64  /* a submission splits into at most this many device requests */
-#define MAX_SEGS   128 /* data segments per device request, whatever seg_max allows */
+#define SECTOR	      512
+#define CMD_SIZE      64
+#define MAX_PARTS     64  /* a submission splits into at most this many device requests */
+#define MAX_SEGS      128 /* data segments per device request, whatever seg_max allows */
+/*
+ * Data bytes per device request. Behind a (virtual) IOMMU the device's backend may see every
+ * page of a request as a segment of its own: QEMU translates our IOVAs page by page, merges
+ * only pages that happen to be contiguous, and fails a request past 1024 (the device then
+ * needs a reset). 1 MiB is 256 pages at worst; Linux's block layer stops near there too.
+ */
+#define MAX_REQ_BYTES (1u << 20)
 
 /* Where the pieces of one device request live inside its 64-byte DMA slot. */
-#define CMD_HDR	   0  /* struct virtio_blk_outhdr, 16 bytes */
-#define CMD_RANGE  16 /* struct virtio_blk_discard_write_zeroes, 16 bytes */
-#define CMD_STATUS 32 /* 1 byte */
-#define CMD_ID	   40 /* VIRTIO_BLK_ID_BYTES */
+#define CMD_HDR	      0	 /* struct virtio_blk_outhdr, 16 bytes */
+#define CMD_RANGE     16 /* struct virtio_blk_discard_write_zeroes, 16 bytes */
+#define CMD_STATUS    32 /* 1 byte */
+#define CMD_ID	      40 /* VIRTIO_BLK_ID_BYTES */
 
 /* One submission as the caller sees it: its callback runs when all parts are done. */
 struct blk_parent {
@@ -194,6 +201,8 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 
 		if (!sg[i].len || sg[i].len % SECTOR)
 			return -EINVAL;
+		if (max > MAX_REQ_BYTES)
+			max = MAX_REQ_BYTES;
 		max -= max % SECTOR;
 		while (off < sg[i].len) {
 			uint64_t l = sg[i].len - off < max ? sg[i].len - off : max;
@@ -209,14 +218,16 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 		return -EINVAL;
 
 	for (unsigned s = 0; s < nseg;) {
-		unsigned n = nseg - s < q->max_segs ? nseg - s : q->max_segs;
+		unsigned n = 0;
 		uint64_t len = 0;
 
+		/* Up to max_segs segments and MAX_REQ_BYTES of data; at least one segment. */
+		while (s + n < nseg && n < q->max_segs &&
+		       (!n || len + seg[s + n].len <= MAX_REQ_BYTES))
+			len += seg[s + n++].len;
 		if (nparts == MAX_PARTS)
 			return -EINVAL;
 		parts[nparts++] = (struct part){.sector = at, .first = s, .nseg = n};
-		for (unsigned i = s; i < s + n; i++)
-			len += seg[i].len;
 		at += len / SECTOR;
 		descs += descs_needed(q, n);
 		s += n;

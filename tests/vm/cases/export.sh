@@ -50,7 +50,7 @@ f=/tmp/m/$bdf
 threads=$(ls "/proc/$(daemon_of "$bdf")/task" | wc -l)
 [ "$threads" -ge 4 ] || vv_die "expected a worker per queue, found $threads threads"
 fio --name=mq --filename="$(fio_name "$f")" --verify=crc32c --verify_fatal=1 --do_verify=1 \
-	--randrepeat=0 --rw=randwrite --bsrange=512-256k --size=8M --offset=32M --numjobs=4 \
+	--randrepeat=0 --verify_state_save=0 --rw=randwrite --bsrange=512-256k --size=8M --offset=32M --numjobs=4 \
 	--offset_increment=8M --ioengine=libaio --iodepth=16 --direct=1 --output=/tmp/fio.out ||
 	{ cat /tmp/fio.out; vv_die "fio verify on four workers"; }
 echo "ok: fio verify with $threads threads on four queues"

@@ -28,7 +28,8 @@ bdf=$(vv_bdf_by_serial vvfio0)
 f=/tmp/m/$bdf
 
 fio_name() { printf "%s" "${1//:/\\:}"; } # fio splits file names at ":"
-common=(--filename="$(fio_name "$f")" --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0)
+common=(--filename="$(fio_name "$f")" --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0
+	--verify_state_save=0)
 fio_verify --name=direct "${common[@]}" --rw=randwrite --bsrange=512-256k --size=16M \
 	--numjobs=4 --offset_increment=16M --ioengine=libaio --iodepth=16 --direct=1
 fio_verify --name=buffered-unaligned "${common[@]}" --rw=randwrite --bsrange=1000-70000 \
