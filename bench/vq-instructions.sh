@@ -10,18 +10,20 @@ build=${1:-build-bench}
 [ -d "$build" ] || meson setup "$build" --buildtype=release -Dtests=enabled >/dev/null
 ninja -C "$build" tests/fake/vv-bench-vq >/dev/null
 iters=2000 batch=32
-printf '%-7s %-9s %-9s %14s %10s\n' layout chain request instructions "per req"
+printf '%-7s %-9s %-9s %-5s %14s %10s\n' layout chain request calls instructions "per req"
 for layout in split packed; do
-	for shape in "direct 3" "indirect 3" "direct 1"; do
-		read -r chain nseg <<<"$shape"
+	for shape in "direct 3 one" "indirect 3 one" "direct 1 one" "direct 3 many" \
+		"indirect 3 many" "direct 1 many"; do
+		read -r chain nseg api <<<"$shape"
 		out=$(mktemp)
-		valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vv_vq_add \
-			--toggle-collect=vv_vq_kick --toggle-collect=vv_vq_get \
-			"$build/tests/fake/vv-bench-vq" $batch $iters $chain $layout $nseg >/dev/null 2>&1
+		valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='vv_vq_add*' \
+			--toggle-collect=vv_vq_kick --toggle-collect='vv_vq_get*' \
+			"$build/tests/fake/vv-bench-vq" $batch $iters $chain $layout $nseg $api \
+			>/dev/null 2>&1
 		ir=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
 		rm -f "$out"
-		printf '%-7s %-9s %-9s %14s %10s\n' "$layout" "$chain" \
-			"$([ "$nseg" = 3 ] && echo "blk (3)" || echo "1 buffer")" "$ir" \
+		printf '%-7s %-9s %-9s %-5s %14s %10s\n' "$layout" "$chain" \
+			"$([ "$nseg" = 3 ] && echo "blk (3)" || echo "1 buffer")" "$api" "$ir" \
 			"$(awk -v a="$ir" -v n=$((batch * iters)) 'BEGIN { printf "%.1f", a / n }')"
 	done
 done

@@ -48,6 +48,29 @@ struct vv_sg {
  */
 int vv_vq_add(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out, unsigned n_in, void *token);
 
+/* One request for vv_vq_add_many(): as the arguments of vv_vq_add(). */
+struct vv_vq_req {
+	const struct vv_sg *sg;
+	uint16_t n_out;
+	uint16_t n_in;
+	void *token;
+};
+
+/**
+ * vv_vq_add_many() - post several requests, in order, as vv_vq_add() would one by one.
+ * @vq: the queue.
+ * @reqs: the requests.
+ * @n: how many.
+ *
+ * Cheaper per request than vv_vq_add(): one call, one check of the queue's state.
+ *
+ * Context: does not block.
+ * Return: the number posted, from the first; it stops before the first request that does not
+ * fit now or is invalid. When that is the first: -ENOSPC or -EINVAL as vv_vq_add(). -EIO if
+ * the queue is broken.
+ */
+int vv_vq_add_many(struct vv_vq *vq, const struct vv_vq_req *reqs, unsigned n);
+
 /**
  * vv_vq_kick_prepare() - publish the requests added since the last kick and tell whether
  * the device wants a notification for them.
@@ -92,6 +115,21 @@ int vv_vq_kick(struct vv_vq *vq);
  * protocol (now or before): the queue is broken and stays so until the device is reset.
  */
 int vv_vq_get(struct vv_vq *vq, void **ret_token, uint32_t *ret_len);
+
+/**
+ * vv_vq_get_many() - take up to @max completed requests off the used ring.
+ * @vq: the queue.
+ * @ret_tokens: set to their tokens, in completion order.
+ * @ret_lens: set to the bytes the device wrote into each.
+ * @max: room in both arrays.
+ *
+ * Each completion is checked as in vv_vq_get(). The used index is read once per call.
+ *
+ * Context: does not block.
+ * Return: the number returned (0 when none is ready); -EIO if the device broke the protocol
+ * (the completions before the violation are lost with the queue).
+ */
+int vv_vq_get_many(struct vv_vq *vq, void **ret_tokens, uint32_t *ret_lens, unsigned max);
 
 /**
  * vv_vq_disable_cb() - ask the device not to interrupt for completions.

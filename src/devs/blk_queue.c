@@ -329,33 +329,39 @@ int blk_queue_poll(struct blk_queue *q, unsigned budget)
 	unsigned done = 0;
 
 	while (done < budget) {
-		struct blk_cmd *cmd;
-		struct blk_parent *p;
-		uint32_t len;
-		unsigned c;
-		int ret = vv_vq_get(q->vq, (void **)&cmd, &len);
+		/* Completions in batches: one read of the used index for up to 32. */
+		void *toks[32];
+		uint32_t lens[32];
+		unsigned want = budget - done < 32 ? budget - done : 32;
+		int got = vv_vq_get_many(q->vq, toks, lens, want);
 
-		if (ret <= 0)
-			return ret < 0 ? ret : (int)done;
-		c = (unsigned)(cmd - q->cmds);
-		p = cmd->parent;
-		ret = status_errno(*cmd_ptr(q, c, CMD_STATUS));
-		if (!ret && p->id_out)
-			memcpy(p->id_out, cmd_ptr(q, c, CMD_ID), VIRTIO_BLK_ID_BYTES);
-		cmd->parent = NULL;
-		q->free_cmds[q->nfree++] = c;
-		if (ret && !p->result)
-			p->result = ret;
-		if (--p->remaining == 0) {
-			vv_blk_cb cb = p->cb;
-			void *opaque = p->opaque;
-			int result = p->result;
+		if (got <= 0)
+			return got < 0 ? got : (int)done;
+		for (int k = 0; k < got; k++) {
+			struct blk_cmd *cmd = toks[k];
+			unsigned c = (unsigned)(cmd - q->cmds);
+			struct blk_parent *p = cmd->parent;
+			int ret = status_errno(*cmd_ptr(q, c, CMD_STATUS));
 
-			/* Back in the pool first: the callback may submit again. */
-			put_parent(q, p);
-			cb(opaque, result);
-			done++;
+			if (!ret && p->id_out)
+				memcpy(p->id_out, cmd_ptr(q, c, CMD_ID), VIRTIO_BLK_ID_BYTES);
+			cmd->parent = NULL;
+			q->free_cmds[q->nfree++] = c;
+			if (ret && !p->result)
+				p->result = ret;
+			if (--p->remaining == 0) {
+				vv_blk_cb cb = p->cb;
+				void *opaque = p->opaque;
+				int result = p->result;
+
+				/* Back in the pool first: the callback may submit again. */
+				put_parent(q, p);
+				cb(opaque, result);
+				done++;
+			}
 		}
+		if ((unsigned)got < want)
+			break;
 	}
 	return (int)done;
 }

@@ -9,6 +9,8 @@
 #define VV_EXPORT	     __attribute__((visibility("default")))
 
 #define VV_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+/* For the ring's per-request steps: their state must stay in registers across a batch. */
+#define VV_INLINE	     inline __attribute__((always_inline))
 
 #define ARRAY_SIZE(a)	     (sizeof(a) / sizeof((a)[0]))
 

@@ -97,101 +97,159 @@ static void set_desc(struct vring_desc *d, uint64_t addr, uint32_t len, uint16_t
 	d->next = htole16(next);
 }
 
-/* Makes the chain at @head (ending at @last) a request in flight and queues its avail entry. */
-static void commit(struct vq_split *s, uint16_t head, uint16_t last, unsigned ndesc,
-		   uint32_t in_len, void *token)
-{
-	struct slot *sl = &s->slot[head];
-	uint16_t idx = s->avail_idx;
+/*
+ * The driver's state while one call runs, in locals. The library is built with
+ * -fno-strict-aliasing, so every store into the ring could alias the fields of struct
+ * vq_split and would force them to be reloaded; a cursor loaded once and stored once keeps
+ * them in registers across a whole batch.
+ */
+struct cursor {
+	struct vring_desc *desc;
+	uint16_t *next;
+	struct slot *slot;
+	uint16_t *avail_ring;
+	struct vring_desc *ind; /* indirect tables, NULL without INDIRECT_DESC */
+	uint64_t ind_iova;
+	unsigned ind_max, num;
+	uint16_t free_head, avail_idx;
+	unsigned num_free, in_flight;
+};
 
-	sl->token = token;
-	sl->in_len = in_len;
-	sl->ndesc = (uint16_t)ndesc;
-	sl->last = last;
-	s->vq.num_free -= ndesc;
-	s->in_flight++;
-	s->avail_idx = (uint16_t)(idx + 1);
-	/* Only the ring entry now; the index is published once per batch by kick_prepare. */
-	s->avail->ring[idx & (s->vq.num - 1)] = htole16(head);
+static VV_INLINE void cursor_load(struct vq_split *s, struct cursor *c)
+{
+	*c = (struct cursor){
+		.desc = s->desc,
+		.next = s->next,
+		.slot = s->slot,
+		.avail_ring = s->avail->ring,
+		.ind = s->vq.indirect ? s->indirect : NULL,
+		.ind_iova = s->indirect_iova,
+		.ind_max = s->vq.indirect_max,
+		.num = s->vq.num,
+		.free_head = s->free_head,
+		.avail_idx = s->avail_idx,
+		.num_free = s->vq.num_free,
+		.in_flight = s->in_flight,
+	};
 }
 
-static int add_indirect(struct vq_split *s, const struct vv_sg *sg, unsigned n_out, unsigned total,
-			void *token)
+static VV_INLINE void cursor_store(struct vq_split *s, const struct cursor *c)
 {
-	uint16_t head = s->free_head;
-	/* Each head owns one indirect table, so a table is free exactly when its head is. */
-	struct vring_desc *t = s->indirect + (size_t)head * s->vq.indirect_max;
-	uint64_t in_len = 0;
-
-	if (total > s->vq.indirect_max)
-		return -EINVAL;
-	if (!s->vq.num_free)
-		return -ENOSPC;
-	for (unsigned i = 0; i < total; i++) {
-		if (unlikely(!sg[i].len))
-			return -EINVAL;
-		if (i >= n_out)
-			in_len += sg[i].len;
-		set_desc(&t[i], sg[i].iova, sg[i].len,
-			 (i >= n_out ? VRING_DESC_F_WRITE : 0) |
-				 (i + 1 < total ? VRING_DESC_F_NEXT : 0),
-			 (uint16_t)(i + 1));
-	}
-	if (in_len > UINT32_MAX)
-		return -EINVAL;
-	set_desc(&s->desc[head],
-		 s->indirect_iova + (uint64_t)head * s->vq.indirect_max * sizeof(struct vring_desc),
-		 total * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
-	s->free_head = s->next[head];
-	commit(s, head, head, 1, (uint32_t)in_len, token);
-	return 0;
+	s->free_head = c->free_head;
+	s->avail_idx = c->avail_idx;
+	s->vq.num_free = c->num_free;
+	s->in_flight = c->in_flight;
 }
 
 /*
- * One pass over the buffers: each descriptor is written as the list is walked (zero lengths
- * refused on the way: nothing is published before commit(), so a refusal leaves no trace).
+ * Adds one request at the cursor: each descriptor is written as the list is walked, zero
+ * lengths refused on the way. Nothing is published (the avail index moves only in
+ * kick_prepare) and the cursor moves only on success, so a refusal leaves no trace.
  */
+static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
+			  void *token)
+{
+	unsigned total = n_out + n_in;
+	uint16_t head = c->free_head, cur = head, last = head;
+	uint64_t in_len = 0;
+	struct slot *sl;
+
+	if (c->ind && total > 1) {
+		/* Each head owns one indirect table: it is free exactly when its head is. */
+		struct vring_desc *t = c->ind + (size_t)head * c->ind_max;
+
+		if (unlikely(total > c->ind_max))
+			return -EINVAL;
+		if (!c->num_free)
+			return -ENOSPC;
+		for (unsigned i = 0; i < total; i++) {
+			if (unlikely(!sg[i].len))
+				return -EINVAL;
+			if (i >= n_out)
+				in_len += sg[i].len;
+			set_desc(&t[i], sg[i].iova, sg[i].len,
+				 (i >= n_out ? VRING_DESC_F_WRITE : 0) |
+					 (i + 1 < total ? VRING_DESC_F_NEXT : 0),
+				 (uint16_t)(i + 1));
+		}
+		set_desc(&c->desc[head],
+			 c->ind_iova + (uint64_t)head * c->ind_max * sizeof(struct vring_desc),
+			 total * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+		cur = c->next[head];
+		total = 1;
+	} else {
+		if (unlikely(total > c->num))
+			return -EINVAL;
+		if (c->num_free < total)
+			return -ENOSPC;
+		for (unsigned i = 0; i < total; i++) {
+			uint32_t len = sg[i].len;
+			uint16_t flags = VRING_DESC_F_NEXT;
+
+			if (unlikely(!len))
+				return -EINVAL;
+			if (i >= n_out) {
+				flags |= VRING_DESC_F_WRITE;
+				in_len += len;
+			}
+			last = cur;
+			cur = c->next[cur];
+			set_desc(&c->desc[last], sg[i].iova, len, flags, cur);
+		}
+		c->desc[last].flags &= htole16((uint16_t)~VRING_DESC_F_NEXT);
+	}
+	if (unlikely(in_len > UINT32_MAX))
+		return -EINVAL;
+	/* The chain keeps its links in next[]; the free list continues after it. */
+	sl = &c->slot[head];
+	sl->token = token;
+	sl->in_len = (uint32_t)in_len;
+	sl->ndesc = (uint16_t)total;
+	sl->last = last;
+	c->free_head = cur;
+	c->num_free -= total;
+	c->in_flight++;
+	/* Only the ring entry now; the index is published once per batch by kick_prepare. */
+	c->avail_ring[c->avail_idx & (c->num - 1)] = htole16(head);
+	c->avail_idx++;
+	return 0;
+}
+
 static int split_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
 		     void *token)
 {
 	struct vq_split *s = to_split(v);
-	/*
-	 * Locals throughout: a 16-bit store into the ring may alias the uint16_t fields of *s,
-	 * and the compiler would reload them after each one.
-	 */
-	struct vring_desc *const desc = s->desc;
-	const uint16_t *const next = s->next;
-	unsigned total = n_out + n_in;
-	uint16_t head = s->free_head, cur = head, last = head;
-	uint64_t in_len = 0;
+	struct cursor c;
+	int ret;
 
-	if (v->indirect && total > 1)
-		return add_indirect(s, sg, n_out, total, token);
-	if (unlikely(total > v->num))
-		return -EINVAL;
-	if (v->num_free < total)
-		return -ENOSPC;
-	for (unsigned i = 0; i < total; i++) {
-		uint32_t len = sg[i].len;
-		uint16_t flags = VRING_DESC_F_NEXT;
+	cursor_load(s, &c);
+	ret = add_one(&c, sg, n_out, n_in, token);
+	if (!ret)
+		cursor_store(s, &c);
+	return ret;
+}
 
-		if (unlikely(!len))
-			return -EINVAL;
-		if (i >= n_out) {
-			flags |= VRING_DESC_F_WRITE;
-			in_len += len;
+static int split_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsigned n)
+{
+	struct vq_split *s = to_split(v);
+	struct cursor c;
+	unsigned i;
+	int ret = 0;
+
+	cursor_load(s, &c);
+	for (i = 0; i < n; i++) {
+		const struct vv_vq_req *r = &reqs[i];
+
+		if (unlikely(!r->sg || !r->token || !(r->n_out + r->n_in))) {
+			ret = -EINVAL;
+			break;
 		}
-		last = cur;
-		cur = next[cur];
-		set_desc(&desc[last], sg[i].iova, len, flags, cur);
+		ret = add_one(&c, r->sg, r->n_out, r->n_in, r->token);
+		if (ret)
+			break;
 	}
-	if (unlikely(in_len > UINT32_MAX))
-		return -EINVAL;
-	desc[last].flags &= htole16((uint16_t)~VRING_DESC_F_NEXT);
-	/* The chain keeps its links in next[]; the free list continues after it. */
-	s->free_head = cur;
-	commit(s, head, last, total, (uint32_t)in_len, token);
-	return 0;
+	cursor_store(s, &c);
+	return i || !ret ? (int)i : ret;
 }
 
 static bool split_kick_prepare(struct vv_vq *v)
@@ -212,52 +270,67 @@ static bool split_kick_prepare(struct vv_vq *v)
 	return !(le16toh(read_once16(&s->used->flags)) & VRING_USED_F_NO_NOTIFY);
 }
 
-static int split_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+/*
+ * Takes up to @max completions. The used index is read once: everything it covers is then
+ * ours to read (one barrier for the batch). Each entry is checked before it is used.
+ */
+static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsigned max)
 {
 	struct vq_split *s = to_split(v);
 	uint16_t last_used = s->last_used, used_idx = le16toh(read_once16(&s->used->idx));
-	const struct vring_used_elem *e;
-	struct slot *sl;
-	uint32_t id, len;
-	void *token;
+	uint16_t ready = (uint16_t)(used_idx - last_used), free_head = s->free_head;
+	const struct vring_used_elem *ring = s->used->ring;
+	struct slot *slot = s->slot;
+	uint16_t *next = s->next;
+	unsigned num = v->num, n, freed = 0;
 
-	if (used_idx == last_used)
+	if (!ready)
 		return 0;
 	/* The device may not complete more than is in flight (2.7.8). */
-	if (unlikely((uint16_t)(used_idx - last_used) > s->in_flight)) {
+	if (unlikely(ready > s->in_flight)) {
 		vq_broken(v, "used index jumped", used_idx, last_used);
 		return -EIO;
 	}
-	/* Read the used entry only after the index that covers it. */
+	/* Read the used entries only after the index that covers them. */
 	virt_rmb(v->weak_barriers);
-	e = &s->used->ring[last_used & (v->num - 1)];
-	id = le32toh(read_once32(&e->id));
-	len = le32toh(read_once32(&e->len));
-	if (unlikely(id >= v->num || !s->slot[id].token)) {
-		vq_broken(v, "used id not in flight", id, v->num);
-		return -EIO;
+	n = ready < max ? ready : max;
+	for (unsigned i = 0; i < n; i++) {
+		const struct vring_used_elem *e = &ring[(uint16_t)(last_used + i) & (num - 1)];
+		uint32_t id = le32toh(read_once32(&e->id)), len = le32toh(read_once32(&e->len));
+		struct slot *sl;
+
+		if (unlikely(id >= num || !slot[id].token)) {
+			vq_broken(v, "used id not in flight", id, num);
+			return -EIO;
+		}
+		sl = &slot[id];
+		if (unlikely(len > sl->in_len)) {
+			vq_broken(v, "used length exceeds the writable buffers", len, sl->in_len);
+			return -EIO;
+		}
+		tokens[i] = sl->token;
+		lens[i] = len;
+		/* The whole chain goes back to the free list at once, links and all. */
+		next[sl->last] = free_head;
+		free_head = (uint16_t)id;
+		freed += sl->ndesc;
+		sl->token = NULL;
 	}
-	sl = &s->slot[id];
-	if (unlikely(len > sl->in_len)) {
-		vq_broken(v, "used length exceeds the writable buffers", len, sl->in_len);
-		return -EIO;
-	}
-	token = sl->token;
-	/* The whole chain goes back to the free list at once, links and all. */
-	s->next[sl->last] = s->free_head;
-	s->free_head = (uint16_t)id;
-	v->num_free += sl->ndesc;
-	sl->token = NULL;
-	s->in_flight--;
-	s->last_used = ++last_used;
+	s->free_head = free_head;
+	v->num_free += freed;
+	s->in_flight -= n;
+	s->last_used = last_used = (uint16_t)(last_used + n);
 	/* With callbacks on, tell the device where we are, so it interrupts for the next one. */
 	if (v->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
 		write_once16(used_event(s), htole16(last_used));
 		virt_mb(v->weak_barriers);
 	}
-	*ret_token = token;
-	*ret_len = len;
-	return 1;
+	return (int)n;
+}
+
+static int split_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+{
+	return split_get_many(v, ret_token, ret_len, 1);
 }
 
 static void split_disable_cb(struct vv_vq *v)
@@ -297,6 +370,8 @@ static const struct vq_ops split_ops = {
 	.add = split_add,
 	.kick_prepare = split_kick_prepare,
 	.get = split_get,
+	.add_many = split_add_many,
+	.get_many = split_get_many,
 	.disable_cb = split_disable_cb,
 	.enable_cb = split_enable_cb,
 	.destroy = split_destroy,

@@ -37,6 +37,29 @@ VV_EXPORT int vv_vq_add(struct vv_vq *vq, const struct vv_sg *sg, unsigned n_out
 	return vq->ops->add(vq, sg, n_out, n_in, token);
 }
 
+VV_EXPORT int vv_vq_add_many(struct vv_vq *vq, const struct vv_vq_req *reqs, unsigned n)
+{
+	unsigned i;
+	int ret = 0;
+
+	if (unlikely(vq->broken))
+		return -EIO;
+	if (unlikely(!reqs))
+		return -EINVAL;
+	if (vq->ops->add_many)
+		return vq->ops->add_many(vq, reqs, n);
+	for (i = 0; i < n; i++) {
+		const struct vv_vq_req *r = &reqs[i];
+
+		ret = !r->sg || !r->token || !(r->n_out + r->n_in)
+			      ? -EINVAL
+			      : vq->ops->add(vq, r->sg, r->n_out, r->n_in, r->token);
+		if (ret)
+			break;
+	}
+	return i || !ret ? (int)i : ret;
+}
+
 VV_EXPORT bool vv_vq_kick_prepare(struct vv_vq *vq)
 {
 	return !vq->broken && vq->ops->kick_prepare(vq);
@@ -61,6 +84,20 @@ VV_EXPORT int vv_vq_get(struct vv_vq *vq, void **ret_token, uint32_t *ret_len)
 	if (unlikely(vq->broken))
 		return -EIO;
 	return vq->ops->get(vq, ret_token, ret_len);
+}
+
+VV_EXPORT int vv_vq_get_many(struct vv_vq *vq, void **ret_tokens, uint32_t *ret_lens, unsigned max)
+{
+	unsigned i = 0;
+	int ret = 1;
+
+	if (unlikely(vq->broken))
+		return -EIO;
+	if (vq->ops->get_many)
+		return vq->ops->get_many(vq, ret_tokens, ret_lens, max);
+	while (i < max && (ret = vq->ops->get(vq, &ret_tokens[i], &ret_lens[i])) == 1)
+		i++;
+	return ret < 0 ? ret : (int)i;
 }
 
 VV_EXPORT void vv_vq_disable_cb(struct vv_vq *vq)

@@ -11,6 +11,9 @@ struct vq_ops {
 		   void *token);
 	bool (*kick_prepare)(struct vv_vq *vq);
 	int (*get)(struct vv_vq *vq, void **ret_token, uint32_t *ret_len);
+	/* Optional batched forms; vq.c loops over add/get where a layout has none. */
+	int (*add_many)(struct vv_vq *vq, const struct vv_vq_req *reqs, unsigned n);
+	int (*get_many)(struct vv_vq *vq, void **tokens, uint32_t *lens, unsigned max);
 	void (*disable_cb)(struct vv_vq *vq);
 	bool (*enable_cb)(struct vv_vq *vq);
 	void (*destroy)(struct vv_vq *vq);

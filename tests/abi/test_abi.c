@@ -84,6 +84,8 @@ int main(void)
 		(const void *)vv_version,
 		(const void *)vv_virtio_type_name,
 		(const void *)vv_vq_add,
+		(const void *)vv_vq_add_many,
+		(const void *)vv_vq_get_many,
 		(const void *)vv_vq_disable_cb,
 		(const void *)vv_vq_enable_cb,
 		(const void *)vv_vq_free_count,

@@ -7,7 +7,8 @@
  * work happens outside vv_vq_add/vv_vq_kick/vv_vq_get, so collecting only inside those
  * (bench/vq-instructions.sh) counts the driver alone. Also checks every token comes back.
  *
- * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed [SEGMENTS]]]]]
+ * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed [SEGMENTS [one|many]]]]]]
+ * "many" posts and collects each batch with vv_vq_add_many/vv_vq_get_many.
  * SEGMENTS 3 (default) is a virtio-blk request; 1 is one 4 KiB device-writable buffer, the
  * shape of a network receive buffer.
  */
@@ -36,6 +37,11 @@ int main(int argc, char **argv)
 	bool indirect = argc > 3 && !strcmp(argv[3], "indirect");
 	bool packed = argc > 4 && !strcmp(argv[4], "packed");
 	unsigned nseg = argc > 5 ? (unsigned)atoi(argv[5]) : 3;
+	bool many = argc > 6 && !strcmp(argv[6], "many");
+	static struct vv_sg sgs[MAX_BATCH][3];
+	static struct vv_vq_req reqs[MAX_BATCH];
+	static void *toks[MAX_BATCH];
+	static uint32_t lens[MAX_BATCH];
 	unsigned num = 256, tokens[MAX_BATCH];
 	struct fake_env e;
 	uint64_t iova, done = 0;
@@ -59,7 +65,30 @@ int main(int argc, char **argv)
 	mem = fake_mem_alloc(&e.mem, (size_t)batch * 8192, 4096, &iova);
 	if (!mem)
 		return 1;
-	for (unsigned it = 0; it < iters; it++) {
+	for (unsigned i = 0; i < batch; i++) {
+		uint64_t b = iova + (uint64_t)i * 8192;
+
+		sgs[i][0] = (struct vv_sg){nseg == 3 ? b : b + 4096, nseg == 3 ? 16 : 4096};
+		sgs[i][1] = (struct vv_sg){b + 4096, 4096};
+		sgs[i][2] = (struct vv_sg){b + 16, 1};
+		reqs[i] = (struct vv_vq_req){sgs[i], (uint16_t)(nseg == 3),
+					     (uint16_t)(nseg == 3 ? 2 : 1), &tokens[i]};
+	}
+	for (unsigned it = 0; it < iters && many; it++) {
+		if (vv_vq_add_many(e.vq, reqs, batch) != (int)batch) {
+			fprintf(stderr, "vv-bench-vq: add_many failed\n");
+			return 1;
+		}
+		vv_vq_kick(e.vq);
+		fake_ring_process(&e.dev);
+		ret = vv_vq_get_many(e.vq, toks, lens, MAX_BATCH);
+		if (ret != (int)batch) {
+			fprintf(stderr, "vv-bench-vq: get_many returned %d\n", ret);
+			return 1;
+		}
+		done += (unsigned)ret;
+	}
+	for (unsigned it = 0; it < iters && !many; it++) {
 		for (unsigned i = 0; i < batch; i++) {
 			uint64_t b = iova + (uint64_t)i * 8192;
 			struct vv_sg blk[3] = {{b, 16}, {b + 4096, 4096}, {b + 16, 1}};

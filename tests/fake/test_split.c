@@ -404,6 +404,40 @@ static void test_hostile_desc_loop_refused(void **state)
 	env_free(e);
 }
 
+/* The batched calls: partial posts stop at the first misfit, completions come back in order. */
+static void test_many(void **state)
+{
+	struct env *e = env_new(8, true, false, 0);
+	struct vv_sg ok[2] = {{e->buf_iova, 16}, {e->buf_iova + 16, 16}};
+	struct vv_sg zero[1] = {{e->buf_iova, 0}};
+	int tags[10];
+	struct vv_vq_req reqs[10];
+	void *toks[10];
+	uint32_t lens[10];
+
+	for (int i = 0; i < 10; i++)
+		reqs[i] = (struct vv_vq_req){ok, 1, 1, &tags[i]};
+	reqs[3].sg = zero;
+	assert_int_equal(vv_vq_add_many(e->f.vq, reqs, 5), 3); /* stops before the bad one */
+	assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[3], 1), -EINVAL);
+	reqs[3].sg = ok;
+	/* 3 requests of 2 descriptors are in; 8 descriptors: one more fits. */
+	assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[3], 4), 1);
+	assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[4], 1), -ENOSPC);
+	vv_vq_kick(e->f.vq);
+	assert_int_equal(fake_ring_process(&e->f.dev), 4);
+	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 3), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_ptr_equal(toks[i], &tags[i]);
+		assert_int_equal(lens[i], 16);
+	}
+	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 10), 1);
+	assert_ptr_equal(toks[0], &tags[3]);
+	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 10), 0);
+	assert_int_equal(vv_vq_free_count(e->f.vq), 8);
+	env_free(e);
+}
+
 static void test_bad_config(void **state)
 {
 	struct vq_config cfg = {.num = 6, .notify = on_notify};
@@ -430,6 +464,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_full_ring),
 		cmocka_unit_test(test_einval),
 		cmocka_unit_test(test_indirect_uses_one_slot),
