@@ -311,23 +311,9 @@ int vq_packed_create(const struct vq_config *cfg, const struct vq_dma *mem, stru
 		packed_destroy(&p->vq);
 		return -ENOMEM;
 	}
-	p->vq = (struct vv_vq){
-		.ops = &packed_ops,
-		.index = cfg->index,
-		.num = cfg->num,
-		.num_free = cfg->num,
-		.event_idx = cfg->event_idx,
-		.indirect = cfg->indirect,
-		.indirect_max = cfg->indirect ? cfg->indirect_max : 0,
-		.weak_barriers = cfg->weak_barriers,
-		.notify = cfg->notify,
-		.notify_ctx = cfg->notify_ctx,
-		/* The transport's desc/driver/device addresses. */
-		.desc_iova = mem->iova,
-		.avail_iova = mem->iova + driver_off(cfg->num),
-		.used_iova = mem->iova + device_off(cfg->num),
-	};
-	snprintf(p->vq.name, sizeof(p->vq.name), "%s", cfg->name ? cfg->name : "vq");
+	/* The transport's desc/driver/device addresses. */
+	vq_init(&p->vq, &packed_ops, cfg, mem->iova, mem->iova + driver_off(cfg->num),
+		mem->iova + device_off(cfg->num));
 	p->ring = (void *)base;
 	p->driver = (void *)(base + driver_off(cfg->num));
 	p->device = (void *)(base + device_off(cfg->num));

@@ -146,8 +146,8 @@ static VV_INLINE void cursor_store(struct vq_split *s, const struct cursor *c)
  * lengths refused on the way. Nothing is published (the avail index moves only in
  * kick_prepare) and the cursor moves only on success, so a refusal leaves no trace.
  */
-static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
-			  void *token)
+static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
+			     unsigned n_in, void *token)
 {
 	unsigned total = n_out + n_in;
 	uint16_t head = c->free_head, cur = head, last = head;
@@ -395,22 +395,8 @@ int vq_split_create(const struct vq_config *cfg, const struct vq_dma *mem, struc
 		split_destroy(&s->vq);
 		return -ENOMEM;
 	}
-	s->vq = (struct vv_vq){
-		.ops = &split_ops,
-		.index = cfg->index,
-		.num = cfg->num,
-		.num_free = cfg->num,
-		.event_idx = cfg->event_idx,
-		.indirect = cfg->indirect,
-		.indirect_max = cfg->indirect ? cfg->indirect_max : 0,
-		.weak_barriers = cfg->weak_barriers,
-		.notify = cfg->notify,
-		.notify_ctx = cfg->notify_ctx,
-		.desc_iova = mem->iova,
-		.avail_iova = mem->iova + avail_off(cfg->num),
-		.used_iova = mem->iova + used_off(cfg->num),
-	};
-	snprintf(s->vq.name, sizeof(s->vq.name), "%s", cfg->name ? cfg->name : "vq");
+	vq_init(&s->vq, &split_ops, cfg, mem->iova, mem->iova + avail_off(cfg->num),
+		mem->iova + used_off(cfg->num));
 	s->desc = (void *)base;
 	s->avail = (void *)(base + avail_off(cfg->num));
 	s->used = (void *)(base + used_off(cfg->num));

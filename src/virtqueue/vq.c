@@ -2,6 +2,7 @@
 /* vq.c - the public virtqueue calls: argument checks, the broken state, dispatch to the layout. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/compiler.h"
 #include "util/log.h"
@@ -17,6 +18,27 @@ void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned
 		return;
 	vq->broken = true;
 	log_err("%s: queue %u broken: %s (%llu, %llu)", vq->name, vq->index, why, a, b);
+}
+
+void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config *cfg,
+	     uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova)
+{
+	*vq = (struct vv_vq){
+		.ops = ops,
+		.index = cfg->index,
+		.num = cfg->num,
+		.num_free = cfg->num,
+		.event_idx = cfg->event_idx,
+		.indirect = cfg->indirect,
+		.indirect_max = cfg->indirect ? cfg->indirect_max : 0,
+		.weak_barriers = cfg->weak_barriers,
+		.notify = cfg->notify,
+		.notify_ctx = cfg->notify_ctx,
+		.desc_iova = desc_iova,
+		.avail_iova = avail_iova,
+		.used_iova = used_iova,
+	};
+	snprintf(vq->name, sizeof(vq->name), "%s", cfg->name ? cfg->name : "vq");
 }
 
 void vq_mark_broken(struct vv_vq *vq)

@@ -35,6 +35,9 @@ struct vv_vq {
 	uint64_t desc_iova, avail_iova, used_iova;
 };
 
+/* The layout-independent part of a new queue, from its config and the transport's addresses. */
+void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config *cfg,
+	     uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova);
 void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned long long b);
 
 #endif /* VV_VIRTQUEUE_VQ_INTERNAL_H */

@@ -154,23 +154,11 @@ unsigned fake_packed_process(struct fake_ring *r)
 				break;
 			continue;
 		}
+		uint32_t id32 = id;
+
 		len = r->handler ? r->handler(r->handler_ctx, segs, n) : fake_serve(segs, n);
-		switch (r->hostile) {
-		case FAKE_BAD_ID:
-			id = (uint16_t)(r->num + 5);
-			break;
-		case FAKE_DUP_ID:
-			if (done)
-				id = (uint16_t)r->last_id;
-			break;
-		case FAKE_BAD_LEN:
-			len += 1;
-			break;
-		default:
-			break;
-		}
-		r->last_id = id;
-		put_used(r, ring, id, len, ndesc);
+		fake_lie(r, done, &id32, &len);
+		put_used(r, ring, (uint16_t)id32, len, ndesc);
 		advanced += ndesc;
 		done++;
 	}

@@ -130,6 +130,26 @@ uint32_t fake_serve(struct fake_seg *segs, int n)
 	return (uint32_t)out;
 }
 
+/* What a hostile device writes instead of the truth; @again: it completed something before. */
+void fake_lie(struct fake_ring *r, bool again, uint32_t *id, uint32_t *len)
+{
+	switch (r->hostile) {
+	case FAKE_BAD_ID:
+		*id = r->num + 5;
+		break;
+	case FAKE_DUP_ID:
+		if (again)
+			*id = r->last_id;
+		break;
+	case FAKE_BAD_LEN:
+		*len += 1;
+		break;
+	default:
+		break;
+	}
+	r->last_id = *id;
+}
+
 unsigned fake_ring_process(struct fake_ring *r)
 {
 	static __thread struct fake_seg segs[MAX_SEGS];
@@ -152,21 +172,7 @@ unsigned fake_ring_process(struct fake_ring *r)
 			continue;
 		}
 		len = r->handler ? r->handler(r->handler_ctx, segs, n) : fake_serve(segs, n);
-		switch (r->hostile) {
-		case FAKE_BAD_ID:
-			id = r->num + 5;
-			break;
-		case FAKE_DUP_ID:
-			if (done || r->used_idx)
-				id = r->last_id;
-			break;
-		case FAKE_BAD_LEN:
-			len += 1;
-			break;
-		default:
-			break;
-		}
-		r->last_id = id;
+		fake_lie(r, done || r->used_idx, &id, &len);
 		e = fake_dev_ptr(r, r->used + 4 + 8 * (r->used_idx % r->num), sizeof(*e));
 		if (!e)
 			abort(); /* the ring itself lies outside the memory: a test bug */

@@ -108,6 +108,7 @@ int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool
 #define FAKE_MAX_SEGS 1024
 void *fake_dev_ptr(struct fake_ring *r, uint64_t iova, size_t len);
 uint32_t fake_serve(struct fake_seg *segs, int n);
+void fake_lie(struct fake_ring *r, bool again, uint32_t *id, uint32_t *len);
 void fake_packed_init(struct fake_ring *r);
 unsigned fake_packed_process(struct fake_ring *r);
 void fake_env_fini(struct fake_env *e);
