@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,7 @@ static int blk_mount(int argc, char **argv)
 	bool foreground = false;
 	const char *mnt;
 	struct stat st;
+	struct statfs sfs;
 	int c, n, ret, pipe_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "+fo:h", opts, NULL)) != -1) {
@@ -174,9 +176,19 @@ static int blk_mount(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	mnt = argv[argc - 1];
-	if (stat(mnt, &st) || !S_ISDIR(st.st_mode)) {
-		cli_err("blk mount: mountpoint %s: %s", mnt,
-			errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+	/* statfs() always reaches a FUSE daemon (stat() may be answered from the attr cache). */
+	if (stat(mnt, &st) || statfs(mnt, &sfs)) {
+		if (errno == ENOTCONN)
+			/* A FUSE mount whose daemon died: the kernel keeps it until unmounted. */
+			cli_err("blk mount: %s is a stale FUSE mount (its daemon is gone): clear it "
+				"with 'umount %s', then mount again",
+				mnt, mnt);
+		else
+			cli_err("blk mount: mountpoint %s: %s", mnt, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_err("blk mount: mountpoint %s: not a directory", mnt);
 		return EXIT_FAIL;
 	}
 	for (int i = 0; i < n; i++) {
