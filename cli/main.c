@@ -25,6 +25,9 @@ static const struct command {
 	{"blk", cmd_blk, "blk mount: export attached disks as files over FUSE"},
 #endif
 	{"info", cmd_info, "open an attached function and show caps, features, queues, config"},
+#ifdef HAVE_LWIP
+	{"net", cmd_net, "net serve: a TCP/IP stack (lwIP) on an attached virtio-net"},
+#endif
 };
 
 void cli_err(const char *fmt, ...)

@@ -22,7 +22,8 @@ uint64_t net_wanted_features(uint32_t offloads)
 		     NET_F(VIRTIO_NET_F_MTU) | NET_F(VIRTIO_NET_F_MRG_RXBUF) |
 		     NET_F(VIRTIO_NET_F_CTRL_VQ) | NET_F(VIRTIO_NET_F_CTRL_RX) |
 		     NET_F(VIRTIO_NET_F_CTRL_MAC_ADDR) | NET_F(VIRTIO_NET_F_MQ) |
-		     NET_F(VIRTIO_RING_F_EVENT_IDX) | NET_F(VIRTIO_RING_F_INDIRECT_DESC);
+		     NET_F(VIRTIO_RING_F_EVENT_IDX) | NET_F(VIRTIO_RING_F_INDIRECT_DESC) |
+		     NET_F(VIRTIO_F_RING_PACKED); /* the ring layout is the core's business */
 
 	/*
 	 * Checksum offloads only when asked: a stack that checks every checksum in software

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/* net.c - `virtio-vfio net serve`: a userspace TCP/IP stack (lwIP) on an attached virtio-net. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <virtio-vfio/virtio-vfio.h>
+
+#include "cli.h"
+#include "netstack/netstack.h"
+
+#define DEF_POLL_US 50
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s net serve DEVICE --ip ADDR/PREFIX [--gw ADDR] [--poll-us N]\n"
+		"\n"
+		"Run a userspace TCP/IP stack (lwIP) on an attached virtio-net function: it\n"
+		"answers ARP and ping, echoes TCP on port 7 and serves a status page (counters,\n"
+		"link state) over HTTP on port 80. Stays in the foreground; SIGTERM or SIGINT\n"
+		"stops it cleanly (exit 0).\n"
+		"\n"
+		"Options:\n"
+		"  --ip ADDR/PREFIX  the interface's IPv4 address, e.g. 198.18.0.1/24\n"
+		"  --gw ADDR         default gateway\n"
+		"  --poll-us N       keep polling N microseconds after the last frame before\n"
+		"                    sleeping on the interrupt (default %d; 0: interrupts only)\n"
+		"  -h, --help        show this help\n",
+		prog, DEF_POLL_US);
+}
+
+/* "198.18.0.1/24" -> address and mask, network byte order. */
+static int parse_cidr(const char *s, uint32_t *ret_addr, uint32_t *ret_mask)
+{
+	char buf[32], *slash, *end;
+	struct in_addr a;
+	long prefix;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	errno = 0;
+	prefix = strtol(slash + 1, &end, 10);
+	if (errno || end == slash + 1 || *end || prefix < 1 || prefix > 32)
+		return -1;
+	if (inet_pton(AF_INET, buf, &a) != 1 || a.s_addr == 0)
+		return -1;
+	*ret_addr = a.s_addr;
+	*ret_mask = htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
+	return 0;
+}
+
+struct ready_ctx {
+	const char *bdf;
+	const char *cidr;
+	struct vv_net *net;
+};
+
+static void ready(void *arg)
+{
+	struct ready_ctx *r = arg;
+	uint8_t m[6];
+
+	vv_net_mac(r->net, m);
+	printf("%s: serving %s on %02x:%02x:%02x:%02x:%02x:%02x, link %s (TCP echo on 7, HTTP "
+	       "on 80)\n",
+	       r->bdf, r->cidr, m[0], m[1], m[2], m[3], m[4], m[5],
+	       vv_net_link_up(r->net) ? "up" : "down");
+	fflush(stdout);
+}
+
+/* The device must be an attached virtio-net function; say how to fix it if not. */
+static int check_device(const char *arg, char bdf[PCI_BDF_LEN])
+{
+	char drv[64];
+	int type;
+
+	if (cli_resolve_virtio(arg, bdf))
+		return EXIT_FAIL;
+	type = cli_virtio_type(bdf);
+	if (type >= 0 && type != VV_VIRTIO_NET) {
+		cli_err("%s is a virtio %s device, not net: 'net serve' needs a network device",
+			bdf, vv_virtio_type_name(type));
+		return EXIT_FAIL;
+	}
+	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
+		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
+			*drv ? drv : "no driver", prog, bdf);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int net_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"ip", required_argument, NULL, 'i'},
+		{"gw", required_argument, NULL, 'g'},
+		{"poll-us", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct netstack_opts so = {.poll_us = DEF_POLL_US};
+	struct vv_net_opts no = {.buf_priv_size = NETSTACK_BUF_PRIV};
+	const char *cidr = NULL;
+	char bdf[PCI_BDF_LEN], *end;
+	struct ready_ctx rc;
+	struct vv_net *net;
+	sigset_t sigs;
+	int c, ret, sfd;
+	long v;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			cidr = optarg;
+			if (parse_cidr(optarg, &so.addr, &so.mask)) {
+				cli_err("net serve: bad address '%s': expected an IPv4 address and "
+					"prefix length, e.g. 198.18.0.1/24",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'g': {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, optarg, &a) != 1 || !a.s_addr) {
+				cli_err("net serve: bad gateway '%s': expected an IPv4 address",
+					optarg);
+				return EXIT_USAGE;
+			}
+			so.gw = a.s_addr;
+			break;
+		}
+		case 'p':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 0 || v > 1000000) {
+				cli_err("net serve: --poll-us wants 0 to 1000000, not '%s'",
+					optarg);
+				return EXIT_USAGE;
+			}
+			so.poll_us = (unsigned)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		cli_err("net serve: give one DEVICE");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!cidr) {
+		cli_err("net serve: --ip ADDR/PREFIX is required");
+		return EXIT_USAGE;
+	}
+	ret = check_device(argv[optind], bdf);
+	if (ret)
+		return ret;
+	if (so.gw && (so.gw & so.mask) != (so.addr & so.mask))
+		fprintf(stderr, "%s: warning: gateway is outside %s\n", prog, cidr);
+
+	/* Blocked before lwIP starts its thread, so that only our signalfd sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		cli_err("net serve: signalfd: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	ret = vv_net_open(bdf, &no, &net);
+	if (ret) {
+		if (ret == -EBUSY)
+			cli_err("%s: in use: is another process driving it? A device serves one "
+				"process at a time",
+				bdf);
+		else
+			cli_err("%s: cannot open as a virtio-net device: %s", bdf, strerror(-ret));
+		close(sfd);
+		return EXIT_FAIL;
+	}
+	/* Filter on our address (broadcasts still come); a device without CTRL_RX cannot. */
+	vv_net_set_promisc(net, false);
+	so.name = bdf;
+	rc = (struct ready_ctx){.bdf = bdf, .cidr = cidr, .net = net};
+	ret = netstack_run(net, &so, sfd, ready, &rc);
+	if (ret)
+		cli_err("%s: net serve failed: %s", bdf, strerror(-ret));
+	/* The stack is frozen under its lock: no buffer is touched after the device is closed. */
+	vv_net_close(net);
+	close(sfd);
+	if (!ret) {
+		printf("%s: stopped\n", bdf);
+		fflush(stdout);
+	}
+	return ret ? EXIT_FAIL : EXIT_OK;
+}
+
+int cmd_net(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "serve")) {
+		cli_err("net: unknown subcommand '%s' (serve)", argv[1]);
+		return EXIT_USAGE;
+	}
+	return net_serve(argc - 1, argv + 1);
+}

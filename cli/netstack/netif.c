@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: MIT
+/*
+ * netif.c - our lwIP netif over vv_net and its one driver thread: received frames go to lwIP
+ * in their DMA buffers (custom pbufs that return to the pool when lwIP frees them), sent
+ * frames are copied once into a DMA buffer, and the thread polls while traffic flows and
+ * sleeps on the queue eventfd when it stops.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lwip/etharp.h>
+#include <lwip/ip4_addr.h>
+#include <lwip/netif.h>
+#include <lwip/pbuf.h>
+#include <lwip/tcpip.h>
+#include <netif/ethernet.h>
+
+#include <virtio-vfio/net.h>
+
+#include "netstack.h"
+
+#define BURST		32
+#define TX_WAIT_NS	10000 /* a full transmit ring: pause between retries */
+#define TX_WAIT_TRIES	1000  /* ... for at most 10 ms, then drop */
+#define STOP_CHECK_US	10000 /* while busy, look at the stop fd this often */
+#define LINK_POLL_US	500000
+#define POLL_MODE_SLEEP 1 /* ms: a device without MSI-X is polled this often when idle */
+
+/* What lwIP sees of a received segment; lives in the buffer's private area. */
+struct rx_pbuf {
+	struct pbuf_custom pc;
+	struct vv_net_buf *buf;
+};
+
+_Static_assert(sizeof(struct rx_pbuf) <= NETSTACK_BUF_PRIV, "NETSTACK_BUF_PRIV too small");
+
+/* Counters the driver thread keeps; read by the status page (relaxed atomics). */
+struct counters {
+	uint64_t batches;    /* receive bursts that returned frames */
+	uint64_t busy_polls; /* empty polls inside the busy-poll window */
+	uint64_t sleeps;     /* times the thread slept on the eventfds */
+	uint64_t tx_dropped; /* frames lwIP sent that did not fit or found no room */
+	uint64_t tx_kicks;   /* transmit bursts */
+};
+
+static struct {
+	struct vv_net *net;
+	struct netif nif;
+	struct netstack_opts o;
+	uint32_t room; /* bytes of frame one buffer holds */
+	/* Frames lwIP sent while a receive batch runs: one notification for all of them. */
+	struct vv_net_buf *txq[BURST];
+	unsigned ntx;
+	bool batching;
+	unsigned rx_unhanded; /* frames of the current batch not yet given to lwIP */
+	uint64_t pbufs_alive; /* received segments lwIP holds */
+	struct counters c;
+	time_t started;
+} S;
+
+#define cnt_add(field, n)                                                                 \
+	__atomic_store_n(&S.c.field, __atomic_load_n(&S.c.field, __ATOMIC_RELAXED) + (n), \
+			 __ATOMIC_RELAXED)
+#define cnt_get(field) __atomic_load_n(&S.c.field, __ATOMIC_RELAXED)
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* --- transmit: lwIP's linkoutput, under the core lock ------------------------------- */
+
+/* Sends the queued frames; a ring that stays full drops the rest (lwIP retransmits). */
+static void flush_tx(void)
+{
+	struct timespec pause = {0, TX_WAIT_NS};
+	unsigned done = 0, tries = 0;
+
+	while (done < S.ntx) {
+		int n = vv_net_tx_burst(S.net, 0, S.txq + done, S.ntx - done);
+
+		if (n < 0)
+			break;
+		done += (unsigned)n;
+		if (done < S.ntx) {
+			if (++tries > TX_WAIT_TRIES)
+				break;
+			nanosleep(&pause, NULL);
+		}
+	}
+	if (done)
+		cnt_add(tx_kicks, 1);
+	for (unsigned i = done; i < S.ntx; i++)
+		vv_net_buf_free(S.txq[i]);
+	if (done < S.ntx)
+		cnt_add(tx_dropped, S.ntx - done);
+	S.ntx = 0;
+}
+
+static err_t linkoutput(struct netif *nif, struct pbuf *p)
+{
+	struct vv_net_buf *b;
+
+	if (p->tot_len > S.room) {
+		cnt_add(tx_dropped, 1);
+		return ERR_BUF;
+	}
+	if (vv_net_buf_alloc(S.net, 0, &b, 1) != 1) {
+		/* Frames the device finished are the pool's again once reclaimed. */
+		if (S.ntx)
+			flush_tx();
+		vv_net_tx_reclaim(S.net, 0);
+		if (vv_net_buf_alloc(S.net, 0, &b, 1) != 1) {
+			cnt_add(tx_dropped, 1);
+			return ERR_MEM;
+		}
+	}
+	/* lwIP computed every checksum: the frame leaves as it is (no CSUM offload). */
+	pbuf_copy_partial(p, b->data, p->tot_len, 0);
+	b->len = p->tot_len;
+	S.txq[S.ntx++] = b;
+	if (!S.batching || S.ntx == BURST)
+		flush_tx();
+	return ERR_OK;
+}
+
+/* --- receive: frames to lwIP without a copy ---------------------------------------- */
+
+static void rx_pbuf_free(struct pbuf *p)
+{
+	struct rx_pbuf *r = (struct rx_pbuf *)p;
+
+	S.pbufs_alive--;
+	vv_net_buf_free(r->buf);
+}
+
+/* One custom pbuf per segment, chained: each goes back to the pool on its own. */
+static struct pbuf *wrap(struct vv_net_buf *f)
+{
+	struct pbuf *head = NULL;
+
+	for (struct vv_net_buf *s = f, *next; s; s = next) {
+		struct rx_pbuf *r = s->priv;
+		struct pbuf *p;
+
+		next = s->next;
+		s->next = NULL;
+		r->buf = s;
+		r->pc.custom_free_function = rx_pbuf_free;
+		p = pbuf_alloced_custom(PBUF_RAW, (u16_t)s->len, PBUF_REF, &r->pc, s->data,
+					(u16_t)(s->room > 0xffff ? 0xffff : s->room));
+		S.pbufs_alive++;
+		if (head)
+			pbuf_cat(head, p);
+		else
+			head = p;
+	}
+	return head;
+}
+
+/* One receive burst into lwIP, replies sent together; returns frames received or -EIO. */
+static int rx_batch(void)
+{
+	struct vv_net_buf *f[BURST];
+	int n;
+
+	LOCK_TCPIP_CORE();
+	n = vv_net_rx_burst(S.net, 0, f, BURST);
+	S.batching = true;
+	for (int i = 0; i < n; i++) {
+		struct pbuf *p = wrap(f[i]);
+
+		S.rx_unhanded = (unsigned)(n - i - 1);
+		if (S.nif.input(p, &S.nif) != ERR_OK)
+			pbuf_free(p);
+	}
+	S.rx_unhanded = 0;
+	S.batching = false;
+	if (S.ntx)
+		flush_tx();
+	vv_net_tx_reclaim(S.net, 0);
+	UNLOCK_TCPIP_CORE();
+	if (n > 0)
+		cnt_add(batches, 1);
+	return n;
+}
+
+/* --- link state ------------------------------------------------------------------- */
+
+static void link_check(void)
+{
+	bool changed, up;
+
+	if (vv_net_link_update(S.net, &changed) || !changed)
+		return;
+	up = vv_net_link_up(S.net);
+	LOCK_TCPIP_CORE();
+	if (up)
+		netif_set_link_up(&S.nif); /* sends a gratuitous ARP */
+	else
+		netif_set_link_down(&S.nif);
+	UNLOCK_TCPIP_CORE();
+	printf("%s: link %s\n", S.o.name, up ? "up" : "down");
+	fflush(stdout);
+}
+
+/* --- the driver thread ------------------------------------------------------------ */
+
+enum { EV_STOP = 1, EV_RX, EV_CONFIG };
+
+static void drain_eventfd(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		perror("eventfd read");
+}
+
+static bool stop_requested(int stop_fd)
+{
+	struct pollfd p = {.fd = stop_fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) > 0;
+}
+
+static int add_fd(int ep, int fd, uint32_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/*
+ * Hybrid polling: while frames flow, poll without sleeping; after poll_us without a frame,
+ * ask the device for an interrupt, check once more (a frame may have raced the request),
+ * and sleep on the eventfds. lwIP's timers run in its own tcpip thread.
+ */
+static int drive(int stop_fd)
+{
+	int rx_fd = vv_net_rx_eventfd(S.net, 0), cfg_fd = vv_net_config_eventfd(S.net);
+	bool irq = rx_fd >= 0;
+	uint64_t last = now_us(), last_stop = last, last_link = last;
+	int ep = epoll_create1(EPOLL_CLOEXEC), ret = 0;
+
+	if (ep < 0)
+		return -errno;
+	ret = add_fd(ep, stop_fd, EV_STOP);
+	if (!ret && irq)
+		ret = add_fd(ep, rx_fd, EV_RX);
+	/* With a single vector the config eventfd is the queue's: EV_RX also checks the link. */
+	if (!ret && cfg_fd >= 0 && cfg_fd != rx_fd)
+		ret = add_fd(ep, cfg_fd, EV_CONFIG);
+	if (irq)
+		vv_net_rx_disable_notify(S.net, 0);
+	while (!ret) {
+		struct epoll_event ev[4];
+		uint64_t t;
+		int n = rx_batch();
+
+		if (n < 0) {
+			fprintf(stderr, "%s: receive queue broken: %s\n", S.o.name, strerror(-n));
+			ret = n;
+			break;
+		}
+		t = now_us();
+		if (t - last_stop > STOP_CHECK_US) {
+			last_stop = t;
+			if (stop_requested(stop_fd))
+				break;
+		}
+		if (cfg_fd < 0 && t - last_link > LINK_POLL_US) {
+			last_link = t;
+			link_check();
+		}
+		if (n > 0) {
+			last = t;
+			continue;
+		}
+		if (t - last < S.o.poll_us) {
+			cnt_add(busy_polls, 1);
+			continue;
+		}
+		if (irq && !vv_net_rx_enable_notify(S.net, 0)) {
+			vv_net_rx_disable_notify(S.net, 0);
+			continue;
+		}
+		cnt_add(sleeps, 1);
+		n = epoll_wait(ep, ev, 4, irq ? -1 : POLL_MODE_SLEEP);
+		if (irq)
+			vv_net_rx_disable_notify(S.net, 0);
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (ev[i].data.u32) {
+			case EV_STOP:
+				ret = 1;
+				break;
+			case EV_RX:
+				drain_eventfd(rx_fd);
+				if (cfg_fd == rx_fd)
+					link_check();
+				break;
+			case EV_CONFIG:
+				drain_eventfd(cfg_fd);
+				link_check();
+				break;
+			}
+		}
+		last = now_us();
+	}
+	close(ep);
+	return ret > 0 ? 0 : ret;
+}
+
+/* --- bring-up --------------------------------------------------------------------- */
+
+static err_t nif_init(struct netif *nif)
+{
+	nif->name[0] = 'v';
+	nif->name[1] = 'v';
+	nif->output = etharp_output;
+	nif->linkoutput = linkoutput;
+	nif->mtu = (u16_t)vv_net_mtu(S.net);
+	nif->hwaddr_len = ETH_HWADDR_LEN;
+	vv_net_mac(S.net, nif->hwaddr);
+	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	return ERR_OK;
+}
+
+static void tcpip_ready(void *arg)
+{
+	sem_post(arg);
+}
+
+int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
+		 void (*ready)(void *ctx), void *ctx)
+{
+	ip4_addr_t addr, mask, gw;
+	sem_t sem;
+	int ret;
+
+	memset(&S, 0, sizeof(S));
+	S.net = net;
+	S.o = *o;
+	S.room = vv_net_get_info(net)->buf_size;
+	S.started = time(NULL);
+	if (vv_net_get_info(net)->buf_size < 1514 || vv_net_get_info(net)->bufs_per_pair == 0)
+		return -EINVAL;
+	sem_init(&sem, 0, 0);
+	tcpip_init(tcpip_ready, &sem); /* lwIP's own thread: timers and API messages */
+	while (sem_wait(&sem) && errno == EINTR)
+		;
+	sem_destroy(&sem);
+
+	addr.addr = o->addr;
+	mask.addr = o->mask;
+	gw.addr = o->gw;
+	LOCK_TCPIP_CORE();
+	/* We feed frames ourselves, under the core lock: ethernet_input, not tcpip_input. */
+	if (!netif_add(&S.nif, &addr, &mask, &gw, NULL, nif_init, ethernet_input)) {
+		UNLOCK_TCPIP_CORE();
+		return -EINVAL;
+	}
+	netif_set_default(&S.nif);
+	netif_set_up(&S.nif);
+	ret = apps_start();
+	if (!ret && vv_net_link_up(net))
+		netif_set_link_up(&S.nif);
+	UNLOCK_TCPIP_CORE();
+	if (ret)
+		return ret;
+	if (ready)
+		ready(ctx);
+	ret = drive(stop_fd);
+	/*
+	 * Stop for good: connections aborted, the interface removed, and the core lock kept,
+	 * so lwIP's thread never touches a buffer again; the caller closes the device.
+	 */
+	LOCK_TCPIP_CORE();
+	apps_stop();
+	if (S.ntx)
+		flush_tx();
+	netif_set_down(&S.nif);
+	netif_remove(&S.nif);
+	return ret;
+}
+
+size_t netstack_status(char *buf, size_t len)
+{
+	struct vv_net_stats s;
+	const struct vv_net_info *info = vv_net_get_info(S.net);
+	char ip[16], mask[16];
+	uint8_t mac[6];
+	ip4_addr_t a = {S.o.addr}, m = {S.o.mask};
+	int n;
+
+	/* Under the core lock the transmit queue is ours: count what is really in flight. */
+	vv_net_tx_reclaim(S.net, 0);
+	vv_net_get_stats(S.net, VV_NET_ALL_PAIRS, &s);
+	vv_net_mac(S.net, mac);
+	ip4addr_ntoa_r(&a, ip, sizeof(ip));
+	ip4addr_ntoa_r(&m, mask, sizeof(mask));
+	n = snprintf(buf, len,
+		     "device %s\n"
+		     "mac %02x:%02x:%02x:%02x:%02x:%02x\n"
+		     "ip %s\n"
+		     "netmask %s\n"
+		     "link %s\n"
+		     "link_changes %" PRIu64 "\n"
+		     "mtu %u\n"
+		     "uptime_s %lld\n"
+		     "rx_packets %" PRIu64 "\n"
+		     "rx_bytes %" PRIu64 "\n"
+		     "rx_dropped %" PRIu64 "\n"
+		     "rx_refill_empty %" PRIu64 "\n"
+		     "tx_packets %" PRIu64 "\n"
+		     "tx_bytes %" PRIu64 "\n"
+		     "tx_dropped %" PRIu64 "\n"
+		     "bufs_total %u\n"
+		     "bufs_free %u\n"
+		     "bufs_rx_posted %u\n"
+		     "bufs_tx_inflight %u\n"
+		     "bufs_app %u\n"
+		     "bufs_lwip %" PRIu64 "\n"
+		     "bufs_batch %u\n"
+		     "rx_ring %u\n"
+		     "poll_us %u\n"
+		     "batches %" PRIu64 "\n"
+		     "busy_polls %" PRIu64 "\n"
+		     "sleeps %" PRIu64 "\n"
+		     "tx_kicks %" PRIu64 "\n",
+		     S.o.name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], ip, mask,
+		     vv_net_link_up(S.net) ? "up" : "down", vv_net_link_changes(S.net),
+		     vv_net_mtu(S.net), (long long)(time(NULL) - S.started), s.rx_packets,
+		     s.rx_bytes, s.rx_dropped, s.rx_refill_empty, s.tx_packets, s.tx_bytes,
+		     cnt_get(tx_dropped), s.bufs_total, s.bufs_free, s.bufs_rx_posted,
+		     s.bufs_tx_inflight, s.bufs_app, S.pbufs_alive, S.rx_unhanded + S.ntx,
+		     info->rx_ring_size, S.o.poll_us, cnt_get(batches), cnt_get(busy_polls),
+		     cnt_get(sleeps), cnt_get(tx_kicks));
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}

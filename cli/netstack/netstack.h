@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netstack.h - lwIP (Debian's liblwip, threaded with core locking) on a vv_net device: our
+ * netif driver with its one driver thread, and the services of `virtio-vfio net serve`.
+ *
+ * Locking: lwIP's core lock serializes everything that touches lwIP and the device's
+ * transmit queue; the driver thread alone touches the receive queue.
+ */
+#ifndef VV_CLI_NETSTACK_H
+#define VV_CLI_NETSTACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vv_net;
+
+/* Bytes of private memory per buffer the stack needs (vv_net_opts.buf_priv_size). */
+#define NETSTACK_BUF_PRIV 64
+
+struct netstack_opts {
+	uint32_t addr, mask, gw; /* IPv4, network byte order; gw 0 for none */
+	unsigned poll_us;	 /* keep polling this long after the last frame, then sleep */
+	const char *name;	 /* the device, for the status page and messages */
+};
+
+/*
+ * Brings the stack up on @net and drives it from the calling thread until @stop_fd (a
+ * signalfd, or any fd) becomes readable; calls @ready once the interface is up. On return
+ * the stack is frozen under its core lock, so @net may be closed. Returns 0 or -errno.
+ */
+int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
+		 void (*ready)(void *ctx), void *ctx);
+
+/* The status page body ("key value" lines). Called under the core lock. */
+size_t netstack_status(char *buf, size_t len);
+
+/* apps.c: TCP echo (port 7) and the HTTP status page (port 80). Under the core lock. */
+int apps_start(void);
+void apps_stop(void);
+
+#endif /* VV_CLI_NETSTACK_H */
