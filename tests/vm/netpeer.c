@@ -9,12 +9,14 @@
  *   vv-netpeer reflect IF SECONDS                swap the MACs of what comes, send it back
  *   vv-netpeer blast IF DSTMAC SECONDS SIZE      send as fast as the socket takes
  *   vv-netpeer count IF SECONDS                  frames and bytes received, per second
+ *   vv-netpeer tcpecho - PORT SECONDS            a TCP echo server on the kernel's stack
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,9 +246,40 @@ static int cmd_count(unsigned secs)
 	return 0;
 }
 
+/* One connection at a time, echoed until it closes: the kernel's side of the TCP bench. */
+static int cmd_tcpecho(unsigned port, unsigned secs)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	double end = nf_now() + secs;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 4))
+		die("tcpecho listen");
+	while (nf_now() < end) {
+		struct pollfd p = {.fd = l, .events = POLLIN};
+		int c;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		c = accept(l, NULL, NULL);
+		for (ssize_t n; c >= 0 && (n = read(c, buf, sizeof(buf))) > 0;)
+			for (ssize_t off = 0, w; off < n; off += w)
+				if ((w = write(c, buf + off, (size_t)(n - off))) <= 0)
+					break;
+		if (c >= 0)
+			close(c);
+	}
+	close(l);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t dst[6];
+
+	if (argc == 5 && !strcmp(argv[1], "tcpecho"))
+		return cmd_tcpecho((unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: see the comment at the top of netpeer.c\n");
