@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,7 +29,7 @@
 #define BURST		32
 #define TX_WAIT_NS	10000 /* a full transmit ring: pause between retries */
 #define TX_WAIT_TRIES	1000  /* ... for at most 10 ms, then drop */
-#define STOP_CHECK_US	10000 /* while busy, look at the stop fd this often */
+#define LOOK_US		10000 /* while busy, look at the other events this often */
 #define LINK_POLL_US	500000
 #define POLL_MODE_SLEEP 1 /* ms: a device without MSI-X is polled this often when idle */
 
@@ -227,13 +226,6 @@ static void drain_eventfd(int fd)
 		perror("eventfd read");
 }
 
-static bool stop_requested(int stop_fd)
-{
-	struct pollfd p = {.fd = stop_fd, .events = POLLIN};
-
-	return poll(&p, 1, 0) > 0;
-}
-
 static int add_fd(int ep, int fd, uint32_t tag)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
@@ -242,15 +234,46 @@ static int add_fd(int ep, int fd, uint32_t tag)
 }
 
 /*
- * Hybrid polling: while frames flow, poll without sleeping; after poll_us without a frame,
- * ask the device for an interrupt, check once more (a frame may have raced the request),
- * and sleep on the eventfds. lwIP's timers run in its own tcpip thread.
+ * Waits up to @ms (0: just looks) for the eventfds and the stop fd, and handles what came.
+ * Returns 1 to stop, 0 to go on, -errno.
+ */
+static int wait_events(int ep, int ms, int rx_fd, int cfg_fd)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(ep, ev, 4, ms), stop = 0;
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		switch (ev[i].data.u32) {
+		case EV_STOP:
+			stop = 1;
+			break;
+		case EV_RX:
+			drain_eventfd(rx_fd);
+			if (cfg_fd == rx_fd)
+				link_check();
+			break;
+		case EV_CONFIG:
+			drain_eventfd(cfg_fd);
+			link_check();
+			break;
+		}
+	}
+	return stop;
+}
+
+/*
+ * Hybrid polling: while frames flow, poll without sleeping (and look at the other events
+ * every few milliseconds); after poll_us without a frame, ask the device for an interrupt,
+ * check once more (a frame may have raced the request), and sleep on the eventfds. lwIP's
+ * timers run in its own tcpip thread.
  */
 static int drive(int stop_fd)
 {
 	int rx_fd = vv_net_rx_eventfd(S.net, 0), cfg_fd = vv_net_config_eventfd(S.net);
 	bool irq = rx_fd >= 0;
-	uint64_t last = now_us(), last_stop = last, last_link = last;
+	uint64_t last = now_us(), last_look = last, last_link = last;
 	int ep = epoll_create1(EPOLL_CLOEXEC), ret = 0;
 
 	if (ep < 0)
@@ -264,7 +287,6 @@ static int drive(int stop_fd)
 	if (irq)
 		vv_net_rx_disable_notify(S.net, 0);
 	while (!ret) {
-		struct epoll_event ev[4];
 		uint64_t t;
 		int n = rx_batch();
 
@@ -274,9 +296,11 @@ static int drive(int stop_fd)
 			break;
 		}
 		t = now_us();
-		if (t - last_stop > STOP_CHECK_US) {
-			last_stop = t;
-			if (stop_requested(stop_fd))
+		if (t - last_look > LOOK_US) {
+			/* Busy: a stop or a link change must not wait for the traffic to end. */
+			last_look = t;
+			ret = wait_events(ep, 0, rx_fd, cfg_fd);
+			if (ret)
 				break;
 		}
 		if (cfg_fd < 0 && t - last_link > LINK_POLL_US) {
@@ -296,30 +320,10 @@ static int drive(int stop_fd)
 			continue;
 		}
 		cnt_add(sleeps, 1);
-		n = epoll_wait(ep, ev, 4, irq ? -1 : POLL_MODE_SLEEP);
+		ret = wait_events(ep, irq ? -1 : POLL_MODE_SLEEP, rx_fd, cfg_fd);
 		if (irq)
 			vv_net_rx_disable_notify(S.net, 0);
-		if (n < 0 && errno != EINTR) {
-			ret = -errno;
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			switch (ev[i].data.u32) {
-			case EV_STOP:
-				ret = 1;
-				break;
-			case EV_RX:
-				drain_eventfd(rx_fd);
-				if (cfg_fd == rx_fd)
-					link_check();
-				break;
-			case EV_CONFIG:
-				drain_eventfd(cfg_fd);
-				link_check();
-				break;
-			}
-		}
-		last = now_us();
+		last = last_look = now_us();
 	}
 	close(ep);
 	return ret > 0 ? 0 : ret;

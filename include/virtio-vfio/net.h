@@ -87,11 +87,13 @@ struct vv_net_info {
 	uint64_t features;	/* the negotiated virtio feature bits */
 };
 
-/* Buffer flags, vv_net_buf.flags. */
-#define VV_NET_BUF_F_CSUM_VALID \
-	(1u << 0) /* RX: the L4 checksum is known good (device or library) */
-#define VV_NET_BUF_F_CSUM_PARTIAL \
-	(1u << 1) /* TX: fill in the checksum at csum_start + csum_offset */
+/*
+ * Buffer flags, vv_net_buf.flags. CSUM_VALID (receive): the L4 checksum is known good, from
+ * the device (DATA_VALID) or completed by the library (NEEDS_CSUM). CSUM_PARTIAL (send):
+ * fill in the checksum at csum_start + csum_offset, by the device or the library.
+ */
+#define VV_NET_BUF_F_CSUM_VALID	  (1u << 0)
+#define VV_NET_BUF_F_CSUM_PARTIAL (1u << 1)
 
 /*
  * One buffer of a pool: one segment of a frame. The library owns the memory; the fields are
@@ -100,11 +102,12 @@ struct vv_net_info {
  *
  * Receive: the first segment of a frame carries pkt_len and flags; a frame spans several
  * segments (linked by next) only with VV_NET_CAP_MRG_RXBUF and frames larger than buf_size.
- * Send: set data (anywhere from where vv_net_buf_alloc() put it to the end of the buffer),
- * len, and for a checksum to fill in VV_NET_BUF_F_CSUM_PARTIAL with csum_start (from the
- * frame's first byte) and csum_offset (from csum_start); the checksum field must hold the
- * pseudo-header sum, as for Linux's CHECKSUM_PARTIAL. Segments of another buffer may be
- * chained with next; the whole chain is sent and then freed.
+ * Send: set data (anywhere inside the buffer: with 12 bytes before it, where
+ * vv_net_buf_alloc() leaves them, the virtio-net header goes there, else into a slot of the
+ * queue) and len; for a checksum to fill in, VV_NET_BUF_F_CSUM_PARTIAL with csum_start
+ * (from the frame's first byte) and csum_offset (from csum_start), the checksum field
+ * holding the pseudo-header sum, as for Linux's CHECKSUM_PARTIAL. Segments of other buffers
+ * may be chained with next; the whole chain is sent and then freed.
  */
 struct vv_net_buf {
 	uint8_t *data;		 /* the segment's first byte */
