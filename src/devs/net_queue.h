@@ -78,6 +78,8 @@ struct net_rxq {
 	/* A frame being put together from merged buffers, across calls. */
 	struct net_buf *head, *tail;
 	unsigned want, got;
+	/* Its header, copied once: the device can still write the buffer it came in. */
+	struct virtio_net_hdr_v1 hdr;
 };
 
 struct net_txq {

@@ -130,13 +130,10 @@ static void broken(struct net_rxq *r, const char *why, unsigned a, unsigned b)
 
 int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 {
-	struct virtio_net_hdr_v1 h;
+	struct virtio_net_hdr_v1 *h = &r->hdr;
 	unsigned done = 0;
 	int ret = 0;
 
-	/* The header of a frame in assembly sits in its first buffer, still ours. */
-	if (r->head)
-		memcpy(&h, r->head->base, sizeof(h));
 	while (done < n) {
 		struct net_buf *b;
 		uint32_t len;
@@ -154,8 +151,8 @@ int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 				ret = -EIO;
 				break;
 			}
-			memcpy(&h, b->base, sizeof(h));
-			r->want = r->mrg_rxbuf ? le16toh(h.num_buffers) : 1;
+			memcpy(h, b->base, sizeof(*h));
+			r->want = r->mrg_rxbuf ? le16toh(h->num_buffers) : 1;
 			/* The rest of the frame must be in buffers we posted and not yet got. */
 			if (!r->want || r->want - 1 > r->posted) {
 				net_pool_put_chain(b);
@@ -179,7 +176,7 @@ int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 			r->got++;
 		}
 		if (r->got == r->want) {
-			struct vv_net_buf *f = finish(r, &h);
+			struct vv_net_buf *f = finish(r, h);
 
 			if (f)
 				out[done++] = f;
