@@ -60,7 +60,7 @@ int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN])
 }
 
 /* The virtio type of a function cli_resolve_virtio() accepted, or -1 when sysfs won't say. */
-int cli_virtio_type(const char *bdf)
+static int virtio_type(const char *bdf)
 {
 	unsigned vendor, device, subsys;
 
@@ -68,6 +68,31 @@ int cli_virtio_type(const char *bdf)
 	    read_hex(bdf, "subsystem_device", &subsys))
 		return -1;
 	return vv_pci_virtio_type((uint16_t)vendor, (uint16_t)device, (uint16_t)subsys);
+}
+
+/*
+ * Resolves DEVICE to a virtio function of @type bound to vfio-pci, or says what is wrong and
+ * how to fix it (@purpose says why the type matters). Returns 0 or EXIT_FAIL.
+ */
+int cli_attached_device(const char *arg, int type, const char *purpose, char bdf[PCI_BDF_LEN])
+{
+	char drv[64];
+	int got;
+
+	if (cli_resolve_virtio(arg, bdf))
+		return EXIT_FAIL;
+	got = virtio_type(bdf);
+	if (got >= 0 && got != type) {
+		cli_err("%s is a virtio %s device, not %s: %s", bdf, vv_virtio_type_name(got),
+			vv_virtio_type_name(type), purpose);
+		return EXIT_FAIL;
+	}
+	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
+		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
+			*drv ? drv : "no driver", prog, bdf);
+		return EXIT_FAIL;
+	}
+	return 0;
 }
 
 /* The function, and every other function of its IOMMU group, must be unused. */

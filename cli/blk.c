@@ -60,31 +60,6 @@ static int parse_opts(char *s, struct export_opts *o)
 	return 0;
 }
 
-/*
- * Resolves DEVICE to an attached virtio-blk function, or says what is wrong and how to fix
- * it. Returns 0 or EXIT_FAIL.
- */
-int cli_blk_device(const char *arg, char bdf[PCI_BDF_LEN])
-{
-	char drv[64];
-	int type;
-
-	if (cli_resolve_virtio(arg, bdf))
-		return EXIT_FAIL;
-	type = cli_virtio_type(bdf);
-	if (type >= 0 && type != VV_VIRTIO_BLK) {
-		cli_err("%s is a virtio %s device, not blk: the blk commands drive disks", bdf,
-			vv_virtio_type_name(type));
-		return EXIT_FAIL;
-	}
-	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
-		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
-			*drv ? drv : "no driver", prog, bdf);
-		return EXIT_FAIL;
-	}
-	return 0;
-}
-
 /* The parent of a daemonizing mount waits for one of these on the pipe. */
 static void tell_parent(void *ctx)
 {

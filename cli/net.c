@@ -81,28 +81,6 @@ static void ready(void *arg)
 	fflush(stdout);
 }
 
-/* The device must be an attached virtio-net function; say how to fix it if not. */
-static int check_device(const char *arg, char bdf[PCI_BDF_LEN])
-{
-	char drv[64];
-	int type;
-
-	if (cli_resolve_virtio(arg, bdf))
-		return EXIT_FAIL;
-	type = cli_virtio_type(bdf);
-	if (type >= 0 && type != VV_VIRTIO_NET) {
-		cli_err("%s is a virtio %s device, not net: 'net serve' needs a network device",
-			bdf, vv_virtio_type_name(type));
-		return EXIT_FAIL;
-	}
-	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
-		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
-			*drv ? drv : "no driver", prog, bdf);
-		return EXIT_FAIL;
-	}
-	return 0;
-}
-
 static int net_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -171,7 +149,8 @@ static int net_serve(int argc, char **argv)
 		cli_err("net serve: --ip ADDR/PREFIX is required");
 		return EXIT_USAGE;
 	}
-	ret = check_device(argv[optind], bdf);
+	ret = cli_attached_device(argv[optind], VV_VIRTIO_NET, "'net serve' needs a network device",
+				  bdf);
 	if (ret)
 		return ret;
 	if (so.gw && (so.gw & so.mask) != (so.addr & so.mask))
