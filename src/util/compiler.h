@@ -12,9 +12,15 @@
 /* For the ring's per-request steps: their state must stay in registers across a batch. */
 #define VV_INLINE	     inline __attribute__((always_inline))
 
-#define ARRAY_SIZE(a)	     (sizeof(a) / sizeof((a)[0]))
+/* @x rounded up to a multiple of @a, a power of 2. */
+static inline size_t align_up(size_t x, size_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
 
-#define likely(x)	     __builtin_expect(!!(x), 1)
-#define unlikely(x)	     __builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define likely(x)     __builtin_expect(!!(x), 1)
+#define unlikely(x)   __builtin_expect(!!(x), 0)
 
 #endif /* VV_UTIL_COMPILER_H */

@@ -50,11 +50,6 @@ struct vq_packed {
 
 #define to_packed(v) ((struct vq_packed *)(v))
 
-static size_t align_up(size_t x, size_t a)
-{
-	return (x + a - 1) & ~(a - 1);
-}
-
 /* Section 2.8.10: ring 16-aligned, each event suppression structure 4-aligned. */
 static size_t driver_off(unsigned num)
 {

@@ -46,11 +46,6 @@ struct vq_split {
 
 #define to_split(v) ((struct vq_split *)(v))
 
-static size_t align_up(size_t x, size_t a)
-{
-	return (x + a - 1) & ~(a - 1);
-}
-
 /* Section 2.7: descriptor table 16-aligned, avail ring 2-aligned, used ring 4-aligned. */
 static size_t avail_off(unsigned num)
 {
