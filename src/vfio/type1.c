@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
@@ -162,6 +163,22 @@ static int type1_get_info(struct type1 *t)
 	return iova_init(&t->base.iova, ranges, nranges, TYPE1_MIN_IOVA);
 }
 
+/* Who may open the group node, and who we are: the fix is to give it to this user. */
+static void explain_denied(const char *bdf, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		log_err("%s: no permission to open %s", bdf, path);
+		return;
+	}
+	log_err("%s: no permission to open %s (owner uid %u gid %u, mode %04o; this process is "
+		"uid %u): run as root, or have root give the node to this user with "
+		"'virtio-vfio attach --owner USER %s'",
+		bdf, path, (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777),
+		(unsigned)geteuid(), bdf);
+}
+
 static int open_group(struct type1 *t, const char *bdf)
 {
 	struct vfio_group_status status = {.argsz = sizeof(status)};
@@ -177,9 +194,7 @@ static int open_group(struct type1 *t, const char *bdf)
 				"(run: virtio-vfio attach %s)",
 				bdf, path, bdf);
 		else if (ret == -EACCES || ret == -EPERM)
-			log_err("%s: no permission to open %s: run as root or give the user the "
-				"group node (virtio-vfio attach --owner USER)",
-				bdf, path);
+			explain_denied(bdf, path);
 		else if (ret == -EBUSY)
 			log_err("%s: %s is already open in another process", bdf, path);
 		else
@@ -202,6 +217,18 @@ static int open_group(struct type1 *t, const char *bdf)
 		return ret;
 	}
 	return 0;
+}
+
+/* Said once at open, so that -v shows the budget before any mapping runs out of it. */
+static void log_budget(const char *bdf)
+{
+	struct vfio_memlock m;
+
+	if (!vfio_memlock_get(&m) && !m.unlimited)
+		log_info("%s: no CAP_IPC_LOCK: DMA memory is pinned against RLIMIT_MEMLOCK "
+			 "(%llu KiB, %llu KiB locked already)",
+			 bdf, (unsigned long long)m.limit >> 10,
+			 (unsigned long long)m.locked >> 10);
 }
 
 int vfio_type1_open(const char *bdf, struct vfio_iommu **ret_iommu, int *ret_device_fd)
@@ -261,6 +288,7 @@ int vfio_type1_open(const char *bdf, struct vfio_iommu **ret_iommu, int *ret_dev
 		log_err("%s: cannot get the VFIO device: %s", bdf, strerror(-ret));
 		goto err_free;
 	}
+	log_budget(bdf);
 	*ret_iommu = &t->base;
 	*ret_device_fd = fd;
 	return 0;
