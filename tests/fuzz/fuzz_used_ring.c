@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(mem, 0, sizeof(mem));
 	if (vq_split_create(&cfg, &dma, &vq))
 		__builtin_trap();
-	used = (struct vring_used *)(mem + (vq_used_iova(vq) - dma.iova));
+	/* The used ring is 4-aligned in the 4096-aligned memory (section 2.7). */
+	used = (struct vring_used *)(void *)(mem + (vq_used_iova(vq) - dma.iova));
 
 	/* Post up to NUM requests of 1 readable + (1..3) writable buffers. */
 	for (unsigned t = 0; t < NUM; t++) {
