@@ -296,6 +296,17 @@ static int vfio_group_opener(const char *root, int group, char *reason, size_t l
 	return found;
 }
 
+/* Whether sysfs shows the virtio vendor ID; a fake tree without the file says no. */
+static bool is_virtio_function(const char *root, const char *bdf)
+{
+	char path[PATH_MAX], val[16];
+
+	if (sysfs_path(path, sizeof(path), root, "/sys/bus/pci/devices/%s/vendor", bdf) ||
+	    sysfs_read(path, val, sizeof(val)) <= 0)
+		return false;
+	return strtoul(val, NULL, 16) == 0x1af4;
+}
+
 /*
  * Returns 1 and a one-line @reason ("/dev/vda1 is mounted on /data") when the system uses the
  * function, 0 when nothing was found, or a negative errno when the look-up itself failed.
@@ -346,6 +357,14 @@ int pci_dev_in_use(const char *root, const char *bdf, char *reason, size_t len)
 
 		if (group >= 0)
 			return vfio_group_opener(root, group, reason, len);
+	}
+	if (*driver && strcmp(driver, "virtio-pci") && is_virtio_function(root, bdf)) {
+		/* pci-stub, a vendor driver...: nothing above could see what it does with it. */
+		snprintf(reason, len,
+			 "it is bound to %s, a driver virtio-vfio cannot check for users (it knows "
+			 "virtio-pci and vfio-pci)",
+			 driver);
+		return 1;
 	}
 	return 0;
 }
