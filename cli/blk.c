@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "export.h"
+#include "pci/inuse.h"
 
 #define MAX_DEVS 16
 
@@ -50,9 +51,19 @@ static int parse_opts(char *s, struct export_opts *o)
 			o->read_only = false;
 		else if (!strcmp(tok, "allow_other"))
 			o->allow_other = true;
-		else if (!strncmp(tok, "queues=", 7) && atoi(tok + 7) > 0)
-			o->queues = (unsigned)atoi(tok + 7);
-		else {
+		else if (!strncmp(tok, "queues=", 7)) {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(tok + 7, &end, 10);
+			if (errno || end == tok + 7 || *end || v < 1 || v > 1024) {
+				cli_err("blk mount: -o queues wants a number from 1 to 1024, not '%s'",
+					tok + 7);
+				return EXIT_USAGE;
+			}
+			o->queues = (unsigned)v;
+		} else {
 			cli_err("blk mount: unknown option '%s'", tok);
 			return EXIT_USAGE;
 		}
@@ -167,8 +178,17 @@ static int blk_mount(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	for (int i = 0; i < n; i++) {
+		char why[256];
+
 		if (cli_blk_device(argv[optind + i], bdfs[i]))
 			return EXIT_FAIL;
+		/* Say who has it now, before forking: vv_blk_open() could only say -EBUSY. */
+		if (pci_dev_in_use(NULL, bdfs[i], why, sizeof(why)) > 0) {
+			cli_err("%s is in use: %s; a device serves one process at a time "
+				"(mounted already? see 'findmnt -t fuse.virtio-vfio')",
+				bdfs[i], why);
+			return EXIT_FAIL;
+		}
 		names[i] = bdfs[i];
 	}
 
@@ -199,15 +219,20 @@ static int blk_mount(int argc, char **argv)
 
 int cmd_blk(int argc, char **argv)
 {
+	static char name[80];
+	bool bench;
+
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
-	if (!strcmp(argv[1], "bench"))
-		return blk_bench(argc - 1, argv + 1);
-	if (strcmp(argv[1], "mount")) {
+	bench = !strcmp(argv[1], "bench");
+	if (!bench && strcmp(argv[1], "mount")) {
 		cli_err("blk: unknown subcommand '%s' (mount, bench)", argv[1]);
 		return EXIT_USAGE;
 	}
-	return blk_mount(argc - 1, argv + 1);
+	/* getopt's own messages then read "virtio-vfio blk mount: ..." */
+	snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
+	argv[1] = name;
+	return bench ? blk_bench(argc - 1, argv + 1) : blk_mount(argc - 1, argv + 1);
 }

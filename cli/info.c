@@ -18,6 +18,7 @@
 #include "core/device.h"
 #include "core/features.h"
 #include "json.h"
+#include "pci/inuse.h"
 
 /* Device features the info probe accepts, so that the config fields they gate are valid. */
 #define BLK_INFO_FEATURES                                                                          \
@@ -378,7 +379,7 @@ static void usage(FILE *out)
 int cmd_info(int argc, char **argv)
 {
 	struct info in = {0};
-	char bdf[PCI_BDF_LEN], drv[64];
+	char bdf[PCI_BDF_LEN], drv[64], why[256];
 	bool json;
 	int c, ret;
 
@@ -394,6 +395,10 @@ int cmd_info(int argc, char **argv)
 	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
 		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
 			*drv ? drv : "no driver", prog, bdf);
+		return EXIT_FAIL;
+	}
+	if (pci_dev_in_use(NULL, bdf, why, sizeof(why)) > 0) {
+		cli_err("%s is in use: %s; a device serves one process at a time", bdf, why);
 		return EXIT_FAIL;
 	}
 	ret = probe(bdf, &in);

@@ -104,8 +104,11 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
+	static char prog_name[] = "virtio-vfio";
 	int verbose = 0, c;
 
+	/* getopt's messages name argv[0]: "virtio-vfio", not the path it was run by. */
+	argv[0] = prog_name;
 	/* '+': stop at the command name; the command parses its own options. */
 	while ((c = getopt_long(argc, argv, "+vhV", opts, NULL)) != -1) {
 		switch (c) {

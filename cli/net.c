@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "netstack/netstack.h"
+#include "pci/inuse.h"
 
 #define DEF_POLL_US 50
 
@@ -93,7 +94,7 @@ static int net_serve(int argc, char **argv)
 	struct netstack_opts so = {.poll_us = DEF_POLL_US};
 	struct vv_net_opts no = {.buf_priv_size = NETSTACK_BUF_PRIV};
 	const char *cidr = NULL;
-	char bdf[PCI_BDF_LEN], *end;
+	char bdf[PCI_BDF_LEN], why[256], *end;
 	struct ready_ctx rc;
 	struct vv_net *net;
 	sigset_t sigs;
@@ -153,6 +154,10 @@ static int net_serve(int argc, char **argv)
 				  bdf);
 	if (ret)
 		return ret;
+	if (pci_dev_in_use(NULL, bdf, why, sizeof(why)) > 0) {
+		cli_err("%s is in use: %s; a device serves one process at a time", bdf, why);
+		return EXIT_FAIL;
+	}
 	if (so.gw && (so.gw & so.mask) != (so.addr & so.mask))
 		fprintf(stderr, "%s: warning: gateway is outside %s\n", prog, cidr);
 
@@ -197,6 +202,8 @@ static int net_serve(int argc, char **argv)
 
 int cmd_net(int argc, char **argv)
 {
+	static char name[80];
+
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
@@ -205,5 +212,8 @@ int cmd_net(int argc, char **argv)
 		cli_err("net: unknown subcommand '%s' (serve)", argv[1]);
 		return EXIT_USAGE;
 	}
+	/* getopt's own messages then read "virtio-vfio net serve: ..." */
+	snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
+	argv[1] = name;
 	return net_serve(argc - 1, argv + 1);
 }
