@@ -172,9 +172,24 @@ static int add_cmd(struct blk_queue *q, struct blk_parent *parent, uint32_t type
 	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_STATUS), 1};
 
 	ret = vv_vq_add(q->vq, sg, n_out, n - n_out, &q->cmds[c]);
-	if (ret)
-		q->free_cmds[q->nfree++] = c; /* room was checked: only a broken queue gets here */
+	if (ret) {
+		/* Room was checked: only a broken queue gets here. */
+		q->cmds[c].parent = NULL;
+		q->free_cmds[q->nfree++] = c;
+	}
 	return ret;
+}
+
+/*
+ * A submission failed after @added of its parts were queued: the caller gets the error now,
+ * so its callback must never run; the parts in flight still return the parent to the pool.
+ */
+static void abandon(struct blk_queue *q, struct blk_parent *parent, unsigned nparts, unsigned added)
+{
+	parent->cb = NULL;
+	parent->remaining -= nparts - added;
+	if (!parent->remaining)
+		put_parent(q, parent);
 }
 
 /*
@@ -187,7 +202,7 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 {
 	struct vv_sg seg[MAX_PARTS * 4];
 	struct part parts[MAX_PARTS];
-	unsigned nseg = 0, nparts = 0, descs = 0;
+	unsigned nseg = 0, nparts = 0, descs = 0, p;
 	uint64_t bytes = 0, at = sector;
 	struct blk_parent *parent;
 	int ret = 0;
@@ -235,18 +250,19 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 	if (!room_for(q, nparts, descs))
 		return -ENOSPC;
 	parent = new_parent(q, cb, opaque, nparts);
-	for (unsigned p = 0; p < nparts && !ret; p++)
+	for (p = 0; p < nparts && !ret; p++)
 		ret = add_cmd(q, parent, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
 			      parts[p].sector, &seg[parts[p].first], parts[p].nseg, !write, 0, 0,
 			      false);
-	if (ret && parent->remaining == nparts)
-		put_parent(q, parent);
+	if (ret)
+		abandon(q, parent, nparts, p - 1);
 	return ret;
 }
 
 int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque)
 {
 	struct blk_parent *parent;
+	int ret;
 
 	if (!q->info->flush) {
 		cb(opaque, 0); /* no FLUSH offered: the device has no cache to flush */
@@ -255,7 +271,10 @@ int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque)
 	if (!room_for(q, 1, descs_needed(q, 0)))
 		return -ENOSPC;
 	parent = new_parent(q, cb, opaque, 1);
-	return add_cmd(q, parent, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, 0, 0, false);
+	ret = add_cmd(q, parent, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, 0, 0, false);
+	if (ret)
+		abandon(q, parent, 1, 0);
+	return ret;
 }
 
 /* DISCARD and WRITE_ZEROES: one range per request, split by the device's per-request limit. */
@@ -264,7 +283,7 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 {
 	bool discard = type == VIRTIO_BLK_T_DISCARD;
 	uint32_t max = discard ? q->info->max_discard_sectors : q->info->max_write_zeroes_sectors;
-	unsigned nparts;
+	unsigned nparts, p;
 	struct blk_parent *parent;
 	int ret = 0;
 
@@ -282,7 +301,7 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 	if (!room_for(q, nparts, nparts * descs_needed(q, 1)))
 		return -ENOSPC;
 	parent = new_parent(q, cb, opaque, nparts);
-	for (unsigned p = 0; p < nparts && !ret; p++) {
+	for (p = 0; p < nparts && !ret; p++) {
 		uint64_t n =
 			nsectors - (uint64_t)p * max < max ? nsectors - (uint64_t)p * max : max;
 		unsigned c = q->free_cmds[q->nfree - 1]; /* the slot add_cmd() takes next */
@@ -295,21 +314,25 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 					   : 0);
 		ret = add_cmd(q, parent, type, 0, NULL, 0, false, CMD_RANGE, sizeof(*r), false);
 	}
-	if (ret && parent->remaining == nparts)
-		put_parent(q, parent);
+	if (ret)
+		abandon(q, parent, nparts, p - 1);
 	return ret;
 }
 
 int blk_queue_get_id(struct blk_queue *q, char *id_out, vv_blk_cb cb, void *opaque)
 {
 	struct blk_parent *parent;
+	int ret;
 
 	if (!room_for(q, 1, descs_needed(q, 1)))
 		return -ENOSPC;
 	parent = new_parent(q, cb, opaque, 1);
 	parent->id_out = id_out;
-	return add_cmd(q, parent, VIRTIO_BLK_T_GET_ID, 0, NULL, 0, false, CMD_ID,
-		       VIRTIO_BLK_ID_BYTES, true);
+	ret = add_cmd(q, parent, VIRTIO_BLK_T_GET_ID, 0, NULL, 0, false, CMD_ID,
+		      VIRTIO_BLK_ID_BYTES, true);
+	if (ret)
+		abandon(q, parent, 1, 0);
+	return ret;
 }
 
 static int status_errno(uint8_t status)
@@ -322,6 +345,32 @@ static int status_errno(uint8_t status)
 	default:
 		return -EIO; /* IOERR, or a value the spec does not define */
 	}
+}
+
+/*
+ * One device request is over, with @ret: the slot goes back to the pool, and when it was the
+ * last part of its submission the caller hears of it. Returns 1 when a callback ran.
+ */
+static int finish_cmd(struct blk_queue *q, unsigned c, int ret)
+{
+	struct blk_parent *p = q->cmds[c].parent;
+
+	q->cmds[c].parent = NULL;
+	q->free_cmds[q->nfree++] = c;
+	if (ret && !p->result)
+		p->result = ret;
+	if (--p->remaining)
+		return 0;
+	vv_blk_cb cb = p->cb;
+	void *opaque = p->opaque;
+	int result = p->result;
+
+	/* Back in the pool first: the callback may submit again. */
+	put_parent(q, p);
+	if (!cb)
+		return 0; /* abandoned: the submitter was told at once */
+	cb(opaque, result);
+	return 1;
 }
 
 int blk_queue_poll(struct blk_queue *q, unsigned budget)
@@ -338,30 +387,26 @@ int blk_queue_poll(struct blk_queue *q, unsigned budget)
 		if (got <= 0)
 			return got < 0 ? got : (int)done;
 		for (int k = 0; k < got; k++) {
-			struct blk_cmd *cmd = toks[k];
-			unsigned c = (unsigned)(cmd - q->cmds);
-			struct blk_parent *p = cmd->parent;
+			unsigned c = (unsigned)((struct blk_cmd *)toks[k] - q->cmds);
 			int ret = status_errno(*cmd_ptr(q, c, CMD_STATUS));
 
-			if (!ret && p->id_out)
-				memcpy(p->id_out, cmd_ptr(q, c, CMD_ID), VIRTIO_BLK_ID_BYTES);
-			cmd->parent = NULL;
-			q->free_cmds[q->nfree++] = c;
-			if (ret && !p->result)
-				p->result = ret;
-			if (--p->remaining == 0) {
-				vv_blk_cb cb = p->cb;
-				void *opaque = p->opaque;
-				int result = p->result;
-
-				/* Back in the pool first: the callback may submit again. */
-				put_parent(q, p);
-				cb(opaque, result);
-				done++;
-			}
+			if (!ret && q->cmds[c].parent->id_out)
+				memcpy(q->cmds[c].parent->id_out, cmd_ptr(q, c, CMD_ID),
+				       VIRTIO_BLK_ID_BYTES);
+			done += (unsigned)finish_cmd(q, c, ret);
 		}
 		if ((unsigned)got < want)
 			break;
 	}
 	return (int)done;
+}
+
+int blk_queue_fail_all(struct blk_queue *q, int err)
+{
+	int done = 0;
+
+	for (unsigned c = 0; c < q->ncmds; c++)
+		if (q->cmds[c].parent)
+			done += finish_cmd(q, c, err);
+	return done;
 }

@@ -42,5 +42,10 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 		    bool unmap, vv_blk_cb cb, void *opaque);
 int blk_queue_get_id(struct blk_queue *q, char *id_out, vv_blk_cb cb, void *opaque);
 int blk_queue_poll(struct blk_queue *q, unsigned budget);
+/*
+ * Completes every request in flight with @err, without asking the device: only once the
+ * device can no longer touch their buffers (reset, or removed). Returns the callbacks run.
+ */
+int blk_queue_fail_all(struct blk_queue *q, int err);
 
 #endif /* VV_DEVS_BLK_QUEUE_H */

@@ -364,6 +364,45 @@ static void test_hostile_status_untouched(void **state)
 	teardown_t(t);
 }
 
+/*
+ * A device that breaks the ring's rules (a used id it was never given) breaks the queue;
+ * once the device is stopped, blk_queue_fail_all() answers every submission still in
+ * flight exactly once with the error, a split one included, and every slot is free again.
+ */
+static void test_hostile_then_fail_all(void **state)
+{
+	struct vv_blk_info info = plain;
+	struct t *t;
+	struct vv_sg sg = {0, 4096};
+
+	info.size_max = 4096;
+	t = setup_t(16, false, info);
+	sg.iova = t->buf_iova;
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	sg.len = 3 * 4096; /* three device requests, one callback */
+	assert_int_equal(blk_queue_rw(&t->q, true, 8, &sg, 1, done, t), 0);
+	assert_int_equal(blk_queue_flush(&t->q, done, t), 0);
+	t->f.dev.hostile = FAKE_BAD_ID;
+	assert_int_equal(run(t), -EIO);
+	assert_true(vv_vq_is_broken(t->q.vq));
+	assert_int_equal(t->ncalls, 0);
+
+	assert_int_equal(blk_queue_fail_all(&t->q, -EIO), 3);
+	assert_int_equal(t->ncalls, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(t->results[i], -EIO);
+	assert_int_equal(t->q.nfree, t->q.ncmds);
+	assert_int_equal(t->q.nfree_parents, t->q.ncmds);
+	/* Nothing left, and nothing new is taken: the caller hears of it at once. */
+	assert_int_equal(blk_queue_fail_all(&t->q, -EIO), 0);
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -EIO);
+	assert_int_equal(blk_queue_flush(&t->q, done, t), -EIO);
+	assert_int_equal(t->ncalls, 3);
+	assert_int_equal(t->q.nfree, t->q.ncmds);
+	assert_int_equal(t->q.nfree_parents, t->q.ncmds);
+	teardown_t(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_write_zeroes_split_and_unmap),
 		cmocka_unit_test(test_flush_and_id),
 		cmocka_unit_test(test_hostile_status_untouched),
+		cmocka_unit_test(test_hostile_then_fail_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
