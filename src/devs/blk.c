@@ -16,6 +16,7 @@
 #include <virtio-vfio/ids.h>
 #include <virtio-vfio/mem.h>
 
+#include "devs/blk_cfg.h"
 #include "devs/blk_queue.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -49,57 +50,21 @@ struct vv_blk {
 	struct vv_dma_buf bounce;
 };
 
-/* Reads one config field when its feature was negotiated (section 5.2.4). */
-static int cfg(struct vv_blk *b, unsigned off, void *v, size_t len)
-{
-	return vv_device_config_read(b->dev, off, v, len);
-}
-
-static int read_config(struct vv_blk *b, uint64_t f)
+/* Section 5.2.4; checked by blk_parse_config(), since the device is untrusted. */
+static int read_config(struct vv_blk *b, uint64_t features)
 {
 	struct virtio_blk_config c;
 	size_t n = vv_device_config_size(b->dev);
 	int ret;
 
-	memset(&c, 0, sizeof(c));
 	if (n > sizeof(c))
 		n = sizeof(c);
-	if (n < sizeof(c.capacity))
-		return -EINVAL;
-	ret = cfg(b, 0, &c, n);
+	ret = vv_device_config_read(b->dev, 0, &c, n);
+	if (!ret)
+		ret = blk_parse_config(features, &c, n, &b->info);
 	if (ret)
-		return ret;
-	b->info = (struct vv_blk_info){
-		.capacity = le64toh(c.capacity),
-		.blk_size = f & F(VIRTIO_BLK_F_BLK_SIZE) ? le32toh(c.blk_size) : 512,
-		.size_max = f & F(VIRTIO_BLK_F_SIZE_MAX) ? le32toh(c.size_max) : 0,
-		.seg_max = f & F(VIRTIO_BLK_F_SEG_MAX) ? le32toh(c.seg_max) : 0,
-		.num_queues = f & F(VIRTIO_BLK_F_MQ) ? le16toh(c.num_queues) : 1,
-		.physical_block_exp = f & F(VIRTIO_BLK_F_TOPOLOGY) ? c.physical_block_exp : 0,
-		.read_only = f & F(VIRTIO_BLK_F_RO),
-		.flush = f & F(VIRTIO_BLK_F_FLUSH),
-		/* Section 5.2.5.1: with FLUSH but without CONFIG_WCE the cache is writeback. */
-		.writeback =
-			(f & F(VIRTIO_BLK_F_FLUSH)) && (!(f & F(VIRTIO_BLK_F_CONFIG_WCE)) || c.wce),
-		.discard = f & F(VIRTIO_BLK_F_DISCARD),
-		.write_zeroes = f & F(VIRTIO_BLK_F_WRITE_ZEROES),
-	};
-	if (b->info.discard) {
-		b->info.max_discard_sectors = le32toh(c.max_discard_sectors);
-		b->info.discard_sector_alignment = le32toh(c.discard_sector_alignment);
-	}
-	if (b->info.write_zeroes) {
-		b->info.max_write_zeroes_sectors = le32toh(c.max_write_zeroes_sectors);
-		b->info.write_zeroes_may_unmap = c.write_zeroes_may_unmap;
-	}
-	/* The device is untrusted: a block size that is not a power of 2 >= 512 is nonsense. */
-	if (b->info.blk_size < 512 || (b->info.blk_size & (b->info.blk_size - 1)) ||
-	    !b->info.num_queues) {
-		log_err("%s: implausible config (blk_size %u, num_queues %u)",
-			vv_device_bdf(b->dev), b->info.blk_size, b->info.num_queues);
-		return -EIO;
-	}
-	return 0;
+		log_err("%s: unusable virtio-blk configuration", vv_device_bdf(b->dev));
+	return ret;
 }
 
 VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **ret_blk)
