@@ -25,7 +25,7 @@ struct irq_ctx {
 	unsigned di;
 };
 
-static void stop(struct export *ex)
+void export_stop(struct export *ex)
 {
 	atomic_store(&ex->stopping, true);
 	io_wake_all(ex, NULL);
@@ -47,7 +47,8 @@ static void on_fuse(evutil_socket_t fd, short what, void *arg)
 		if (res == -EINTR || res == -EAGAIN)
 			break;
 		if (res <= 0) {
-			stop(ex); /* -ENODEV: unmounted. Finish what is in flight, then leave. */
+			export_stop(
+				ex); /* -ENODEV: unmounted. Finish what is in flight, then leave. */
 			break;
 		}
 		w->cur_taken = false;
@@ -79,6 +80,23 @@ static void on_config(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	refresh(arg);
+}
+
+/*
+ * The kernel wants the device back (hot-unplug) and waits until we close it: give up on it.
+ * The abort wakes every worker on its queues, they fail what is in flight and io_drain()
+ * ends the export. The kernel repeats the request until then; reading it keeps the loop calm.
+ */
+static void on_removal(evutil_socket_t fd, short what, void *arg)
+{
+	struct dev *d = arg;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	if (!vv_device_aborted(vv_blk_device(d->blk)))
+		fprintf(stderr, "virtio-vfio: %s: the device is being removed\n", d->name);
+	vv_device_abort(vv_blk_device(d->blk));
 }
 
 static void on_irq(evutil_socket_t fd, short what, void *arg)
@@ -121,7 +139,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-	stop(arg);
+	export_stop(arg);
 }
 
 static void *worker_main(void *arg)
@@ -269,6 +287,7 @@ static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	atomic_init(&d->bytes, d->info->capacity * SECTOR);
 	pthread_mutex_init(&d->lock, NULL);
+	atomic_init(&d->lost, false);
 	if (d->info->blk_size > EDGE_MAX) {
 		fprintf(stderr,
 			"virtio-vfio: %s: logical block size %u is not supported (at most %u)\n",
@@ -304,6 +323,7 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 		 "fsname=virtio-vfio,subtype=virtio-vfio,default_permissions%s",
 		 opts->allow_other ? ",allow_other" : "");
 	atomic_init(&ex.stopping, false);
+	atomic_init(&ex.lost, false);
 	ex.devs = calloc(n, sizeof(*ex.devs));
 	if (!ex.devs) {
 		ret = -ENOMEM;
@@ -350,6 +370,16 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 			if (d->config)
 				event_add(d->config, NULL);
 		}
+		int fd = vv_device_removal_eventfd(vv_blk_device(d->blk));
+
+		if (fd >= 0) {
+			d->removal = event_new(ex.workers[0].base, fd, EV_READ | EV_PERSIST,
+					       on_removal, d);
+			if (!d->removal || event_add(d->removal, NULL)) {
+				ret = -ENOMEM;
+				goto out_workers;
+			}
+		}
 	}
 	sigterm = evsignal_new(ex.workers[0].base, SIGTERM, on_signal, &ex);
 	sigint = evsignal_new(ex.workers[0].base, SIGINT, on_signal, &ex);
@@ -374,7 +404,7 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		fprintf(stderr, "virtio-vfio: cannot start a worker thread: %s\n", strerror(-ret));
-		stop(&ex);
+		export_stop(&ex);
 	} else if (ready) {
 		ready(ready_ctx);
 	}
@@ -385,17 +415,23 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 
 	/* Everything in flight completed; make it durable before the device is reset. */
 	for (unsigned i = 0; i < n; i++)
-		if (ex.devs[i].info->writeback && vv_blk_flush(ex.devs[i].blk))
+		if (!atomic_load(&ex.devs[i].lost) && ex.devs[i].info->writeback &&
+		    vv_blk_flush(ex.devs[i].blk))
 			ret = -EIO;
+	if (atomic_load(&ex.lost))
+		ret = -ENODEV;
 
 out_workers:
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		if (ex.devs[i].config)
 			event_free(ex.devs[i].config);
+		if (ex.devs[i].removal)
+			event_free(ex.devs[i].removal);
+	}
 	for (unsigned i = 0; ex.workers && i < ex.nworkers; i++)
 		free_worker(&ex, &ex.workers[i]);
 	free(ex.workers);

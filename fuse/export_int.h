@@ -95,6 +95,8 @@ struct dev {
 	struct vv_dma_buf zero;
 	struct event *config; /* config-change vector, when it has its own (worker 0) */
 	int config_fd;
+	struct event *removal; /* the kernel wants the device back (worker 0) */
+	atomic_bool lost;      /* aborted: removed, needs a reset, or broke the rules */
 };
 
 struct worker {
@@ -129,6 +131,7 @@ struct export
 	struct worker *workers;
 	unsigned nworkers;
 	atomic_bool stopping;
+	atomic_bool lost; /* a device was lost: the export ends, and with an error */
 	uid_t uid;
 	gid_t gid;
 	time_t mounted; /* the files' times: we keep no others */
@@ -137,6 +140,9 @@ struct export
 
 /* The worker running the FUSE handler now. */
 extern _Thread_local struct worker *io_worker;
+
+/* export.c */
+void export_stop(struct export *ex);
 
 /* io.c */
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);

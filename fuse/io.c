@@ -520,16 +520,35 @@ void io_run_deferred(struct worker *w)
 	}
 }
 
+/*
+ * A device we lost (removed, needing a reset, breaking the ring's rules) failed what was in
+ * flight; it will complete nothing more, so the export ends rather than answer EIO forever.
+ * Whichever worker sees it first says so.
+ */
+static void lost(struct export *ex, struct dev *d)
+{
+	if (atomic_exchange(&d->lost, true))
+		return;
+	fprintf(stderr, "virtio-vfio: %s: device lost: I/O in flight failed with EIO; unmounting\n",
+		d->name);
+	atomic_store(&ex->lost, true);
+	export_stop(ex);
+}
+
 /* Completes what device @di finished on this worker's queue, then retries what waits. */
 void io_drain(struct worker *w, unsigned di)
 {
 	struct dev *d = &w->ex->devs[di];
-	struct vv_vq *vq = vv_device_queue(vv_blk_device(d->blk), w->q[di]);
+	struct vv_device *dev = vv_blk_device(d->blk);
+	struct vv_vq *vq = vv_device_queue(dev, w->q[di]);
 
 	do {
 		while (vv_blk_poll(d->blk, w->q[di], 256) > 0)
 			;
-	} while (!vv_vq_enable_cb(vq)); /* a completion raced the re-arm: look again */
+		/* A completion raced the re-arm: look again. A broken queue has nothing more. */
+	} while (!vv_vq_enable_cb(vq) && !vv_vq_is_broken(vq));
+	if (vv_device_aborted(dev))
+		lost(w->ex, d);
 	io_run_deferred(w);
 	io_kick(w);
 	io_maybe_finish(w);

@@ -22,6 +22,7 @@
 #include <lwip/tcpip.h>
 #include <netif/ethernet.h>
 
+#include <virtio-vfio/device.h>
 #include <virtio-vfio/net.h>
 
 #include "netstack.h"
@@ -216,7 +217,7 @@ static void link_check(void)
 
 /* --- the driver thread ------------------------------------------------------------ */
 
-enum { EV_STOP = 1, EV_RX, EV_CONFIG };
+enum { EV_STOP = 1, EV_RX, EV_CONFIG, EV_REMOVE };
 
 static void drain_eventfd(int fd)
 {
@@ -258,6 +259,11 @@ static int wait_events(int ep, int ms, int rx_fd, int cfg_fd)
 			drain_eventfd(cfg_fd);
 			link_check();
 			break;
+		case EV_REMOVE:
+			/* The kernel waits for us to close the device before it can remove it. */
+			fprintf(stderr, "%s: the device is being removed\n", S.o.name);
+			vv_device_abort(vv_net_device(S.net));
+			return -ENODEV;
 		}
 	}
 	return stop;
@@ -284,6 +290,8 @@ static int drive(int stop_fd)
 	/* With a single vector the config eventfd is the queue's: EV_RX also checks the link. */
 	if (!ret && cfg_fd >= 0 && cfg_fd != rx_fd)
 		ret = add_fd(ep, cfg_fd, EV_CONFIG);
+	if (!ret && vv_device_removal_eventfd(vv_net_device(S.net)) >= 0)
+		ret = add_fd(ep, vv_device_removal_eventfd(vv_net_device(S.net)), EV_REMOVE);
 	if (irq)
 		vv_net_rx_disable_notify(S.net, 0);
 	while (!ret) {

@@ -17,6 +17,7 @@
 #ifndef VIRTIO_VFIO_DEVICE_H
 #define VIRTIO_VFIO_DEVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -199,6 +200,50 @@ int vv_device_queue_eventfd(const struct vv_device *dev, unsigned idx);
  * Return: the fd (owned by the device); -ENOENT in VV_IRQ_POLL mode.
  */
 int vv_device_config_eventfd(const struct vv_device *dev);
+
+/**
+ * vv_device_removal_eventfd() - the eventfd that becomes readable when the kernel wants the
+ * device back: it is being hot-unplugged (QEMU device_del, a write to sysfs "remove"). The
+ * kernel's removal waits until the device is closed and repeats the request until then, so
+ * the owner should vv_device_abort() it, let the I/O in flight fail, and vv_device_close() it.
+ * vv_blk_wait() watches it by itself.
+ * @dev: the device.
+ *
+ * Context: any.
+ * Return: the fd (owned by the device); -ENOENT when the kernel offers no request interrupt.
+ */
+int vv_device_removal_eventfd(const struct vv_device *dev);
+
+/**
+ * vv_device_needs_reset() - whether the device set DEVICE_NEEDS_RESET (virtio 1.2 section
+ * 2.1.2): it stopped working and completes nothing more until reset. Worth a look on every
+ * configuration interrupt, since a device raises one when it sets the bit.
+ * @dev: the device.
+ *
+ * Context: any; reads a device register.
+ */
+bool vv_device_needs_reset(struct vv_device *dev);
+
+/**
+ * vv_device_abort() - give up on the device for good: reset it (and clear Bus Master) so it
+ * can no longer read or write memory, then wake every waiter on its eventfds. From then on
+ * drivers fail what was in flight with -EIO, and every new request, without asking the
+ * device: vv_blk_poll() does so the next time it looks at a queue. Drivers call it by
+ * themselves when a device breaks the ring's rules or needs a reset; the owner calls it on
+ * vv_device_removal_eventfd(). Idempotent; vv_device_close() remains to be called.
+ * @dev: the device.
+ *
+ * Context: any thread; may block up to 2 s on a device that does not finish its reset.
+ */
+void vv_device_abort(struct vv_device *dev);
+
+/**
+ * vv_device_aborted() - whether vv_device_abort() has completed.
+ * @dev: the device.
+ *
+ * Context: any thread; reads no device register.
+ */
+bool vv_device_aborted(const struct vv_device *dev);
 
 /**
  * vv_device_start() - set DRIVER_OK: the device may now use the queues.

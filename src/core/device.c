@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
@@ -49,6 +50,8 @@ VV_EXPORT int vv_device_open(const char *bdf, struct vv_device **ret_dev)
 	if (!dev)
 		return -ENOMEM;
 	dev->config_eventfd = -1;
+	pthread_mutex_init(&dev->abort_lock, NULL);
+	atomic_init(&dev->aborted, false);
 	ret = pci_bdf_parse(bdf, dev->bdf);
 	if (ret) {
 		log_err("'%s' is not a PCI address (expected 0000:00:05.0 or 00:05.0)", bdf);
@@ -91,7 +94,7 @@ VV_EXPORT void vv_device_close(struct vv_device *dev)
 	if (!dev)
 		return;
 	/* Stop the device before its rings and buffers are unmapped (4.1.4.3.2). */
-	if (dev->t)
+	if (dev->t && !vv_device_aborted(dev))
 		virtio_reset(dev->t);
 	if (dev->vdev)
 		vfio_set_bus_master(dev->vdev, false);
@@ -103,6 +106,7 @@ VV_EXPORT void vv_device_close(struct vv_device *dev)
 	free(dev->queues);
 	vpci_modern_close(dev->t);
 	vfio_dev_close(dev->vdev);
+	pthread_mutex_destroy(&dev->abort_lock);
 	free(dev);
 }
 
@@ -322,6 +326,57 @@ VV_EXPORT int vv_device_start(struct vv_device *dev)
 	}
 	dev->started = true;
 	return 0;
+}
+
+VV_EXPORT int vv_device_removal_eventfd(const struct vv_device *dev)
+{
+	return dev->vdev->req_fd >= 0 ? dev->vdev->req_fd : -ENOENT;
+}
+
+VV_EXPORT bool vv_device_needs_reset(struct vv_device *dev)
+{
+	if (!virtio_needs_reset(dev->t))
+		return false;
+	log_err("%s: device signals DEVICE_NEEDS_RESET", dev->bdf);
+	return true;
+}
+
+VV_EXPORT bool vv_device_aborted(const struct vv_device *dev)
+{
+	return atomic_load_explicit(&dev->aborted, memory_order_acquire);
+}
+
+/* Wakes whoever sleeps on one of the device's eventfds, so that they look at the device. */
+static void wake_waiters(struct vv_device *dev)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < dev->nq; i++)
+		if (dev->queues[i].eventfd >= 0 &&
+		    write(dev->queues[i].eventfd, &one, sizeof(one)) != sizeof(one))
+			log_debug("%s: cannot wake queue %u's waiters", dev->bdf, i);
+	if (dev->config_eventfd >= 0 &&
+	    write(dev->config_eventfd, &one, sizeof(one)) != sizeof(one))
+		log_debug("%s: cannot wake the config waiters", dev->bdf);
+}
+
+/*
+ * Buffers in flight may only go back to their owners once the device cannot write them any
+ * more: the virtio reset stops a device that follows the spec (4.1.4.3.2), and clearing Bus
+ * Master stops one that does not. Only then is the abort visible to vv_device_aborted().
+ */
+VV_EXPORT void vv_device_abort(struct vv_device *dev)
+{
+	pthread_mutex_lock(&dev->abort_lock);
+	if (!atomic_load_explicit(&dev->aborted, memory_order_relaxed)) {
+		log_warn("%s: device aborted: I/O in flight fails with EIO", dev->bdf);
+		if (virtio_reset(dev->t))
+			log_warn("%s: reset timed out; Bus Master is cleared instead", dev->bdf);
+		vfio_set_bus_master(dev->vdev, false);
+		atomic_store_explicit(&dev->aborted, true, memory_order_release);
+		wake_waiters(dev);
+	}
+	pthread_mutex_unlock(&dev->abort_lock);
 }
 
 VV_EXPORT int vv_dma_alloc(struct vv_device *dev, size_t len, struct vv_dma_buf *ret_buf)

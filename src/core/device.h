@@ -3,6 +3,8 @@
 #ifndef VV_CORE_DEVICE_H
 #define VV_CORE_DEVICE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include <virtio-vfio/device.h>
@@ -30,7 +32,9 @@ struct vv_device {
 	enum vv_irq_mode irq_mode;
 	unsigned nq;
 	struct vv_queue *queues;
-	int config_eventfd; /* -1 when none */
+	int config_eventfd;	    /* -1 when none */
+	pthread_mutex_t abort_lock; /* one vv_device_abort() does the work, the others wait */
+	atomic_bool aborted;	    /* set once the device can no longer DMA */
 };
 
 #endif /* VV_CORE_DEVICE_H */

@@ -98,8 +98,12 @@ VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **
 		goto err;
 	b->queues = calloc(b->nq, sizeof(*b->queues));
 	b->waiters = calloc(b->nq, sizeof(*b->waiters));
+	/* Interrupts where the queue has a vector of its own; without, it can only be polled. */
 	for (unsigned i = 0; b->waiters && i < b->nq; i++)
-		b->waiters[i] = (struct blk_waiter){.mode = VV_BLK_MODE_IRQ, .cb_on = true};
+		b->waiters[i] = (struct blk_waiter){.mode = vv_blk_queue_eventfd(b, i) >= 0
+								    ? VV_BLK_MODE_IRQ
+								    : VV_BLK_MODE_POLL,
+						    .cb_on = true};
 	per_q = blk_queue_mem_size(32768);
 	ret = b->queues && b->waiters ? vv_dma_alloc(b->dev, per_q * b->nq, &b->cmd_mem) : -ENOMEM;
 	if (!ret)
@@ -148,12 +152,27 @@ VV_EXPORT struct vv_device *vv_blk_device(struct vv_blk *b)
 VV_EXPORT int vv_blk_refresh(struct vv_blk *b, bool *ret_changed)
 {
 	uint64_t cap;
-	int ret = vv_device_config_read(b->dev, offsetof(struct virtio_blk_config, capacity), &cap,
-					sizeof(cap));
+	int ret;
 
+	*ret_changed = false;
+	/* A device that needs a reset raises a config interrupt too (section 2.1.2). */
+	if (vv_device_aborted(b->dev))
+		return -EIO;
+	if (vv_device_needs_reset(b->dev)) {
+		vv_device_abort(b->dev);
+		return -EIO;
+	}
+	ret = vv_device_config_read(b->dev, offsetof(struct virtio_blk_config, capacity), &cap,
+				    sizeof(cap));
 	if (ret)
 		return ret;
 	cap = le64toh(cap);
+	if (!blk_capacity_ok(cap)) {
+		log_err("%s: implausible capacity %llu sectors", vv_device_bdf(b->dev),
+			(unsigned long long)cap);
+		vv_device_abort(b->dev);
+		return -EIO;
+	}
 	*ret_changed = cap != b->info.capacity;
 	if (*ret_changed)
 		log_info("%s: capacity %llu -> %llu sectors", vv_device_bdf(b->dev),
@@ -201,9 +220,34 @@ VV_EXPORT int vv_blk_kick(struct vv_blk *b, unsigned q)
 	return q < b->nq ? vv_vq_kick(b->queues[q].vq) : -EINVAL;
 }
 
+/*
+ * The queue is done for: the device was aborted (removed, needs a reset, or broke this or
+ * another queue's rules). What was in flight fails now; the device can no longer touch it.
+ */
+static int fail_queue(struct vv_blk *b, unsigned q)
+{
+	int n;
+
+	vq_mark_broken(b->queues[q].vq); /* new submissions fail at once */
+	n = blk_queue_fail_all(&b->queues[q], -EIO);
+	return n ? n : -EIO;
+}
+
 VV_EXPORT int vv_blk_poll(struct vv_blk *b, unsigned q, unsigned budget)
 {
-	return q < b->nq ? blk_queue_poll(&b->queues[q], budget) : -EINVAL;
+	int n;
+
+	if (q >= b->nq)
+		return -EINVAL;
+	if (unlikely(vv_device_aborted(b->dev)))
+		return fail_queue(b, q);
+	n = blk_queue_poll(&b->queues[q], budget);
+	if (unlikely(n < 0) && vv_vq_is_broken(b->queues[q].vq)) {
+		/* A device that breaks the ring's rules is stopped before its buffers go back. */
+		vv_device_abort(b->dev);
+		return fail_queue(b, q);
+	}
+	return n;
 }
 
 VV_EXPORT int vv_blk_queue_eventfd(const struct vv_blk *b, unsigned q)
@@ -246,6 +290,22 @@ VV_EXPORT int vv_blk_set_mode(struct vv_blk *b, unsigned q, enum vv_blk_mode mod
 	return 0;
 }
 
+/* The kernel asks for the device back (hot-unplug): it completes nothing more. */
+static void removal_requested(struct vv_blk *b)
+{
+	log_err("%s: the kernel asks for the device back (hot-unplug)", vv_device_bdf(b->dev));
+	vv_device_abort(b->dev); /* the owner may watch the fd too: not read here */
+}
+
+/* For polling waiters, which never sleep on the removal eventfd. */
+static void check_removal(struct vv_blk *b)
+{
+	struct pollfd p = {.fd = vv_device_removal_eventfd(b->dev), .events = POLLIN};
+
+	if (p.fd >= 0 && !vv_device_aborted(b->dev) && poll(&p, 1, 0) == 1)
+		removal_requested(b);
+}
+
 /*
  * Sleeps on @q's eventfd until it fires or @deadline (0: none) passes. Notifications are
  * enabled first and the ring looked at once more: a completion that raced the enable would
@@ -253,7 +313,11 @@ VV_EXPORT int vv_blk_set_mode(struct vv_blk *b, unsigned q, enum vv_blk_mode mod
  */
 static int sleep_on(struct vv_blk *b, unsigned q, uint64_t deadline)
 {
-	struct pollfd p = {.fd = vv_blk_queue_eventfd(b, q), .events = POLLIN};
+	/* The removal request too: a device being unplugged completes nothing more. */
+	struct pollfd p[2] = {
+		{.fd = vv_blk_queue_eventfd(b, q), .events = POLLIN},
+		{.fd = vv_device_removal_eventfd(b->dev), .events = POLLIN},
+	};
 	uint64_t n, now;
 	int timeout = -1;
 
@@ -264,7 +328,11 @@ static int sleep_on(struct vv_blk *b, unsigned q, uint64_t deadline)
 		now = now_ns();
 		timeout = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
 	}
-	if (poll(&p, 1, timeout) > 0 && read(p.fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+	if (poll(p, p[1].fd >= 0 ? 2 : 1, timeout) <= 0)
+		return 0;
+	if (p[1].revents & POLLIN)
+		removal_requested(b);
+	if ((p[0].revents & POLLIN) && read(p[0].fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return -errno;
 	return 0;
 }
@@ -296,6 +364,8 @@ VV_EXPORT int vv_blk_wait(struct vv_blk *b, unsigned q, int timeout_ms)
 			/* The clock only every 64 empty looks: polling stays cheap. */
 			if (++spins % 64)
 				continue;
+			if (!(spins % 65536))
+				check_removal(b);
 			uint64_t now = now_ns();
 
 			if (deadline && now >= deadline)
@@ -340,28 +410,24 @@ static void sync_done(void *opaque, int result)
 
 static int sync_wait(struct vv_blk *b, struct sync_wait *w)
 {
-	int efd = vv_blk_queue_eventfd(b, 0), ret;
 	time_t deadline = time(NULL) + SYNC_TIMEOUT_S;
-	struct vv_vq *vq = b->queues[0].vq;
+	int ret = vv_blk_kick(b, 0);
 
-	ret = vv_blk_kick(b, 0);
 	while (!ret && !w->done) {
-		ret = vv_blk_poll(b, 0, 1);
+		ret = vv_blk_wait(b, 0, 100);
 		if (ret < 0 || w->done)
 			break;
 		ret = 0;
-		if (time(NULL) > deadline)
+		if (time(NULL) > deadline) {
+			/* @w lives on our stack: the request must be over before we return. */
+			log_err("%s: no answer within %d s: giving up on the device",
+				vv_device_bdf(b->dev), SYNC_TIMEOUT_S);
+			vv_device_abort(b->dev);
+			vv_blk_poll(b, 0, UINT32_MAX);
 			return -ETIMEDOUT;
-		/* Re-arm, then re-check, so a completion between the two is not slept through. */
-		if (efd >= 0 && vv_vq_enable_cb(vq)) {
-			struct pollfd p = {.fd = efd, .events = POLLIN};
-			uint64_t n;
-
-			if (poll(&p, 1, 100) > 0 && read(efd, &n, sizeof(n)) < 0)
-				ret = -errno;
 		}
 	}
-	return ret < 0 ? ret : w->result;
+	return ret < 0 && !w->done ? ret : w->result;
 }
 
 static int sync_rw(struct vv_blk *b, bool write, uint64_t sector, void *buf, size_t len)

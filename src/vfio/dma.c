@@ -202,6 +202,12 @@ static int release(struct vfio_iommu *iommu, struct vfio_dma_map *m)
 {
 	int ret = iommu->ops->unmap(iommu, m->iova, m->len);
 
+	/* Not mapped any more (the device was removed): no device reaches the pages. */
+	if (ret == -ENOENT) {
+		log_debug("%s: IOVA 0x%llx was no longer mapped", iommu->bdf,
+			  (unsigned long long)m->iova);
+		ret = 0;
+	}
 	if (ret) {
 		/* Leak rather than free pages the device might still reach. */
 		log_err("%s: DMA unmap of IOVA 0x%llx failed: %s", iommu->bdf,

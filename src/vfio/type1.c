@@ -54,6 +54,12 @@ static int type1_unmap(struct vfio_iommu *iommu, uint64_t iova, size_t len)
 
 	if (ioctl(to_type1(iommu)->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
 		return -errno;
+	/*
+	 * Nothing there: the kernel dropped the mapping already, as it does for every mapping
+	 * once the container's last device is removed (hot-unplug).
+	 */
+	if (!unmap.size)
+		return -ENOENT;
 	/* Type1v2 never splits a mapping: a short unmap means our bookkeeping is wrong. */
 	return unmap.size == len ? 0 : -EFAULT;
 }

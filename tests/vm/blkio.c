@@ -6,9 +6,13 @@
  *   vv-blkio BDF zero SECTOR COUNT [unmap]             | discard SECTOR COUNT
  *   vv-blkio BDF stress SECTOR COUNT    async writes then reads of 4 KiB blocks on every
  *                                       queue at once, all data verified
+ *   vv-blkio BDF fault                  a malformed request ahead of 8 good ones: the device
+ *                                       sets DEVICE_NEEDS_RESET, and every request fails
+ *                                       with EIO, each callback once
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +116,69 @@ static int stress(struct vv_blk *blk, uint64_t sector, uint64_t count)
 	return ret;
 }
 
+struct fault {
+	unsigned calls, eio;
+};
+
+static void fault_done(void *opaque, int result)
+{
+	struct fault *f = opaque;
+
+	f->calls++;
+	f->eio += result == -EIO;
+}
+
+/*
+ * A request whose header is 8 bytes instead of 16 breaks the device for QEMU ("outhdr too
+ * short"): it sets DEVICE_NEEDS_RESET, raises a config interrupt and leaves the 8 good
+ * requests behind it unanswered. The driver must see the bit on that interrupt and fail all
+ * of them. The broken request goes straight on the ring, past the blk layer, which would
+ * never build it; its token is never handed back, as QEMU never completes it.
+ */
+static int fault(struct vv_blk *blk)
+{
+	struct vv_device *dev = vv_blk_device(blk);
+	struct pollfd p = {.fd = vv_device_config_eventfd(dev), .events = POLLIN};
+	struct fault f = {0};
+	struct vv_dma_buf buf;
+	bool changed;
+	int ret;
+
+	if (p.fd < 0)
+		return -ENOTSUP;
+	ret = vv_dma_alloc(dev, 9 * 4096, &buf);
+	if (ret)
+		return ret;
+	struct vv_sg bad[2] = {{buf.iova + 8 * 4096, 8}, {buf.iova + 8 * 4096 + 512, 1}};
+
+	memset((uint8_t *)buf.vaddr + 8 * 4096, 0, 8);
+	ret = vv_vq_add(vv_device_queue(dev, 0), bad, 1, 1, &f);
+	for (unsigned i = 0; i < 8 && !ret; i++) {
+		struct vv_sg sg = {buf.iova + i * 4096, 4096};
+
+		ret = vv_blk_submit_rw(blk, 0, false, i * 8, &sg, 1, fault_done, &f);
+	}
+	if (!ret)
+		ret = vv_blk_kick(blk, 0);
+	if (!ret && poll(&p, 1, 10000) != 1) {
+		fprintf(stderr, "vv-blkio: no config interrupt within 10 s\n");
+		ret = -ETIMEDOUT;
+	}
+	if (!ret) {
+		ret = vv_blk_refresh(blk, &changed);
+		fprintf(stderr, "vv-blkio: refresh after the interrupt: %s, aborted %d\n",
+			strerror(-ret), vv_device_aborted(dev));
+		ret = ret == -EIO && vv_device_aborted(dev) ? 0 : -EPROTO;
+	}
+	if (!ret && vv_blk_poll(blk, 0, 64) != 8)
+		ret = -EPROTO;
+	if (!ret && (vv_blk_poll(blk, 0, 64) != -EIO || f.calls != 8 || f.eio != 8))
+		ret = -EPROTO;
+	fprintf(stderr, "vv-blkio: fault: %u callbacks, %u with EIO\n", f.calls, f.eio);
+	vv_dma_free(dev, &buf);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct vv_blk *blk;
@@ -124,7 +191,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr,
-			"usage: vv-blkio BDF info|id|flush|read|write|zero|discard|stress ...\n");
+			"usage: vv-blkio BDF info|id|flush|read|write|zero|discard|stress|fault ...\n");
 		return 2;
 	}
 	vv_set_log_fn(log_stderr, NULL, VV_LOG_INFO);
@@ -178,6 +245,8 @@ int main(int argc, char **argv)
 			ret = w.result;
 	} else if (!strcmp(cmd, "stress")) {
 		ret = stress(blk, sector, count);
+	} else if (!strcmp(cmd, "fault")) {
+		ret = fault(blk);
 	} else {
 		fprintf(stderr, "vv-blkio: unknown command %s\n", cmd);
 		ret = -EINVAL;
