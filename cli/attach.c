@@ -3,12 +3,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,7 +150,112 @@ static void load_vfio_pci(void)
 		waitpid(pid, &status, 0);
 }
 
-static int attach_one(const char *arg, bool force)
+struct opts {
+	bool force;
+	bool owner; /* --owner given: hand the group node to uid:gid */
+	bool group; /* ... with a GROUP, which may open it too */
+	uid_t uid;
+	gid_t gid; /* (gid_t)-1: leave the node's group */
+};
+
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* --owner USER[:GROUP], names or numbers; without GROUP, the user's primary group. */
+static int parse_owner(const char *arg, struct opts *o)
+{
+	char user[256];
+	const char *colon = strchr(arg, ':');
+	size_t ulen = colon ? (size_t)(colon - arg) : strlen(arg);
+	struct passwd *pw;
+	struct group *gr;
+
+	if (!ulen || ulen >= sizeof(user) || (colon && !colon[1])) {
+		cli_err("attach: --owner '%s': expected USER or USER:GROUP", arg);
+		return EXIT_USAGE;
+	}
+	memcpy(user, arg, ulen);
+	user[ulen] = '\0';
+	if (all_digits(user)) {
+		o->uid = (uid_t)strtoul(user, NULL, 10);
+		pw = getpwuid(o->uid); /* may be NULL: a bare uid is allowed */
+	} else {
+		pw = getpwnam(user);
+		if (!pw) {
+			cli_err("attach: --owner: no user '%s' (not in the passwd database; a "
+				"numeric uid works too)",
+				user);
+			return EXIT_USAGE;
+		}
+		o->uid = pw->pw_uid;
+	}
+	o->gid = pw ? pw->pw_gid : (gid_t)-1;
+	if (colon) {
+		o->group = true;
+		if (all_digits(colon + 1)) {
+			o->gid = (gid_t)strtoul(colon + 1, NULL, 10);
+		} else {
+			gr = getgrnam(colon + 1);
+			if (!gr) {
+				cli_err("attach: --owner: no group '%s' (not in the group database; "
+					"a numeric gid works too)",
+					colon + 1);
+				return EXIT_USAGE;
+			}
+			o->gid = gr->gr_gid;
+		}
+	}
+	o->owner = true;
+	return 0;
+}
+
+/*
+ * Gives /dev/vfio/GROUP to the --owner user: VFIO's only access check is the permission on
+ * that node (the container node /dev/vfio/vfio is world-accessible), so this is what lets a
+ * user drive the device. Mode 0600, or 0660 when a GROUP was named.
+ */
+static int give_node(const char *bdf, int group, const struct opts *o)
+{
+	char path[64];
+	struct stat st;
+	int i;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	/* devtmpfs creates it during the bind; udev-only systems may take a moment. */
+	for (i = 0; i < 50 && lstat(path, &st); i++)
+		usleep(100 * 1000);
+	if (i == 50) {
+		cli_err("%s: %s did not appear after binding to vfio-pci (is devtmpfs or udev "
+			"running?); cannot give it to uid %u",
+			bdf, path, (unsigned)o->uid);
+		return EXIT_FAIL;
+	}
+	if (!S_ISCHR(st.st_mode)) {
+		cli_err("%s: %s is not a character device; refusing to change its owner", bdf,
+			path);
+		return EXIT_FAIL;
+	}
+	if (lchown(path, o->uid, o->gid) || chmod(path, o->group ? 0660 : 0600)) {
+		cli_err("%s: cannot give %s to uid %u: %s (attached, but only root can use it)",
+			bdf, path, (unsigned)o->uid, strerror(errno));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* ", /dev/vfio/N" and, with --owner, who it now belongs to: the tail of attach's line. */
+static void print_node(int group, const struct opts *o)
+{
+	printf("/dev/vfio/%d", group);
+	if (o->owner && o->gid != (gid_t)-1)
+		printf(" owned by uid %u gid %u", (unsigned)o->uid, (unsigned)o->gid);
+	else if (o->owner)
+		printf(" owned by uid %u", (unsigned)o->uid);
+}
+
+static int attach_one(const char *arg, const struct opts *o)
 {
 	char bdf[PCI_BDF_LEN], orig[64], why[256];
 	int ret, group;
@@ -161,10 +269,15 @@ static int attach_one(const char *arg, bool force)
 	}
 	group = pci_sysfs_iommu_group(NULL, bdf);
 	if (!strcmp(orig, "vfio-pci")) {
-		printf("%s: already attached (vfio-pci, /dev/vfio/%d)\n", bdf, group);
+		/* --owner on an attached function only changes the owner. */
+		if (o->owner && group >= 0 && give_node(bdf, group, o))
+			return EXIT_FAIL;
+		printf("%s: already attached (vfio-pci, ", bdf);
+		print_node(group, o);
+		printf(")\n");
 		return 0;
 	}
-	ret = check_unused(bdf, force);
+	ret = check_unused(bdf, o->force);
 	if (ret)
 		return ret;
 	if (group < 0) {
@@ -194,12 +307,17 @@ static int attach_one(const char *arg, bool force)
 		pci_state_forget(bdf);
 		return EXIT_FAIL;
 	}
-	printf("%s: attached (was %s), /dev/vfio/%d\n", bdf, *orig ? orig : "unbound", group);
+	if (o->owner && give_node(bdf, group, o))
+		return EXIT_FAIL;
+	printf("%s: attached (was %s), ", bdf, *orig ? orig : "unbound");
+	print_node(group, o);
+	printf("\n");
 	return 0;
 }
 
-static int detach_one(const char *arg, bool force)
+static int detach_one(const char *arg, const struct opts *o)
 {
+	bool force = o->force;
 	char bdf[PCI_BDF_LEN], cur[64], orig[64], reason[256];
 	struct kname names[PCI_MAX_KNAMES];
 	int ret, n;
@@ -243,17 +361,22 @@ static void usage(FILE *out, const char *cmd)
 {
 	if (!strcmp(cmd, "attach"))
 		fprintf(out,
-			"Usage: %s attach [--force] DEVICE...\n"
+			"Usage: %s attach [--force] [--owner USER[:GROUP]] DEVICE...\n"
 			"\n"
 			"Take virtio PCI functions from their kernel driver and bind them to vfio-pci,\n"
 			"so that a virtio-vfio program can drive them. DEVICE is a PCI address such as\n"
 			"0000:00:05.0 or 00:05.0. Refuses a function the system uses (a mounted disk,\n"
 			"swap, an up interface, a mounted 9p share) or whose IOMMU group holds one;\n"
-			"already attached functions are left as they are.\n"
+			"already attached functions are left as they are (--owner still applies).\n"
 			"\n"
 			"Options:\n"
-			"  -f, --force  attach even if in use (the kernel loses the device at once)\n"
-			"  -h, --help   show this help\n",
+			"  -f, --force        attach even if in use (the kernel loses the device at once)\n"
+			"  -o, --owner USER[:GROUP]\n"
+			"                     give the device's /dev/vfio/GROUP node to USER (name or\n"
+			"                     uid; mode 0600, 0660 with GROUP) so that USER can run\n"
+			"                     blk mount, blk bench and net serve without root; DMA\n"
+			"                     memory then counts against USER's RLIMIT_MEMLOCK\n"
+			"  -h, --help         show this help\n",
 			prog);
 	else
 		fprintf(out,
@@ -261,6 +384,8 @@ static void usage(FILE *out, const char *cmd)
 			"\n"
 			"Give attached functions back to the driver they had before attach (virtio-pci\n"
 			"if unknown). Refuses while a process holds the device's VFIO group open.\n"
+			"The /dev/vfio node, and any owner attach --owner gave it, goes with the\n"
+			"group's last function on vfio-pci.\n"
 			"\n"
 			"Options:\n"
 			"  -f, --force  detach even while a process uses it\n"
@@ -268,20 +393,35 @@ static void usage(FILE *out, const char *cmd)
 			prog);
 }
 
-static int run(int argc, char **argv, const char *cmd, int (*one)(const char *, bool))
+static int run(int argc, char **argv, const char *cmd,
+	       int (*one)(const char *, const struct opts *))
 {
-	static const struct option opts[] = {
+	static const struct option attach_opts[] = {
+		{"force", no_argument, NULL, 'f'},
+		{"owner", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	/* detach has no --owner: the node goes away with the group (see its help). */
+	static const struct option detach_opts[] = {
 		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	bool force = false;
+	bool attach = !strcmp(cmd, "attach");
+	struct opts o = {0};
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, attach ? "fo:h" : "fh",
+				attach ? attach_opts : detach_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			force = true;
+			o.force = true;
+			break;
+		case 'o':
+			ret = parse_owner(optarg, &o);
+			if (ret)
+				return ret;
 			break;
 		case 'h':
 			usage(stdout, cmd);
@@ -300,7 +440,7 @@ static int run(int argc, char **argv, const char *cmd, int (*one)(const char *, 
 		fprintf(stderr, "%s: warning: not root: sysfs writes will likely be refused\n",
 			prog);
 	for (int i = optind; i < argc; i++)
-		if (one(argv[i], force))
+		if (one(argv[i], &o))
 			ret = EXIT_FAIL;
 	return ret;
 }

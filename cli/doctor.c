@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -20,6 +19,7 @@
 #include "cli.h"
 #include "pci/bind.h"
 #include "pci/caps.h"
+#include "vfio/vfio.h"
 
 struct tally {
 	int fail, warn;
@@ -68,9 +68,40 @@ static bool file_contains(const char *path, const char *needle)
 	return found;
 }
 
+/*
+ * What blk mount pins for one device with one queue (fuse/export_int.h, src/devs/blk.c):
+ * 32 FUSE buffers of 1 MiB + 12 KiB, 2 MiB of request headers, a 1 MiB bounce buffer, 1 MiB
+ * of zeroes without WRITE_ZEROES, the ring. blk bench and net serve need less than 8 MiB.
+ */
+#define MOUNT_NEED_MIB 36
+
+/* VFIO type1 counts pinned DMA memory against RLIMIT_MEMLOCK, unless CAP_IPC_LOCK. */
+static void check_memlock(struct tally *t)
+{
+	struct vfio_memlock m;
+	int ret = vfio_memlock_get(&m);
+
+	if (ret)
+		report(t, "warn", "cannot read RLIMIT_MEMLOCK and VmLck: %s", strerror(-ret));
+	else if (m.cap_ipc_lock)
+		report(t, "ok", "CAP_IPC_LOCK (root): DMA memory can be pinned without limit");
+	else if (m.unlimited)
+		report(t, "ok", "RLIMIT_MEMLOCK is unlimited: DMA memory can be pinned");
+	else if (m.limit < (64ULL << 20))
+		report(t, "warn",
+		       "RLIMIT_MEMLOCK is %llu KiB and VFIO counts DMA memory against it: "
+		       "blk mount needs about %d MiB per device and queue, blk bench and net "
+		       "serve under 8 MiB: ulimit -l 65536 or more (memlock in limits.conf)",
+		       (unsigned long long)m.limit >> 10, MOUNT_NEED_MIB);
+	else
+		report(t, "ok",
+		       "RLIMIT_MEMLOCK is %llu KiB: enough for blk mount of one device (about "
+		       "%d MiB per device and queue)",
+		       (unsigned long long)m.limit >> 10, MOUNT_NEED_MIB);
+}
+
 static void check_system(struct tally *t)
 {
-	struct rlimit rl;
 	char val[16];
 
 	if (dir_has_entries("/sys/class/iommu"))
@@ -106,16 +137,7 @@ static void check_system(struct tally *t)
 		report(t, "FAIL", "/dev/vfio/vfio: %s (modprobe vfio; check permissions)",
 		       strerror(errno));
 
-	if (geteuid() == 0)
-		report(t, "ok", "running as root: DMA memory can be pinned without limit");
-	else if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY &&
-		 rl.rlim_cur < (64ULL << 20))
-		report(t, "warn",
-		       "RLIMIT_MEMLOCK is %llu KiB; DMA pools need more: ulimit -l 65536 "
-		       "or more (limits.conf memlock)",
-		       (unsigned long long)rl.rlim_cur >> 10);
-	else
-		report(t, "ok", "RLIMIT_MEMLOCK allows pinning DMA memory");
+	check_memlock(t);
 }
 
 /* BAR sizes from sysfs "resource": one "start end flags" line per resource. */
@@ -187,7 +209,10 @@ static void check_device(struct tally *t, const char *bdf)
 		if (!access(path, R_OK | W_OK))
 			report(t, "ok", "bound to vfio-pci; %s is accessible", path);
 		else
-			report(t, "FAIL", "bound to vfio-pci but %s: %s", path, strerror(errno));
+			report(t, "FAIL",
+			       "bound to vfio-pci but %s: %s (as root: '%s attach --owner USER "
+			       "%s' gives it to USER)",
+			       path, strerror(errno), prog, bdf);
 	} else {
 		report(t, "info", "bound to %s: run '%s attach %s' to use it",
 		       *drv ? drv : "nothing", prog, bdf);
