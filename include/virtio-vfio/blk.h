@@ -75,13 +75,15 @@ const struct vv_blk_info *vv_blk_get_info(const struct vv_blk *blk);
 struct vv_device *vv_blk_device(struct vv_blk *blk);
 
 /**
- * vv_blk_refresh() - re-read the capacity after a configuration change (see
- * vv_device_config_eventfd() on vv_blk_device()).
+ * vv_blk_refresh() - look at the device after a configuration interrupt (see
+ * vv_device_config_eventfd() on vv_blk_device()): re-read the capacity, and give up on the
+ * device (vv_device_abort()) if it signals DEVICE_NEEDS_RESET or reports a capacity that
+ * overflows.
  * @blk: the driver.
  * @ret_changed: set to whether the capacity changed.
  *
  * Context: the thread that drives queue 0 (requests check against the capacity).
- * Return: 0, or -EIO if the config cannot be read consistently.
+ * Return: 0; -EIO if the device was aborted, or its config cannot be read consistently.
  */
 int vv_blk_refresh(struct vv_blk *blk, bool *ret_changed);
 
@@ -131,7 +133,11 @@ int vv_blk_kick(struct vv_blk *blk, unsigned q);
 
 /**
  * vv_blk_poll() - complete up to @budget requests on @q, calling their callbacks.
- * Return: number completed (>= 0), or -EIO if the queue is broken.
+ *
+ * A device that breaks the ring's rules is aborted (vv_device_abort()). On an aborted
+ * device every request still in flight on @q completes here with -EIO, each callback once,
+ * whatever @budget; later calls return -EIO.
+ * Return: number completed (>= 0), or -EIO if the queue is broken and nothing was left.
  */
 int vv_blk_poll(struct vv_blk *blk, unsigned q, unsigned budget);
 
@@ -173,6 +179,8 @@ int vv_blk_set_mode(struct vv_blk *blk, unsigned q, enum vv_blk_mode mode, unsig
  *
  * Context: the thread that drives @q; blocks (or spins) up to @timeout_ms. In poll mode it
  * makes no system call and takes no lock.
+ * A hot-unplug request from the kernel (vv_device_removal_eventfd()) seen while waiting
+ * aborts the device: what is in flight then completes with -EIO.
  * Return: the number completed (> 0); 0 if none completed in time; -EIO if the queue is
  * broken; -EINVAL for a bad queue.
  */
@@ -181,7 +189,7 @@ int vv_blk_wait(struct vv_blk *blk, unsigned q, int timeout_ms);
 /**
  * vv_blk_read() / vv_blk_write() - synchronous I/O of @len bytes (a multiple of 512) from
  * or to any memory, through the library's DMA bounce buffer, on queue 0.
- * Context: blocks until done.
+ * Context: blocks until done; after 30 s without an answer the device is aborted.
  * Return: 0; -EINVAL, -EROFS, -EIO, -EOPNOTSUPP, -ETIMEDOUT.
  */
 int vv_blk_read(struct vv_blk *blk, uint64_t sector, void *buf, size_t len);
