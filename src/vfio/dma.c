@@ -60,12 +60,13 @@ int vfio_memlock_get(struct vfio_memlock *ret)
 	return 0;
 }
 
-/* "N MiB" rounded up, or "N KiB" below a MiB: what a user compares with `ulimit -l`. */
+/* "N MiB" (to a tenth when not whole), or "N KiB" below a MiB. */
 static const char *size_str(uint64_t bytes, char *buf, size_t len)
 {
-	if (bytes >= (1ULL << 20))
-		snprintf(buf, len, "%llu MiB",
-			 (unsigned long long)((bytes + (1ULL << 20) - 1) >> 20));
+	if (bytes >= (1ULL << 20) && !(bytes & ((1ULL << 20) - 1)))
+		snprintf(buf, len, "%llu MiB", (unsigned long long)(bytes >> 20));
+	else if (bytes >= (1ULL << 20))
+		snprintf(buf, len, "%.1f MiB", (double)bytes / (1 << 20));
 	else
 		snprintf(buf, len, "%llu KiB", (unsigned long long)((bytes + 1023) >> 10));
 	return buf;
@@ -73,9 +74,9 @@ static const char *size_str(uint64_t bytes, char *buf, size_t len)
 
 int vfio_memlock_check(const char *bdf, uint64_t need)
 {
-	char lim[32], tot[32], more[32], had[32];
+	char lim[32], more[32], had[32];
 	struct vfio_memlock m;
-	uint64_t total, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t total, mib, page = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	/* Can't tell: let the kernel decide, and explain_map_failure() say why. */
 	if (vfio_memlock_get(&m) || m.unlimited)
@@ -84,12 +85,14 @@ int vfio_memlock_check(const char *bdf, uint64_t need)
 	/* The kernel counts whole pages against the limit, rounded down to pages. */
 	if (total <= m.limit / page * page)
 		return 0;
-	log_err("%s: RLIMIT_MEMLOCK is %s; this process needs at least %s locked to pin %s more "
-		"for DMA (%s locked already; VFIO counts pinned pages against the limit without "
-		"CAP_IPC_LOCK): ulimit -l %llu, or memlock in /etc/security/limits.conf",
-		bdf, size_str(m.limit, lim, sizeof(lim)), size_str(total, tot, sizeof(tot)),
+	/* Rounded up to whole MiB: the value to set, not a near miss. */
+	mib = (total + (1ULL << 20) - 1) >> 20;
+	log_err("%s: RLIMIT_MEMLOCK is %s; this process needs at least %llu MiB locked to pin %s "
+		"more for DMA (%s locked already; VFIO counts pinned pages against the limit "
+		"without CAP_IPC_LOCK): ulimit -l %llu, or memlock in /etc/security/limits.conf",
+		bdf, size_str(m.limit, lim, sizeof(lim)), (unsigned long long)mib,
 		size_str(need, more, sizeof(more)), size_str(m.locked, had, sizeof(had)),
-		(unsigned long long)((total + (1ULL << 20) - 1) >> 20) << 10);
+		(unsigned long long)mib << 10);
 	return -ENOMEM;
 }
 
