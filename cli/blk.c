@@ -204,7 +204,8 @@ static int blk_mount(int argc, char **argv)
 		/* One queue unless asked: one worker drives it (fuse/export.c says why). */
 		ret = vv_blk_open(bdfs[i], eo.queues ? eo.queues : 1, &blks[i]);
 		if (ret == -EBUSY)
-			cli_err("%s: is it mounted already? A device serves one process at a time",
+			cli_err("%s: busy: its IOMMU group is not viable, or another process opened "
+				"it first (the error above says which)",
 				bdfs[i]);
 		else if (ret)
 			cli_err("%s: cannot open as a virtio-blk device: %s", bdfs[i],

@@ -402,7 +402,10 @@ int blk_bench(int argc, char **argv)
 	ret = vv_blk_open(bdf, o.queues, &b.blk);
 	if (ret) {
 		cli_err("%s: cannot open as a virtio-blk device: %s%s", bdf, strerror(-ret),
-			ret == -EBUSY ? " (is it mounted or in use by another process?)" : "");
+			ret == -EBUSY
+				? " (its IOMMU group is not viable, or another process opened it "
+				  "first: the error above says which)"
+				: "");
 		return EXIT_FAIL;
 	}
 	info = vv_blk_get_info(b.blk);

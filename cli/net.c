@@ -175,8 +175,8 @@ static int net_serve(int argc, char **argv)
 	ret = vv_net_open(bdf, &no, &net);
 	if (ret) {
 		if (ret == -EBUSY)
-			cli_err("%s: in use: is another process driving it? A device serves one "
-				"process at a time",
+			cli_err("%s: busy: its IOMMU group is not viable, or another process opened "
+				"it first (the error above says which)",
 				bdf);
 		else
 			cli_err("%s: cannot open as a virtio-net device: %s", bdf, strerror(-ret));
