@@ -281,8 +281,8 @@ static int attach_one(const char *arg, const struct opts *o)
 	if (ret)
 		return ret;
 	if (group < 0) {
-		cli_err("%s: in no IOMMU group: boot with an IOMMU on (intel_iommu=on; QEMU: "
-			"-device intel-iommu,intremap=on first); see '%s doctor'",
+		cli_err("%s: in no IOMMU group: the kernel runs without an IOMMU, and VFIO needs "
+			"one: " CLI_IOMMU_HOWTO " See '%s doctor'.",
 			bdf, prog);
 		return EXIT_FAIL;
 	}
@@ -292,7 +292,9 @@ static int attach_one(const char *arg, const struct opts *o)
 	}
 	load_vfio_pci();
 	if (access("/sys/bus/pci/drivers/vfio-pci", F_OK)) {
-		cli_err("vfio-pci is not available: modprobe vfio-pci failed");
+		cli_err("vfio-pci is not available ('modprobe vfio-pci' failed): " CLI_VFIO_HOWTO
+			"; see '%s doctor'",
+			prog);
 		return EXIT_FAIL;
 	}
 	/* Record first: if we die between unbind and bind, detach still knows the way back. */

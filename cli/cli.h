@@ -17,6 +17,21 @@ enum {
 
 extern const char *prog;
 
+/*
+ * How to turn an IOMMU on, for attach and doctor. The no-IOMMU mode is named because users
+ * find it, and its price with it: it is no way around the IOMMU for us.
+ */
+#define CLI_IOMMU_HOWTO                                                                            \
+	"enable VT-d / AMD-Vi in the firmware and boot with intel_iommu=on (AMD: amd_iommu=on) "   \
+	"iommu=pt; in QEMU add '-device intel-iommu,intremap=on,caching-mode=on' before every "    \
+	"PCI device. (vfio.enable_unsafe_noiommu_mode=1 drives devices with no IOMMU at all, but " \
+	"then a device can DMA anywhere in memory: no isolation, root only, it taints the "        \
+	"kernel and needs CONFIG_VFIO_NOIOMMU; virtio-vfio does not use it.)"
+/* What a kernel without VFIO lacks. */
+#define CLI_VFIO_HOWTO                                                                         \
+	"the kernel needs CONFIG_VFIO_PCI and CONFIG_VFIO_IOMMU_TYPE1 (Debian's kernels have " \
+	"both, as modules): modprobe vfio-pci vfio_iommu_type1"
+
 void cli_err(const char *fmt, ...) VV_PRINTF(1, 2);
 
 #include <virtio-vfio/ids.h>

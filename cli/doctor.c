@@ -107,10 +107,7 @@ static void check_system(struct tally *t)
 	if (dir_has_entries("/sys/class/iommu"))
 		report(t, "ok", "an IOMMU is present and enabled");
 	else
-		report(t, "FAIL",
-		       "no IOMMU is enabled: boot with intel_iommu=on (AMD: amd_iommu=on); "
-		       "in QEMU add '-device intel-iommu,intremap=on,caching-mode=on' "
-		       "before every PCI device");
+		report(t, "FAIL", "no IOMMU is enabled: " CLI_IOMMU_HOWTO);
 
 	if (file_contains("/proc/interrupts", "IR-"))
 		report(t, "ok", "interrupt remapping is active");
@@ -129,7 +126,7 @@ static void check_system(struct tally *t)
 	    !access("/sys/module/vfio_iommu_type1", F_OK))
 		report(t, "ok", "vfio-pci and vfio_iommu_type1 are loaded");
 	else
-		report(t, "FAIL", "VFIO modules missing: modprobe vfio-pci vfio_iommu_type1");
+		report(t, "FAIL", "VFIO modules missing: " CLI_VFIO_HOWTO);
 
 	if (!access("/dev/vfio/vfio", R_OK | W_OK))
 		report(t, "ok", "/dev/vfio/vfio is accessible");
