@@ -374,7 +374,8 @@ static void report(const struct bench *b, const char *bdf, double secs)
 
 static atomic_bool interrupted;
 
-static void on_sigint(int sig)
+/* SIGINT or SIGTERM: stop submitting, let what is in flight finish, report what ran. */
+static void on_stop(int sig)
 {
 	atomic_store(&interrupted, true);
 }
@@ -444,7 +445,8 @@ int blk_bench(int argc, char **argv)
 		}
 	}
 
-	signal(SIGINT, on_sigint);
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
 	t0 = now_ns();
 	for (; started < o.queues; started++)
 		if (pthread_create(&b.jobs[started].thread, NULL, job_main, &b.jobs[started])) {

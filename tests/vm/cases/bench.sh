@@ -28,6 +28,20 @@ for mode in irq poll hybrid; do
 	done
 	echo "ok: $mode: all five workloads ($(jq -r '.iops | floor' <<<"$out") IOPS randrw)"
 done
+
+# SIGTERM and SIGINT end a run early, cleanly: exit 0 and a report of what ran.
+for sig in TERM INT; do
+	"$vv" blk bench --json --time 60 --qd 8 "$bdf" >/tmp/bench.json &
+	pid=$!
+	sleep 3
+	kill -s $sig $pid
+	rc=0
+	wait $pid || rc=$?
+	vv_assert_eq "$rc" 0 "blk bench: exit status after SIG$sig"
+	jq -e '.ios > 0 and .seconds < 30' /tmp/bench.json >/dev/null ||
+		vv_die "SIG$sig: no report: $(cat /tmp/bench.json)"
+done
+echo "ok: SIGTERM and SIGINT stop blk bench with a report"
 out=$("$vv" blk bench --time 1 --queues 2 --qd 4 --bs 64k --mode poll "$bdf")
 echo "$out"
 [[ $out == *"queues=2"*"IOPS"*"p99.9"* ]] || vv_die "text report: $out"
