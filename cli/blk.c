@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "export.h"
+#include "logfwd.h"
 #include "pci/inuse.h"
 
 #define MAX_DEVS 16
@@ -81,15 +82,8 @@ static void tell_parent(void *ctx)
 			(void)0;
 		close(*fd);
 		*fd = -1;
-		/* Nobody reads our terminal any more. */
-		int null = open("/dev/null", O_RDWR);
-
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-			close(null);
-		}
+		/* Nobody reads our terminal any more: what we say goes to syslog (or nowhere). */
+		logfwd_start("virtio-vfio");
 	}
 }
 
@@ -215,6 +209,7 @@ static int blk_mount(int argc, char **argv)
 		ret = export_run(blks, names, (unsigned)n, mnt, &eo, tell_parent, &pipe_fd);
 	for (int i = 0; i < n; i++)
 		vv_blk_close(blks[i]);
+	logfwd_stop();
 	return ret ? EXIT_FAIL : EXIT_OK;
 }
 

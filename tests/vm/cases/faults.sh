@@ -9,12 +9,13 @@
 # - Surprise removal: QEMU device_del under read and write load. The kernel relays the
 #   removal to us (the VFIO request interrupt); the daemon aborts the device, fails what is
 #   in flight with EIO, unmounts and exits 1 saying why; the kernel then completes the
-#   removal (no "blocked" task, the function disappears) and the guest carries on. The same
-#   for `net serve` on a NIC: it says why and exits non-zero.
+#   removal (no "blocked" task, the function disappears) and the guest carries on. A daemon
+#   mount says why in syslog. `net serve` on a NIC says why and exits non-zero.
 #vm: timeout 300
 #vm: topology rootport
 #vm: blk vfault serial=vvfault0 size=64M ioerror=8192
 #vm: blk vgone serial=vvgone0 size=64M
+#vm: blk vgone2 serial=vvgone1 size=16M
 #vm: netpair vngone vkgone mac0=52:54:00:00:06:a0 mac1=52:54:00:00:06:a1
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
@@ -128,6 +129,23 @@ echo "$log" | grep -i "vfio\|pciehp" | sed 's/^/dmesg: /'
 [[ $log != *"blocked for more than"* ]] || vv_die "a task hung in the kernel"
 n=$(echo "$log" | grep -c "Relaying device request" || true)
 [ "$n" -le 2 ] || vv_die "the kernel had to ask $n times"
+
+# --- the same for a daemon: its reason reaches syslog ---------------------------------------
+busybox syslogd -n -O /tmp/syslog.log &
+slog=$!
+wait_for "[ -S /dev/log ]" 50 || vv_die "syslogd did not start"
+bdf=$(vv_bdf_by_serial vvgone1)
+"$vv" attach "$bdf" >/dev/null
+"$vv" blk mount "$bdf" /tmp/m
+mpid=$(pgrep -f "blk mount $bdf")
+echo 'VV-QMP: {"execute": "device_del", "arguments": {"id": "vgone2"}}' >/dev/console
+wait_for "! kill -0 $mpid 2>/dev/null" 300 || vv_die "the daemon did not exit after device_del"
+mountpoint -q /tmp/m && vv_die "still mounted after removal"
+wait_for "grep -q 'device lost' /tmp/syslog.log" 50 || vv_die "syslog: $(cat /tmp/syslog.log)"
+grep "virtio-vfio" /tmp/syslog.log | sed 's/^/syslog: /'
+kill "$slog"
+wait_for "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed"
+echo "ok: the daemon's reason is in syslog, and $bdf is gone"
 
 # --- surprise removal of a NIC under net serve ----------------------------------------------
 bdf=$(vv_bdf_by_mac 52:54:00:00:06:a0)
