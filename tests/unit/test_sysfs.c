@@ -24,6 +24,7 @@
 #define NINEP "0000:00:02.0"
 #define VFIO  "0000:02:00.0"
 #define BARE  "0000:03:00.0"
+#define STUB  "0000:04:00.0"
 
 static char root[PATH_MAX];
 
@@ -278,6 +279,26 @@ static void test_malformed_mountinfo(void **state)
 	put_mountinfo("22 1 0:21 / /proc rw - proc proc rw\n");
 }
 
+/*
+ * A virtio function on a driver we cannot see into (pci-stub, a vendor driver) is in use
+ * for all we know; a function that is not virtio is the group check's business.
+ */
+static void test_unknown_driver(void **state)
+{
+	char path[PATH_MAX * 2];
+
+	mkdir_p("sys/bus/pci/devices/" STUB);
+	link_to("sys/bus/pci/devices/" STUB "/driver", "../../../bus/pci/drivers/pci-stub");
+	put("sys/bus/pci/devices/" STUB "/vendor", "0x8086\n");
+	assert_in_use(STUB, NULL);
+	put("sys/bus/pci/devices/" STUB "/vendor", "0x1af4\n");
+	assert_in_use(STUB, "it is bound to pci-stub, a driver virtio-vfio cannot check for users "
+			    "(it knows virtio-pci and vfio-pci)");
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/" STUB "/driver", root);
+	unlink(path); /* unbound: nothing uses it */
+	assert_in_use(STUB, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_9p_mounted),
 		cmocka_unit_test(test_vfio_open),
 		cmocka_unit_test(test_malformed_mountinfo),
+		cmocka_unit_test(test_unknown_driver),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
