@@ -104,7 +104,11 @@ VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **
 								    ? VV_BLK_MODE_IRQ
 								    : VV_BLK_MODE_POLL,
 						    .cb_on = true};
-	per_q = blk_queue_mem_size(32768);
+	/* A command slot per ring entry: pinned memory counts against RLIMIT_MEMLOCK. */
+	per_q = 0;
+	for (unsigned i = 0; i < b->nq; i++)
+		if (blk_queue_mem_size(vv_vq_size(vv_device_queue(b->dev, i))) > per_q)
+			per_q = blk_queue_mem_size(vv_vq_size(vv_device_queue(b->dev, i)));
 	ret = b->queues && b->waiters ? vv_dma_alloc(b->dev, per_q * b->nq, &b->cmd_mem) : -ENOMEM;
 	if (!ret)
 		ret = vv_dma_alloc(b->dev, BOUNCE_SIZE, &b->bounce);
