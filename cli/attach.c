@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -255,9 +256,31 @@ static void print_node(int group, const struct opts *o)
 		printf(" owned by uid %u", (unsigned)o->uid);
 }
 
+/*
+ * A signal between unbind and probe would leave the function with no driver at all, so the
+ * bind sequence runs with the terminating signals held: they act once it is over.
+ */
+static void hold_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void release_signals(const sigset_t *old)
+{
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 static int attach_one(const char *arg, const struct opts *o)
 {
 	char bdf[PCI_BDF_LEN], orig[64], why[256];
+	sigset_t old;
 	int ret, group;
 
 	ret = cli_resolve_virtio(arg, bdf);
@@ -301,14 +324,17 @@ static int attach_one(const char *arg, const struct opts *o)
 	if (*orig && pci_state_save_driver(bdf, orig))
 		fprintf(stderr, "%s: warning: cannot record the original driver in %s\n", prog,
 			VV_STATE_DIR);
+	hold_signals(&old);
 	ret = pci_bind_driver(bdf, "vfio-pci");
 	if (ret) {
 		cli_err("%s: binding to vfio-pci failed: %s", bdf, strerror(-ret));
 		if (*orig && pci_bind_driver(bdf, orig) == 0)
 			pci_clear_override(bdf);
 		pci_state_forget(bdf);
+		release_signals(&old);
 		return EXIT_FAIL;
 	}
+	release_signals(&old);
 	if (o->owner && give_node(bdf, group, o))
 		return EXIT_FAIL;
 	printf("%s: attached (was %s), ", bdf, *orig ? orig : "unbound");
@@ -322,6 +348,7 @@ static int detach_one(const char *arg, const struct opts *o)
 	bool force = o->force;
 	char bdf[PCI_BDF_LEN], cur[64], orig[64], reason[256];
 	struct kname names[PCI_MAX_KNAMES];
+	sigset_t old;
 	int ret, n;
 
 	ret = cli_resolve_virtio(arg, bdf);
@@ -344,8 +371,10 @@ static int detach_one(const char *arg, const struct opts *o)
 	}
 	if (pci_state_load_driver(bdf, orig, sizeof(orig)))
 		snprintf(orig, sizeof(orig), "virtio-pci");
+	hold_signals(&old);
 	ret = pci_bind_driver(bdf, orig);
 	pci_clear_override(bdf);
+	release_signals(&old);
 	if (ret) {
 		cli_err("%s: giving it back to %s failed: %s", bdf, orig, strerror(-ret));
 		return EXIT_FAIL;

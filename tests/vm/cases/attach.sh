@@ -132,4 +132,25 @@ kill "$holder"; wait "$holder" 2>/dev/null || true
 "$vv" detach "$blk1" >/dev/null
 vv_assert_eq "$(drv "$blk1")" virtio-pci "blk1 back"
 
+# SIGTERM at any moment of attach or detach: the function ends on one driver or the other,
+# never on none (the bind sequence holds signals until it is over).
+land=""
+for i in $(seq 0 19); do
+	for cmd in attach detach; do
+		"$vv" $cmd "$blk1" >/dev/null 2>&1 &
+		p=$!
+		sleep "0.0$((i % 10))"
+		kill -TERM $p 2>/dev/null || true
+		wait $p 2>/dev/null || true
+		d=$(drv "$blk1")
+		case "$d" in
+		vfio-pci | virtio-pci) land="$land $d" ;;
+		*) vv_die "SIGTERM during $cmd left $blk1 on no driver ($d)" ;;
+		esac
+	done
+done
+"$vv" detach "$blk1" >/dev/null
+vv_assert_eq "$(drv "$blk1")" virtio-pci "blk1 back after the signals"
+echo "ok: 40 SIGTERMs during attach/detach, the function always on a driver:$(echo $land | tr ' ' '\n' | sort | uniq -c | tr -s ' \n' ' ')"
+
 echo "attach: all checks passed"
