@@ -51,13 +51,23 @@ static int type1_unmap(struct vfio_iommu *iommu, uint64_t iova, size_t len)
 		.iova = iova,
 		.size = len,
 	};
+	struct vfio_iommu_type1_info info = {.argsz = sizeof(info)};
+	int container = to_type1(iommu)->container;
 
-	if (ioctl(to_type1(iommu)->container, VFIO_IOMMU_UNMAP_DMA, &unmap))
-		return -errno;
 	/*
-	 * Nothing there: the kernel dropped the mapping already, as it does for every mapping
-	 * once the container's last device is removed (hot-unplug).
+	 * When the group's last device is removed (hot-unplug), the kernel takes the group out
+	 * of the container: it unmaps everything, and once no group is left the container has
+	 * no IOMMU at all. An unmap then finds nothing (size 0), or fails with EINVAL as every
+	 * IOMMU call does, GET_INFO included. Either way the mapping is gone: -ENOENT.
 	 */
+	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap)) {
+		int err = errno;
+
+		if (err == EINVAL && ioctl(container, VFIO_IOMMU_GET_INFO, &info) &&
+		    errno == EINVAL)
+			return -ENOENT;
+		return -err;
+	}
 	if (!unmap.size)
 		return -ENOENT;
 	/* Type1v2 never splits a mapping: a short unmap means our bookkeeping is wrong. */

@@ -113,6 +113,8 @@ wait "$mpid" || rc=$?
 vv_assert_eq "$rc" 1 "daemon exit status after removal"
 err=$(cat /tmp/m.err)
 [[ $err == *"being removed"* && $err == *"device lost"* ]] || vv_die "no reason given: $err"
+# Exit 1 is expected here, so a sanitizer's report (also exit 1) must be looked for.
+[[ $err != *Sanitizer* && $err != *"runtime error"* ]] || vv_die "sanitizer report: $err"
 echo "ok: the daemon said: $(tr '\n' '|' </tmp/m.err)"
 mountpoint -q /tmp/m && vv_die "still mounted after removal"
 wait_for "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed: $(dmesg | tail)"
@@ -143,6 +145,7 @@ wait_for "! kill -0 $mpid 2>/dev/null" 300 || vv_die "the daemon did not exit af
 mountpoint -q /tmp/m && vv_die "still mounted after removal"
 wait_for "grep -q 'device lost' /tmp/syslog.log" 50 || vv_die "syslog: $(cat /tmp/syslog.log)"
 grep "virtio-vfio" /tmp/syslog.log | sed 's/^/syslog: /'
+grep -q "Sanitizer\|runtime error" /tmp/syslog.log && vv_die "sanitizer report in syslog"
 kill "$slog"
 wait_for "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed"
 echo "ok: the daemon's reason is in syslog, and $bdf is gone"
@@ -159,6 +162,10 @@ rc=0
 wait "$spid" || rc=$?
 [ "$rc" != 0 ] || vv_die "net serve exited 0 after losing its NIC"
 grep -q "being removed" /tmp/serve.log || vv_die "net serve gave no reason: $(cat /tmp/serve.log)"
+if grep -q "Sanitizer\|runtime error" /tmp/serve.log; then
+	cat /tmp/serve.log
+	vv_die "sanitizer report from net serve"
+fi
 echo "ok: net serve exited $rc: $(grep "being removed" /tmp/serve.log)"
 wait_for "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed: $(dmesg | tail)"
 echo "ok: $bdf is gone"
