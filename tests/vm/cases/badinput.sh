@@ -106,6 +106,8 @@ row() {
 	fi
 	[ "$rc" = "$want_rc" ] || fail "$* : exit $rc, expected $want_rc"
 	[ -n "$msg" ] || fail "$* : stderr lacks '$want': $(cat /tmp/row.err)"
+	# A sanitizer's report exits 1 too: it must not pass for a refusal.
+	! grep -q "Sanitizer\|runtime error" /tmp/row.err || fail "$* : sanitizer: $(cat /tmp/row.err)"
 	if [ "${2:-}" = doctor ]; then
 		# doctor's report is its output; it must not say all is well.
 		! grep -q '^0 problems' /tmp/row.out || fail "$* : doctor says 0 problems"
