@@ -75,18 +75,20 @@ static int virtio_type(const char *bdf)
 }
 
 /*
- * Resolves DEVICE to a virtio function of @type bound to vfio-pci, or says what is wrong and
- * how to fix it (@purpose says why the type matters). Returns 0 or EXIT_FAIL.
+ * Resolves DEVICE to a virtio function of @type (0: any) bound to vfio-pci that no other
+ * process drives, or says what is wrong and how to fix it (@purpose says why the type
+ * matters; @busy_hint, if any, is added to the in-use message). Returns 0 or EXIT_FAIL.
  */
-int cli_attached_device(const char *arg, int type, const char *purpose, char bdf[PCI_BDF_LEN])
+int cli_attached_device(const char *arg, int type, const char *purpose, const char *busy_hint,
+			char bdf[PCI_BDF_LEN])
 {
-	char drv[64];
+	char drv[64], why[256];
 	int got;
 
 	if (cli_resolve_virtio(arg, bdf))
 		return EXIT_FAIL;
 	got = virtio_type(bdf);
-	if (got >= 0 && got != type) {
+	if (type > 0 && got >= 0 && got != type) {
 		cli_err("%s is a virtio %s device, not %s: %s", bdf, vv_virtio_type_name(got),
 			vv_virtio_type_name(type), purpose);
 		return EXIT_FAIL;
@@ -94,6 +96,12 @@ int cli_attached_device(const char *arg, int type, const char *purpose, char bdf
 	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
 		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
 			*drv ? drv : "no driver", prog, bdf);
+		return EXIT_FAIL;
+	}
+	/* Say who has it now: opening it could only say -EBUSY. */
+	if (pci_dev_in_use(NULL, bdf, why, sizeof(why)) > 0) {
+		cli_err("%s is in use: %s; a device serves one process at a time%s%s", bdf, why,
+			busy_hint ? " " : "", busy_hint ? busy_hint : "");
 		return EXIT_FAIL;
 	}
 	return 0;

@@ -18,7 +18,6 @@
 #include "cli.h"
 #include "export.h"
 #include "logfwd.h"
-#include "pci/inuse.h"
 
 #define MAX_DEVS 16
 
@@ -171,18 +170,11 @@ static int blk_mount(int argc, char **argv)
 		cli_err("blk mount: mountpoint %s: not a directory", mnt);
 		return EXIT_FAIL;
 	}
+	/* Checked before forking, so that the caller hears what is wrong. */
 	for (int i = 0; i < n; i++) {
-		char why[256];
-
-		if (cli_blk_device(argv[optind + i], bdfs[i]))
+		if (cli_blk_device(argv[optind + i],
+				   "(mounted already? see 'findmnt -t fuse.virtio-vfio')", bdfs[i]))
 			return EXIT_FAIL;
-		/* Say who has it now, before forking: vv_blk_open() could only say -EBUSY. */
-		if (pci_dev_in_use(NULL, bdfs[i], why, sizeof(why)) > 0) {
-			cli_err("%s is in use: %s; a device serves one process at a time "
-				"(mounted already? see 'findmnt -t fuse.virtio-vfio')",
-				bdfs[i], why);
-			return EXIT_FAIL;
-		}
 		names[i] = bdfs[i];
 	}
 

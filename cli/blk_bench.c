@@ -19,7 +19,6 @@
 
 #include "cli.h"
 #include "json.h"
-#include "pci/inuse.h"
 
 #define MAX_QD	   1024
 #define MAX_QUEUES 64
@@ -384,7 +383,7 @@ int blk_bench(int argc, char **argv)
 {
 	struct opts o;
 	struct bench b = {.o = &o};
-	char bdf[PCI_BDF_LEN], why[256];
+	char bdf[PCI_BDF_LEN];
 	const struct vv_blk_info *info;
 	uint64_t t0, t1;
 	unsigned started = 0;
@@ -394,12 +393,8 @@ int blk_bench(int argc, char **argv)
 	ret = parse(argc, argv, &o);
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
-	if (cli_blk_device(argv[optind], bdf))
+	if (cli_blk_device(argv[optind], NULL, bdf))
 		return EXIT_FAIL;
-	if (pci_dev_in_use(NULL, bdf, why, sizeof(why)) > 0) {
-		cli_err("%s is in use: %s; a device serves one process at a time", bdf, why);
-		return EXIT_FAIL;
-	}
 	ret = vv_blk_open(bdf, o.queues, &b.blk);
 	if (ret) {
 		cli_err("%s: cannot open as a virtio-blk device: %s%s", bdf, strerror(-ret),

@@ -40,11 +40,13 @@ void cli_err(const char *fmt, ...) VV_PRINTF(1, 2);
 
 int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *ret_json);
 int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN]);
-int cli_attached_device(const char *arg, int type, const char *purpose, char bdf[PCI_BDF_LEN]);
+int cli_attached_device(const char *arg, int type, const char *purpose, const char *busy_hint,
+			char bdf[PCI_BDF_LEN]);
 /* An attached virtio-blk function, for the blk commands. */
-static inline int cli_blk_device(const char *arg, char bdf[PCI_BDF_LEN])
+static inline int cli_blk_device(const char *arg, const char *busy_hint, char bdf[PCI_BDF_LEN])
 {
-	return cli_attached_device(arg, VV_VIRTIO_BLK, "the blk commands drive disks", bdf);
+	return cli_attached_device(arg, VV_VIRTIO_BLK, "the blk commands drive disks", busy_hint,
+				   bdf);
 }
 int blk_bench(int argc, char **argv);
 

@@ -18,7 +18,6 @@
 #include "core/device.h"
 #include "core/features.h"
 #include "json.h"
-#include "pci/inuse.h"
 
 /* Device features the info probe accepts, so that the config fields they gate are valid. */
 #define BLK_INFO_FEATURES                                                                          \
@@ -379,7 +378,7 @@ static void usage(FILE *out)
 int cmd_info(int argc, char **argv)
 {
 	struct info in = {0};
-	char bdf[PCI_BDF_LEN], drv[64], why[256];
+	char bdf[PCI_BDF_LEN];
 	bool json;
 	int c, ret;
 
@@ -390,17 +389,8 @@ int cmd_info(int argc, char **argv)
 		cli_err("info: expected exactly one DEVICE");
 		return EXIT_USAGE;
 	}
-	if (cli_resolve_virtio(argv[optind], bdf))
+	if (cli_attached_device(argv[optind], 0, NULL, NULL, bdf))
 		return EXIT_FAIL;
-	if (pci_sysfs_driver(NULL, bdf, drv, sizeof(drv)) == 0 && strcmp(drv, "vfio-pci")) {
-		cli_err("%s is bound to %s, not vfio-pci: run '%s attach %s' first", bdf,
-			*drv ? drv : "no driver", prog, bdf);
-		return EXIT_FAIL;
-	}
-	if (pci_dev_in_use(NULL, bdf, why, sizeof(why)) > 0) {
-		cli_err("%s is in use: %s; a device serves one process at a time", bdf, why);
-		return EXIT_FAIL;
-	}
 	ret = probe(bdf, &in);
 	if (ret) {
 		/* The library logged the cause. */

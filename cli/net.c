@@ -15,7 +15,6 @@
 
 #include "cli.h"
 #include "netstack/netstack.h"
-#include "pci/inuse.h"
 
 #define DEF_POLL_US 50
 
@@ -94,7 +93,7 @@ static int net_serve(int argc, char **argv)
 	struct netstack_opts so = {.poll_us = DEF_POLL_US};
 	struct vv_net_opts no = {.buf_priv_size = NETSTACK_BUF_PRIV};
 	const char *cidr = NULL;
-	char bdf[PCI_BDF_LEN], why[256], *end;
+	char bdf[PCI_BDF_LEN], *end;
 	struct ready_ctx rc;
 	struct vv_net *net;
 	sigset_t sigs;
@@ -151,13 +150,9 @@ static int net_serve(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ret = cli_attached_device(argv[optind], VV_VIRTIO_NET, "'net serve' needs a network device",
-				  bdf);
+				  NULL, bdf);
 	if (ret)
 		return ret;
-	if (pci_dev_in_use(NULL, bdf, why, sizeof(why)) > 0) {
-		cli_err("%s is in use: %s; a device serves one process at a time", bdf, why);
-		return EXIT_FAIL;
-	}
 	if (so.gw && (so.gw & so.mask) != (so.addr & so.mask))
 		fprintf(stderr, "%s: warning: gateway is outside %s\n", prog, cidr);
 
