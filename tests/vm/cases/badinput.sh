@@ -19,7 +19,6 @@ vv=$VV_BUILD/cli/virtio-vfio
 disk_of() { basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")"; }
 if_of() { basename "$(dirname "$(grep -lx "$1" /sys/class/net/*/address)")"; }
 drv() { basename "$(readlink -f "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
-wait_gone() { for _ in $(seq 100); do pgrep -f "blk mount.*$1" >/dev/null || return 0; sleep 0.1; done; vv_die "daemon for $1 still running"; }
 
 blk=$(vv_bdf_by_serial vvbad0)
 mf0=$(vv_bdf_by_serial vvbad-mf0)
@@ -208,7 +207,7 @@ row 1 "$blk is in use: /dev/vfio/" mount "$vv" blk bench --time 1 "$blk"
 row 1 "$blk is in use: /dev/vfio/" mount "$vv" detach "$blk"
 row 1 "$blk is in use: /dev/vfio/" mount "$vv" info "$blk"
 umount /tmp/m
-wait_gone "$blk"
+vv_wait_gone "$blk"
 "$vv" detach "$blk" >/dev/null
 for _ in $(seq 50); do grep -qx vvbad0 /sys/block/vd*/serial 2>/dev/null && break; sleep 0.1; done
 

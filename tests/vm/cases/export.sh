@@ -17,7 +17,6 @@ vv=$VV_BUILD/cli/virtio-vfio
 M=$((1 << 20))
 disk_of() { basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")"; }
 daemon_of() { pgrep -f "blk mount.*$1"; }
-wait_gone() { for _ in $(seq 100); do daemon_of "$1" >/dev/null || return 0; sleep 0.1; done; vv_die "daemon for $1 still running"; }
 fio_name() { printf "%s" "${1//:/\\:}"; } # fio splits file names at ":"
 # zero FILE OFFSET LEN: the reference copy of what fallocate does.
 zero() { head -c "$3" /dev/zero | dd of="$1" bs=1M iflag=fullblock oflag=seek_bytes seek="$2" conv=notrunc status=none; }
@@ -82,7 +81,7 @@ zero /tmp/ref 100 200
 same "$f" /tmp/ref 0 $((32 * M)) "unaligned fallocate on the discard disk"
 echo "ok: unaligned punch-hole and zero-range read back zeroes, neighbours intact"
 umount /tmp/m
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
 for _ in $(seq 50); do grep -qx vvexp-mq /sys/block/vd*/serial 2>/dev/null && break; sleep 0.1; done
 same "/dev/$(disk_of vvexp-mq)" /tmp/ref 0 $((32 * M)) "the kernel reads different data"
@@ -106,7 +105,7 @@ zero /tmp/ref $((50 * M + 10)) 20
 same "$f" /tmp/ref 0 $((56 * M)) "fallocate without WRITE_ZEROES"
 echo "ok: fallocate without WRITE_ZEROES: 40 MiB aligned and unaligned edges on 4 KiB sectors"
 umount /tmp/m
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
 for _ in $(seq 50); do grep -qx vvexp-nowz /sys/block/vd*/serial 2>/dev/null && break; sleep 0.1; done
 same "/dev/$(disk_of vvexp-nowz)" /tmp/ref 0 $((56 * M)) "the kernel reads different data"

@@ -22,19 +22,13 @@ set -euo pipefail
 
 vv=$VV_BUILD/cli/virtio-vfio
 
-# Waits up to $2 tenths of a second for command $1 to succeed.
-wait_for() {
-	for _ in $(seq "$2"); do eval "$1" && return 0; sleep 0.1; done
-	return 1
-}
-
 # --- I/O errors at sector 8192 (4 MiB) ---------------------------------------------------
 bdf=$(vv_bdf_by_serial vvfault0)
 "$vv" attach "$bdf" >/dev/null
 mkdir -p /tmp/m
 "$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
 mpid=$!
-wait_for "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
+vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
 f=/tmp/m/$bdf
 
 head -c $((4 << 20)) /dev/urandom >/tmp/low
@@ -88,7 +82,7 @@ bdf=$(vv_bdf_by_serial vvgone0)
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
 mpid=$!
-wait_for "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
+vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
 f=/tmp/m/$bdf
 # Each loop ends only when its dd fails: exit 3 says it did.
 (while dd if="$f" of=/dev/null bs=64k count=256 iflag=direct status=none; do :; done
@@ -104,7 +98,7 @@ dmesg -c >/dev/null
 echo 'VV-QMP: {"execute": "device_del", "arguments": {"id": "vgone"}}' >/dev/console
 
 # pciehp waits 5 s for a cancel of the attention button, then removes the function.
-if ! wait_for "! kill -0 $mpid 2>/dev/null" 300; then
+if ! vv_wait "! kill -0 $mpid 2>/dev/null" 300; then
 	dmesg | tail -n 30
 	cat /tmp/m.err
 	for t in /proc/$mpid/task/*; do echo "$t: $(cat "$t/comm") $(cat "$t/wchan")"; cat "$t/stack"; done
@@ -119,7 +113,7 @@ err=$(cat /tmp/m.err)
 [[ $err != *Sanitizer* && $err != *"runtime error"* ]] || vv_die "sanitizer report: $err"
 echo "ok: the daemon said: $(tr '\n' '|' </tmp/m.err)"
 mountpoint -q /tmp/m && vv_die "still mounted after removal"
-wait_for "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed: $(dmesg | tail)"
+vv_wait "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed: $(dmesg | tail)"
 echo "ok: $bdf is gone"
 rc=0
 wait "$rload" || rc=$?
@@ -137,19 +131,19 @@ n=$(echo "$log" | grep -c "Relaying device request" || true)
 # --- the same for a daemon: its reason reaches syslog ---------------------------------------
 busybox syslogd -n -O /tmp/syslog.log &
 slog=$!
-wait_for "[ -S /dev/log ]" 50 || vv_die "syslogd did not start"
+vv_wait "[ -S /dev/log ]" 50 || vv_die "syslogd did not start"
 bdf=$(vv_bdf_by_serial vvgone1)
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount "$bdf" /tmp/m
 mpid=$(pgrep -f "blk mount $bdf")
 echo 'VV-QMP: {"execute": "device_del", "arguments": {"id": "vgone2"}}' >/dev/console
-wait_for "! kill -0 $mpid 2>/dev/null" 300 || vv_die "the daemon did not exit after device_del"
+vv_wait "! kill -0 $mpid 2>/dev/null" 300 || vv_die "the daemon did not exit after device_del"
 mountpoint -q /tmp/m && vv_die "still mounted after removal"
-wait_for "grep -q 'device lost' /tmp/syslog.log" 50 || vv_die "syslog: $(cat /tmp/syslog.log)"
+vv_wait "grep -q 'device lost' /tmp/syslog.log" 50 || vv_die "syslog: $(cat /tmp/syslog.log)"
 grep "virtio-vfio" /tmp/syslog.log | sed 's/^/syslog: /'
 grep -q "Sanitizer\|runtime error" /tmp/syslog.log && vv_die "sanitizer report in syslog"
 kill "$slog"
-wait_for "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed"
+vv_wait "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed"
 echo "ok: the daemon's reason is in syslog, and $bdf is gone"
 
 # --- surprise removal of a NIC under net serve ----------------------------------------------
@@ -157,9 +151,9 @@ bdf=$(vv_bdf_by_mac 52:54:00:00:06:a0)
 "$vv" attach "$bdf" >/dev/null
 "$vv" net serve "$bdf" --ip 198.18.1.1/24 >/tmp/serve.log 2>&1 &
 spid=$!
-wait_for "grep -q serving /tmp/serve.log" 300 || vv_die "net serve: $(cat /tmp/serve.log)"
+vv_wait "grep -q serving /tmp/serve.log" 300 || vv_die "net serve: $(cat /tmp/serve.log)"
 echo 'VV-QMP: {"execute": "device_del", "arguments": {"id": "vngone"}}' >/dev/console
-wait_for "! kill -0 $spid 2>/dev/null" 300 || vv_die "net serve did not exit after device_del"
+vv_wait "! kill -0 $spid 2>/dev/null" 300 || vv_die "net serve did not exit after device_del"
 rc=0
 wait "$spid" || rc=$?
 [ "$rc" != 0 ] || vv_die "net serve exited 0 after losing its NIC"
@@ -169,7 +163,7 @@ if grep -q "Sanitizer\|runtime error" /tmp/serve.log; then
 	vv_die "sanitizer report from net serve"
 fi
 echo "ok: net serve exited $rc: $(grep "being removed" /tmp/serve.log)"
-wait_for "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed: $(dmesg | tail)"
+vv_wait "[ ! -e /sys/bus/pci/devices/$bdf ]" 300 || vv_die "$bdf not removed: $(dmesg | tail)"
 echo "ok: $bdf is gone"
 
 # The guest carries on: the CLI, and the other disk back on the kernel's driver.

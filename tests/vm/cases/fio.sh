@@ -14,7 +14,6 @@ set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
 vv=$VV_BUILD/cli/virtio-vfio
-wait_gone() { for _ in $(seq 100); do pgrep -f "blk mount.*$1" >/dev/null || return 0; sleep 0.1; done; vv_die "daemon for $1 still running"; }
 mkdir -p /tmp/m
 fio_verify() {
 	fio --output-format=terse --terse-version=3 "$@" >/tmp/fio.out 2>/tmp/fio.err ||
@@ -52,7 +51,7 @@ fallocate -o 0 -l 4096 "$f" # plain allocation inside the device: nothing to do,
 truncate -s 1M "$f" 2>/dev/null && vv_die "truncate succeeded"
 echo "ok: size changes refused"
 umount /tmp/m
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 
 # -o ro on a writable device.
 "$vv" blk mount -o ro "$bdf" /tmp/m
@@ -60,7 +59,7 @@ vv_assert_eq "$(stat -c %a "$f")" 400 "read-only export mode"
 dd if=/dev/zero of="$f" bs=4096 count=1 conv=notrunc 2>/dev/null && vv_die "write through -o ro"
 head -c 4096 "$f" >/dev/null
 umount /tmp/m
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
 
 # A read-only device.
@@ -71,7 +70,7 @@ err=$(dd if=/dev/zero of="/tmp/m/$bdf" bs=4096 count=1 conv=notrunc 2>&1) && vv_
 [[ $err == *"Read-only file system"* ]] || vv_die "expected EROFS, got: $err"
 echo "ok: read-only device gives EROFS"
 umount /tmp/m
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
 
 # Small ring, no event_idx, no indirect descriptors.
@@ -82,7 +81,7 @@ fio_verify --name=small --filename="$(fio_name "/tmp/m/$bdf")" --verify=crc32c -
 	--rw=randwrite --bsrange=4k-1M --size=16M --numjobs=2 --offset_increment=16M \
 	--ioengine=libaio --iodepth=32 --direct=1
 umount /tmp/m
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
 # A packed ring under the FUSE export.
 bdf=$(vv_bdf_by_serial vvfio-packed)
@@ -92,6 +91,6 @@ fio_verify --name=packed --filename="$(fio_name "/tmp/m/$bdf")" --verify=crc32c 
 	--do_verify=1 --rw=randwrite --bsrange=512-1M --bs_unaligned=1 --size=16M --numjobs=2 \
 	--offset_increment=16M --ioengine=libaio --iodepth=32 --direct=1
 umount /tmp/m
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
 echo "fio: all checks passed"

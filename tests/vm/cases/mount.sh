@@ -12,7 +12,6 @@ set -euo pipefail
 
 vv=$VV_BUILD/cli/virtio-vfio
 disk_of() { basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")"; }
-wait_gone() { for _ in $(seq 100); do pgrep -f "blk mount.*$1" >/dev/null || return 0; sleep 0.1; done; vv_die "daemon for $1 still running"; }
 
 bdf=$(vv_bdf_by_serial vvfuse0)
 disk=$(disk_of vvfuse0)
@@ -68,7 +67,7 @@ losetup -d "$loop"
 echo "ok: mkfs, tree, fsck clean over losetup --direct-io"
 
 umount /tmp/mnt
-wait_gone "$bdf"
+vv_wait_gone "$bdf"
 "$vv" detach "$bdf" >/dev/null
 for _ in $(seq 50); do grep -qx vvfuse0 /sys/block/vd*/serial 2>/dev/null && break; sleep 0.1; done
 disk=$(disk_of vvfuse0)
@@ -98,7 +97,7 @@ mkfs.ext4 -q -F "$loop" && fsck.ext4 -fn "$loop" >/dev/null || vv_die "4k device
 losetup -d "$loop"
 # SIGTERM ends the daemon cleanly and unmounts.
 kill -TERM "$(pgrep -f "blk mount $bdf4")"
-wait_gone "$bdf4"
+vv_wait_gone "$bdf4"
 mountpoint -q /tmp/mnt && vv_die "still mounted after SIGTERM"
 "$vv" detach "$bdf4" >/dev/null
 echo "mount: all checks passed"

@@ -7,6 +7,17 @@ vv_die() {
 	exit 1
 }
 
+# Waits up to $2 tenths of a second for the shell command $1 to succeed; 1 if it never did.
+vv_wait() {
+	for _ in $(seq "$2"); do eval "$1" && return 0; sleep 0.1; done
+	return 1
+}
+
+# Waits up to 10 s for the `blk mount` daemon serving $1 to end.
+vv_wait_gone() {
+	vv_wait "! pgrep -f 'blk mount.*$1' >/dev/null" 100 || vv_die "daemon for $1 still running"
+}
+
 vv_assert_eq() {
 	[ "$1" = "$2" ] || vv_die "$3: got '$1', expected '$2'"
 	echo "ok: $3"
