@@ -15,7 +15,6 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
-#include "core/device.h"
 #include "core/features.h"
 #include "json.h"
 
@@ -34,6 +33,7 @@
 
 struct info {
 	struct vv_device *dev;
+	struct vv_pci_layout layout;
 	uint64_t offered, negotiated;
 	unsigned nq;
 	unsigned qmax[MAX_SHOWN_QUEUES];
@@ -119,6 +119,9 @@ static int probe(const char *bdf, struct info *in)
 	if (ret)
 		return ret;
 	type = vv_device_type(in->dev);
+	ret = vv_device_pci_layout(in->dev, &in->layout);
+	if (ret)
+		return ret;
 	in->offered = vv_device_features_offered(in->dev);
 	in->nq = vv_device_num_queues(in->dev);
 	for (unsigned i = 0; i < in->nq && i < MAX_SHOWN_QUEUES; i++)
@@ -149,9 +152,9 @@ static const char *region_name(int i)
 	return n[i];
 }
 
-static const struct vpci_region *region(const struct vpci_caps *c, int i)
+static const struct vv_pci_region *region(const struct vv_pci_layout *l, int i)
 {
-	const struct vpci_region *r[] = {&c->common, &c->notify, &c->isr, &c->device};
+	const struct vv_pci_region *r[] = {&l->common, &l->notify, &l->isr, &l->device};
 
 	return r[i];
 }
@@ -167,20 +170,22 @@ static void print_text(const struct info *in)
 	int type = vv_device_type(d);
 	uint64_t known = driver_features(type);
 
-	printf("%s: virtio %s (type %d)\n", d->bdf, vv_virtio_type_name(type), type);
+	const struct vv_pci_layout *l = &in->layout;
+
+	printf("%s: virtio %s (type %d)\n", vv_device_bdf(d), vv_virtio_type_name(type), type);
 	printf("\nCapabilities:\n");
 	for (int i = 0; i < 4; i++) {
-		const struct vpci_region *r = region(&d->caps, i);
+		const struct vv_pci_region *r = region(l, i);
 
 		if (r->present)
 			printf("  %-7s BAR%u offset 0x%05x length 0x%05x\n", region_name(i), r->bar,
 			       r->offset, r->length);
 	}
-	printf("  notify_off_multiplier %u\n", d->caps.notify_off_multiplier);
-	if (d->caps.msix.present)
-		printf("  MSI-X   %u vectors, table BAR%u+0x%x, PBA BAR%u+0x%x\n",
-		       d->caps.msix.table_size, d->caps.msix.table_bar, d->caps.msix.table_offset,
-		       d->caps.msix.pba_bar, d->caps.msix.pba_offset);
+	printf("  notify_off_multiplier %u\n", l->notify_off_multiplier);
+	if (l->msix_vectors)
+		printf("  MSI-X   %u vectors, table BAR%u+0x%x, PBA BAR%u+0x%x\n", l->msix_vectors,
+		       l->msix_table.bar, l->msix_table.offset, l->msix_pba.bar,
+		       l->msix_pba.offset);
 	else
 		printf("  MSI-X   none\n");
 
@@ -261,13 +266,13 @@ static void print_json(const struct info *in)
 	json_init(&j, stdout);
 	json_obj_begin(&j);
 	json_kv_int(&j, "version", 1);
-	json_kv_str(&j, "bdf", d->bdf);
+	json_kv_str(&j, "bdf", vv_device_bdf(d));
 	json_kv_str(&j, "type", vv_virtio_type_name(type));
 	json_kv_int(&j, "type_id", type);
 	json_key(&j, "capabilities");
 	json_obj_begin(&j);
 	for (int i = 0; i < 4; i++) {
-		const struct vpci_region *r = region(&d->caps, i);
+		const struct vv_pci_region *r = region(&in->layout, i);
 
 		json_key(&j, region_name(i));
 		if (!r->present) {
@@ -280,8 +285,8 @@ static void print_json(const struct info *in)
 		json_kv_int(&j, "length", r->length);
 		json_obj_end(&j);
 	}
-	json_kv_int(&j, "notify_off_multiplier", d->caps.notify_off_multiplier);
-	json_kv_int(&j, "msix_vectors", d->caps.msix.present ? d->caps.msix.table_size : 0);
+	json_kv_int(&j, "notify_off_multiplier", in->layout.notify_off_multiplier);
+	json_kv_int(&j, "msix_vectors", in->layout.msix_vectors);
 	json_obj_end(&j);
 	snprintf(hex, sizeof(hex), "0x%016llx", (unsigned long long)in->offered);
 	json_kv_str(&j, "features_offered", hex);

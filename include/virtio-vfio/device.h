@@ -245,6 +245,37 @@ void vv_device_abort(struct vv_device *dev);
  */
 bool vv_device_aborted(const struct vv_device *dev);
 
+/* Where one virtio-pci structure lives: @length bytes at @offset in BAR @bar (4.1.4). */
+struct vv_pci_region {
+	bool present;
+	uint8_t bar;
+	uint32_t offset;
+	uint32_t length;
+};
+
+/* What the capability walk found, as the driver uses it. */
+struct vv_pci_layout {
+	struct vv_pci_region common; /* section 4.1.4.3 */
+	struct vv_pci_region notify; /* section 4.1.4.4 */
+	struct vv_pci_region isr;    /* section 4.1.4.5 */
+	struct vv_pci_region device; /* section 4.1.4.6; absent for devices without config */
+	uint32_t notify_off_multiplier;
+	uint16_t msix_vectors;		 /* table size; 0: no MSI-X capability */
+	struct vv_pci_region msix_table; /* length: msix_vectors * 16 */
+	struct vv_pci_region msix_pba;	 /* length: one bit per vector, in 8-byte words */
+};
+
+/**
+ * vv_device_pci_layout() - the virtio-pci structures and MSI-X table the device has, as
+ * checked and used by the library (for tools such as `virtio-vfio info`).
+ * @dev: the device.
+ * @ret_layout: set on success.
+ *
+ * Context: any; reads no device register.
+ * Return: 0; -EOPNOTSUPP for a device not on a PCI transport.
+ */
+int vv_device_pci_layout(const struct vv_device *dev, struct vv_pci_layout *ret_layout);
+
 /**
  * vv_device_start() - set DRIVER_OK: the device may now use the queues.
  * @dev: the device.

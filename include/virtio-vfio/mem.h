@@ -5,7 +5,11 @@
  * Each allocation is one IOMMU mapping and the container has a limited number (65535 by
  * default): allocate a few large pools and carve buffers out of them.
  *
- * Thread safety: allocation and free on one device must not run concurrently.
+ * Access: the IOMMU enforces what the device may do with each mapping. Memory the device
+ * only reads (data to write, frames to send, zeroes) can be mapped VV_DMA_DEVICE_READ alone,
+ * so that a faulty or hostile device cannot change it; a DMA write there fails in the IOMMU.
+ *
+ * Thread safety: any thread may map and unmap; calls on one device are serialized inside.
  */
 #ifndef VIRTIO_VFIO_MEM_H
 #define VIRTIO_VFIO_MEM_H
@@ -19,6 +23,11 @@ extern "C" {
 
 struct vv_device;
 
+/* What the device may do with a mapping: read memory, write it, or both. */
+#define VV_DMA_DEVICE_READ  0x1u
+#define VV_DMA_DEVICE_WRITE 0x2u
+#define VV_DMA_DEVICE_RW    (VV_DMA_DEVICE_READ | VV_DMA_DEVICE_WRITE)
+
 /* The same bytes as the process sees them (@vaddr) and as the device does (@iova). */
 struct vv_dma_buf {
 	void *vaddr;
@@ -27,7 +36,7 @@ struct vv_dma_buf {
 };
 
 /**
- * vv_dma_alloc() - allocate zeroed memory the device can reach.
+ * vv_dma_alloc() - allocate zeroed memory the device can read and write.
  * @dev: the device.
  * @len: bytes; rounded up to the IOMMU page size.
  * @ret_buf: set on success.
@@ -39,7 +48,8 @@ struct vv_dma_buf {
 int vv_dma_alloc(struct vv_device *dev, size_t len, struct vv_dma_buf *ret_buf);
 
 /**
- * vv_dma_register() - make the caller's memory reachable by the device, without copying.
+ * vv_dma_register() - make the caller's memory readable and writable by the device, without
+ * copying: vv_dma_map() with VV_DMA_DEVICE_RW.
  * @dev: the device.
  * @vaddr: page-aligned memory of this process (e.g. from mmap()); it must stay mapped until
  *         vv_dma_free(). Its pages are pinned and excluded from fork() (MADV_DONTFORK).
@@ -54,6 +64,23 @@ int vv_dma_alloc(struct vv_device *dev, size_t len, struct vv_dma_buf *ret_buf);
  * mapped in the process.
  */
 int vv_dma_register(struct vv_device *dev, void *vaddr, size_t len, struct vv_dma_buf *ret_buf);
+
+/**
+ * vv_dma_map() - make the caller's memory reachable by the device, with the access given.
+ * @dev: the device.
+ * @vaddr: page-aligned memory of this process, as for vv_dma_register().
+ * @len: bytes, a multiple of the page size.
+ * @access: VV_DMA_DEVICE_READ, VV_DMA_DEVICE_WRITE or both (VV_DMA_DEVICE_RW).
+ * @ret_buf: set on success: @vaddr, the IOVA the device uses for it, @len.
+ *
+ * A device that writes memory mapped VV_DMA_DEVICE_READ alone faults in the IOMMU; what
+ * follows is the device's business (QEMU's virtio devices fail the request or the device).
+ *
+ * Context: may block while pages are pinned.
+ * Return: as vv_dma_register(); -EINVAL also for an @access without either bit.
+ */
+int vv_dma_map(struct vv_device *dev, void *vaddr, size_t len, unsigned access,
+	       struct vv_dma_buf *ret_buf);
 
 /**
  * vv_dma_free() - unmap memory from vv_dma_alloc() or vv_dma_register(); the former is also

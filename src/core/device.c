@@ -1,92 +1,74 @@
 // SPDX-License-Identifier: MIT
 /* device.c - vv_device: opens a virtio-pci function over VFIO and takes it through initialization.
  */
-#include <endian.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
-#include <virtio-vfio/ids.h>
+#include <virtio-vfio/mem.h>
 
 #include "core/device.h"
 #include "core/virtio.h"
-#include "pci/modern.h"
+#include "pci/vpci.h"
 #include "util/compiler.h"
 #include "util/log.h"
 #include "virtqueue/vq.h"
 
 #define MAX_INDIRECT 64 /* descriptors per indirect table: 256 KiB at 4 KiB per buffer */
 
-/* Identity from config space: a virtio function, and which type. */
-static int read_identity(struct vv_device *dev)
-{
-	uint16_t id[2], subsys;
-	int ret = vfio_cfg_read(dev->vdev, PCI_VENDOR_ID, id, sizeof(id));
+struct vv_queue {
+	struct vv_vq *vq;
+	void *ring_vaddr;
+	int eventfd; /* -1 when polling */
+};
 
-	if (!ret)
-		ret = vfio_cfg_read(dev->vdev, PCI_SUBSYSTEM_ID, &subsys, sizeof(subsys));
-	if (ret)
-		return ret;
-	dev->type = vv_pci_virtio_type(le16toh(id[0]), le16toh(id[1]), le16toh(subsys));
-	if (dev->type <= 0) {
-		log_err("%s: %04x:%04x is not a virtio device", dev->bdf, le16toh(id[0]),
-			le16toh(id[1]));
-		return -ENODEV;
+struct vv_device {
+	struct vv_transport *t;
+	uint64_t features;
+	bool negotiated;
+	bool started;
+	enum vv_irq_mode irq_mode;
+	unsigned nq;
+	struct vv_queue *queues;
+	pthread_mutex_t abort_lock; /* one vv_device_abort() does the work, the others wait */
+	atomic_bool aborted;	    /* set once the device can no longer DMA */
+};
+
+int device_open_transport(struct vv_transport *t, struct vv_device **ret_dev)
+{
+	struct vv_device *dev = calloc(1, sizeof(*dev));
+	int ret;
+
+	if (!dev) {
+		t->ops->close(t);
+		return -ENOMEM;
 	}
+	dev->t = t;
+	pthread_mutex_init(&dev->abort_lock, NULL);
+	atomic_init(&dev->aborted, false);
+	ret = virtio_reset(t);
+	if (ret) {
+		vv_device_close(dev);
+		return ret;
+	}
+	virtio_add_status(t, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	virtio_add_status(t, VIRTIO_CONFIG_S_DRIVER);
+	*ret_dev = dev;
 	return 0;
 }
 
 VV_EXPORT int vv_device_open(const char *bdf, struct vv_device **ret_dev)
 {
-	struct vv_device *dev;
-	int ret;
+	struct vv_transport *t;
+	int ret = vpci_open(bdf, &t);
 
-	dev = calloc(1, sizeof(*dev));
-	if (!dev)
-		return -ENOMEM;
-	dev->config_eventfd = -1;
-	pthread_mutex_init(&dev->abort_lock, NULL);
-	atomic_init(&dev->aborted, false);
-	ret = pci_bdf_parse(bdf, dev->bdf);
-	if (ret) {
-		log_err("'%s' is not a PCI address (expected 0000:00:05.0 or 00:05.0)", bdf);
-		goto err;
-	}
-	if (pci_sysfs_exists(NULL, dev->bdf)) {
-		log_err("%s: no such PCI device", dev->bdf);
-		ret = -ENODEV;
-		goto err;
-	}
-	ret = vfio_dev_open(dev->bdf, &dev->vdev);
-	if (ret)
-		goto err;
-	ret = read_identity(dev);
-	if (ret)
-		goto err;
-	/* Root-bus devices have no FLR; the virtio reset below is the one that counts. */
-	if (vfio_dev_reset(dev->vdev) == 0)
-		log_debug("%s: function reset", dev->bdf);
-	ret = vfio_set_bus_master(dev->vdev, true);
-	if (ret)
-		goto err;
-	ret = vpci_modern_open(dev->vdev, &dev->caps, &dev->t);
-	if (ret)
-		goto err;
-	ret = virtio_reset(dev->t);
-	if (ret)
-		goto err;
-	virtio_add_status(dev->t, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	virtio_add_status(dev->t, VIRTIO_CONFIG_S_DRIVER);
-	*ret_dev = dev;
-	return 0;
-err:
-	vv_device_close(dev);
-	return ret;
+	return ret ? ret : device_open_transport(t, ret_dev);
 }
 
 VV_EXPORT void vv_device_close(struct vv_device *dev)
@@ -94,30 +76,28 @@ VV_EXPORT void vv_device_close(struct vv_device *dev)
 	if (!dev)
 		return;
 	/* Stop the device before its rings and buffers are unmapped (4.1.4.3.2). */
-	if (dev->t && !vv_device_aborted(dev))
+	if (!vv_device_aborted(dev))
 		virtio_reset(dev->t);
-	if (dev->vdev)
-		vfio_set_bus_master(dev->vdev, false);
+	dev->t->ops->stop_dma(dev->t);
 	for (unsigned i = 0; i < dev->nq; i++) {
 		vq_destroy(dev->queues[i].vq);
 		if (dev->queues[i].ring_vaddr)
-			vfio_dma_free(dev->vdev->iommu, dev->queues[i].ring_vaddr);
+			dev->t->ops->dma_unmap(dev->t, dev->queues[i].ring_vaddr);
 	}
 	free(dev->queues);
-	vpci_modern_close(dev->t);
-	vfio_dev_close(dev->vdev);
+	dev->t->ops->close(dev->t);
 	pthread_mutex_destroy(&dev->abort_lock);
 	free(dev);
 }
 
 VV_EXPORT const char *vv_device_bdf(const struct vv_device *dev)
 {
-	return dev->bdf;
+	return dev->t->name;
 }
 
 VV_EXPORT int vv_device_type(const struct vv_device *dev)
 {
-	return dev->type;
+	return dev->t->type;
 }
 
 VV_EXPORT uint64_t vv_device_features_offered(struct vv_device *dev)
@@ -174,54 +154,11 @@ static void notify_queue(void *ctx, unsigned idx)
 	t->ops->notify(t, idx);
 }
 
-/*
- * Vector plan: vector 0 for config changes and one per queue when the device has n + 1;
- * otherwise vector 0 for config and vector 1 shared by all queues (or vector 0 for all
- * when there is one); with no MSI-X, polling.
- */
-static int setup_irqs(struct vv_device *dev, unsigned n)
-{
-	unsigned max = dev->vdev->msix_max;
-	unsigned want = max >= n + 1 ? n + 1 : max >= 2 ? 2 : max;
-	int ret;
-
-	dev->irq_mode = max >= n + 1 ? VV_IRQ_PER_QUEUE : max ? VV_IRQ_SHARED : VV_IRQ_POLL;
-	if (dev->irq_mode == VV_IRQ_POLL) {
-		log_info("%s: no MSI-X vectors: completions must be polled", dev->bdf);
-		return 0;
-	}
-	if (dev->irq_mode == VV_IRQ_SHARED)
-		log_info("%s: %u MSI-X vectors for %u queues: queues share one", dev->bdf, max, n);
-	ret = vfio_msix_enable(dev->vdev, want);
-	if (ret)
-		return ret;
-	ret = dev->t->ops->set_config_vector(dev->t, 0);
-	if (ret) {
-		log_err("%s: device refused MSI-X vector 0 for config changes", dev->bdf);
-		return ret;
-	}
-	dev->config_eventfd = dev->vdev->msix_fds[0];
-	return 0;
-}
-
-static uint16_t queue_vector(const struct vv_device *dev, unsigned idx)
-{
-	switch (dev->irq_mode) {
-	case VV_IRQ_PER_QUEUE:
-		return (uint16_t)(idx + 1);
-	case VV_IRQ_SHARED:
-		return dev->vdev->msix_count > 1 ? 1 : 0;
-	case VV_IRQ_POLL:
-		break;
-	}
-	return VV_NO_VECTOR;
-}
-
 static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 {
 	struct vv_queue *q = &dev->queues[idx];
 	struct vq_config cfg = {
-		.name = dev->bdf,
+		.name = dev->t->name,
 		.index = idx,
 		.num = size,
 		.event_idx = dev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
@@ -230,15 +167,13 @@ static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 		.notify = notify_queue,
 		.notify_ctx = dev->t,
 	};
-	struct vq_dma mem;
-	uint16_t vector = queue_vector(dev, idx);
-	int ret;
-
 	bool packed = dev->features & (1ULL << VIRTIO_F_RING_PACKED);
+	struct vq_dma mem;
+	int ret;
 
 	cfg.indirect_max = cfg.indirect ? MAX_INDIRECT : 0;
 	mem.len = packed ? vq_packed_mem_size(&cfg) : vq_split_mem_size(&cfg);
-	ret = vfio_dma_alloc(dev->vdev->iommu, mem.len, &mem.vaddr, &mem.iova);
+	ret = dev->t->ops->dma_alloc(dev->t, mem.len, VV_DMA_DEVICE_RW, &mem.vaddr, &mem.iova);
 	if (ret)
 		return ret;
 	q->ring_vaddr = mem.vaddr;
@@ -247,15 +182,14 @@ static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 	if (ret)
 		return ret;
 	ret = dev->t->ops->queue_setup(dev->t, idx, size, vq_desc_iova(q->vq), vq_avail_iova(q->vq),
-				       vq_used_iova(q->vq), vector);
-	if (ret == -EBUSY && vector != VV_NO_VECTOR)
-		log_err("%s: queue %u: device refused MSI-X vector %u", dev->bdf, idx, vector);
-	else if (ret)
-		log_err("%s: queue %u: setup failed: %s", dev->bdf, idx, strerror(-ret));
+				       vq_used_iova(q->vq));
+	/* The transport names a refused interrupt itself; anything else is said here. */
+	if (ret && ret != -EBUSY)
+		log_err("%s: queue %u: setup failed: %s", dev->t->name, idx, strerror(-ret));
 	if (ret)
 		return ret;
-	q->eventfd = vector == VV_NO_VECTOR ? -1 : dev->vdev->msix_fds[vector];
-	log_debug("%s: queue %u: %u entries, vector %u", dev->bdf, idx, size, vector);
+	q->eventfd = dev->t->ops->queue_eventfd(dev->t, idx);
+	log_debug("%s: queue %u: %u entries, eventfd %d", dev->t->name, idx, size, q->eventfd);
 	return 0;
 }
 
@@ -273,7 +207,7 @@ VV_EXPORT int vv_device_setup_queues(struct vv_device *dev, unsigned n, const un
 	if (!dev->queues)
 		return -ENOMEM;
 	dev->nq = n;
-	ret = setup_irqs(dev, n);
+	ret = dev->t->ops->setup_irqs(dev->t, n, &dev->irq_mode);
 	for (unsigned i = 0; !ret && i < n; i++) {
 		unsigned max = vv_device_queue_max_size(dev, i);
 		unsigned size = sizes && sizes[i] ? sizes[i] : max;
@@ -281,8 +215,8 @@ VV_EXPORT int vv_device_setup_queues(struct vv_device *dev, unsigned n, const un
 		if (size > max)
 			size = max; /* the device may offer less than asked (4.1.5.1.3) */
 		if (!size || (size & (size - 1))) {
-			log_err("%s: queue %u: size %u is not a power of 2 (max %u)", dev->bdf, i,
-				size, max);
+			log_err("%s: queue %u: size %u is not a power of 2 (max %u)", dev->t->name,
+				i, size, max);
 			ret = -EINVAL;
 			break;
 		}
@@ -312,14 +246,16 @@ VV_EXPORT int vv_device_queue_eventfd(const struct vv_device *dev, unsigned idx)
 
 VV_EXPORT int vv_device_config_eventfd(const struct vv_device *dev)
 {
-	return dev->config_eventfd >= 0 ? dev->config_eventfd : -ENOENT;
+	int fd = dev->queues ? dev->t->ops->config_eventfd(dev->t) : -1;
+
+	return fd >= 0 ? fd : -ENOENT;
 }
 
 VV_EXPORT int vv_device_start(struct vv_device *dev)
 {
 	virtio_add_status(dev->t, VIRTIO_CONFIG_S_DRIVER_OK);
 	if (virtio_needs_reset(dev->t)) {
-		log_err("%s: device needs a reset right after DRIVER_OK", dev->bdf);
+		log_err("%s: device needs a reset right after DRIVER_OK", dev->t->name);
 		for (unsigned i = 0; i < dev->nq; i++)
 			vq_mark_broken(dev->queues[i].vq);
 		return -EIO;
@@ -330,14 +266,23 @@ VV_EXPORT int vv_device_start(struct vv_device *dev)
 
 VV_EXPORT int vv_device_removal_eventfd(const struct vv_device *dev)
 {
-	return dev->vdev->req_fd >= 0 ? dev->vdev->req_fd : -ENOENT;
+	int fd = dev->t->ops->removal_eventfd(dev->t);
+
+	return fd >= 0 ? fd : -ENOENT;
+}
+
+VV_EXPORT int vv_device_pci_layout(const struct vv_device *dev, struct vv_pci_layout *ret_layout)
+{
+	if (!dev->t->ops->pci_layout)
+		return -EOPNOTSUPP;
+	return dev->t->ops->pci_layout(dev->t, ret_layout);
 }
 
 VV_EXPORT bool vv_device_needs_reset(struct vv_device *dev)
 {
 	if (!virtio_needs_reset(dev->t))
 		return false;
-	log_err("%s: device signals DEVICE_NEEDS_RESET", dev->bdf);
+	log_err("%s: device signals DEVICE_NEEDS_RESET", dev->t->name);
 	return true;
 }
 
@@ -349,15 +294,15 @@ VV_EXPORT bool vv_device_aborted(const struct vv_device *dev)
 /* Wakes whoever sleeps on one of the device's eventfds, so that they look at the device. */
 static void wake_waiters(struct vv_device *dev)
 {
+	int config_fd = vv_device_config_eventfd(dev);
 	uint64_t one = 1;
 
 	for (unsigned i = 0; i < dev->nq; i++)
 		if (dev->queues[i].eventfd >= 0 &&
 		    write(dev->queues[i].eventfd, &one, sizeof(one)) != sizeof(one))
-			log_debug("%s: cannot wake queue %u's waiters", dev->bdf, i);
-	if (dev->config_eventfd >= 0 &&
-	    write(dev->config_eventfd, &one, sizeof(one)) != sizeof(one))
-		log_debug("%s: cannot wake the config waiters", dev->bdf);
+			log_debug("%s: cannot wake queue %u's waiters", dev->t->name, i);
+	if (config_fd >= 0 && write(config_fd, &one, sizeof(one)) != sizeof(one))
+		log_debug("%s: cannot wake the config waiters", dev->t->name);
 }
 
 /*
@@ -369,10 +314,10 @@ VV_EXPORT void vv_device_abort(struct vv_device *dev)
 {
 	pthread_mutex_lock(&dev->abort_lock);
 	if (!atomic_load_explicit(&dev->aborted, memory_order_relaxed)) {
-		log_warn("%s: device aborted: I/O in flight fails with EIO", dev->bdf);
+		log_warn("%s: device aborted: I/O in flight fails with EIO", dev->t->name);
 		if (virtio_reset(dev->t))
-			log_warn("%s: reset timed out; Bus Master is cleared instead", dev->bdf);
-		vfio_set_bus_master(dev->vdev, false);
+			log_warn("%s: reset timed out; its DMA is stopped instead", dev->t->name);
+		dev->t->ops->stop_dma(dev->t);
 		atomic_store_explicit(&dev->aborted, true, memory_order_release);
 		wake_waiters(dev);
 	}
@@ -383,7 +328,7 @@ VV_EXPORT int vv_dma_alloc(struct vv_device *dev, size_t len, struct vv_dma_buf 
 {
 	void *va;
 	uint64_t iova;
-	int ret = vfio_dma_alloc(dev->vdev->iommu, len, &va, &iova);
+	int ret = dev->t->ops->dma_alloc(dev->t, len, VV_DMA_DEVICE_RW, &va, &iova);
 
 	if (ret)
 		return ret;
@@ -392,11 +337,11 @@ VV_EXPORT int vv_dma_alloc(struct vv_device *dev, size_t len, struct vv_dma_buf 
 	return 0;
 }
 
-VV_EXPORT int vv_dma_register(struct vv_device *dev, void *vaddr, size_t len,
-			      struct vv_dma_buf *ret_buf)
+VV_EXPORT int vv_dma_map(struct vv_device *dev, void *vaddr, size_t len, unsigned access,
+			 struct vv_dma_buf *ret_buf)
 {
 	uint64_t iova;
-	int ret = vfio_dma_register(dev->vdev->iommu, vaddr, len, &iova);
+	int ret = dev->t->ops->dma_map(dev->t, vaddr, len, access, &iova);
 
 	if (ret)
 		return ret;
@@ -404,10 +349,16 @@ VV_EXPORT int vv_dma_register(struct vv_device *dev, void *vaddr, size_t len,
 	return 0;
 }
 
+VV_EXPORT int vv_dma_register(struct vv_device *dev, void *vaddr, size_t len,
+			      struct vv_dma_buf *ret_buf)
+{
+	return vv_dma_map(dev, vaddr, len, VV_DMA_DEVICE_RW, ret_buf);
+}
+
 VV_EXPORT void vv_dma_free(struct vv_device *dev, struct vv_dma_buf *buf)
 {
 	if (!buf->vaddr)
 		return;
-	vfio_dma_free(dev->vdev->iommu, buf->vaddr);
+	dev->t->ops->dma_unmap(dev->t, buf->vaddr);
 	*buf = (struct vv_dma_buf){0};
 }

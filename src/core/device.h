@@ -1,40 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* device.h - struct vv_device, shared by the library's layers and the CLI's `info`. */
+/*
+ * device.h - opening a vv_device on a transport someone else made: the PCI transport in
+ * vv_device_open(), a fake device in the tests.
+ */
 #ifndef VV_CORE_DEVICE_H
 #define VV_CORE_DEVICE_H
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-
 #include <virtio-vfio/device.h>
-#include <virtio-vfio/mem.h>
 
 #include "core/transport.h"
-#include "pci/caps.h"
-#include "vfio/vfio.h"
 
-struct vv_queue {
-	struct vv_vq *vq;
-	void *ring_vaddr;
-	int eventfd; /* -1 when polling */
-};
-
-struct vv_device {
-	char bdf[PCI_BDF_LEN];
-	int type;
-	struct vfio_dev *vdev;
-	struct vv_transport *t;
-	struct vpci_caps caps;
-	uint64_t features;
-	bool negotiated;
-	bool started;
-	enum vv_irq_mode irq_mode;
-	unsigned nq;
-	struct vv_queue *queues;
-	int config_eventfd;	    /* -1 when none */
-	pthread_mutex_t abort_lock; /* one vv_device_abort() does the work, the others wait */
-	atomic_bool aborted;	    /* set once the device can no longer DMA */
-};
+/*
+ * Takes @t through reset, ACKNOWLEDGE and DRIVER, like vv_device_open(). The device owns
+ * @t from then on, also on failure: vv_device_close() (or the failure) closes it.
+ */
+int device_open_transport(struct vv_transport *t, struct vv_device **ret_dev);
 
 #endif /* VV_CORE_DEVICE_H */

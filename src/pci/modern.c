@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* modern.c - virtio-pci modern transport: common config, notify, ISR and device config over mapped
- * BARs. */
+/*
+ * modern.c - the virtio-pci modern registers (virtio 1.2 section 4.1.4): common config,
+ * notify and device config over mapped BARs, and the transport's ops table.
+ */
 #include <endian.h>
 #include <errno.h>
 #include <stddef.h>
@@ -10,7 +12,7 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_pci.h>
 
-#include "pci/modern.h"
+#include "pci/vpci.h"
 #include "util/log.h"
 #include "util/mmio.h"
 
@@ -20,25 +22,7 @@ _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_select) == 22, "layo
 _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_notify_off) == 30, "layout");
 _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_used_hi) == 52, "layout");
 
-struct vpci {
-	struct vv_transport base;
-	struct vfio_dev *vdev;
-	char *common;
-	char *isr;
-	char *device;
-	char *notify;
-	uint32_t notify_len;
-	uint32_t notify_mult;
-	unsigned nq;
-	char **doorbell; /* per queue, set by queue_setup */
-};
-
 #define CC(field) offsetof(struct virtio_pci_common_cfg, field)
-
-static struct vpci *to_vpci(struct vv_transport *t)
-{
-	return (struct vpci *)t;
-}
 
 static uint8_t vpci_get_status(struct vv_transport *t)
 {
@@ -140,9 +124,10 @@ static unsigned vpci_queue_max_size(struct vv_transport *t, unsigned idx)
 
 /* Section 4.1.5.1.3: program one queue, then enable it. */
 static int vpci_queue_setup(struct vv_transport *t, unsigned idx, unsigned size, uint64_t desc,
-			    uint64_t avail, uint64_t used, uint16_t vector)
+			    uint64_t avail, uint64_t used)
 {
 	struct vpci *v = to_vpci(t);
+	uint16_t vector = vpci_queue_vector(v, idx);
 	char *c = v->common;
 	uint64_t off;
 
@@ -154,8 +139,10 @@ static int vpci_queue_setup(struct vv_transport *t, unsigned idx, unsigned size,
 	mmio_write16(c + CC(queue_size), (uint16_t)size);
 	mmio_write16(c + CC(queue_msix_vector), vector);
 	/* The device reports a vector it cannot use by reading back NO_VECTOR (4.1.5.1.2). */
-	if (mmio_read16(c + CC(queue_msix_vector)) != vector)
+	if (mmio_read16(c + CC(queue_msix_vector)) != vector) {
+		log_err("%s: queue %u: device refused MSI-X vector %u", t->name, idx, vector);
 		return -EBUSY;
+	}
 
 	/* The doorbell must lie inside the notify region: the offset comes from the device. */
 	off = (uint64_t)mmio_read16(c + CC(queue_notify_off)) * v->notify_mult;
@@ -179,20 +166,13 @@ static void vpci_notify(struct vv_transport *t, unsigned idx)
 	mmio_write16(to_vpci(t)->doorbell[idx], (uint16_t)idx);
 }
 
-static int vpci_set_config_vector(struct vv_transport *t, uint16_t vector)
+int vpci_set_config_vector(struct vpci *v, uint16_t vector)
 {
-	char *c = to_vpci(t)->common;
-
-	mmio_write16(c + CC(msix_config), vector);
-	return mmio_read16(c + CC(msix_config)) == vector ? 0 : -EBUSY;
+	mmio_write16(v->common + CC(msix_config), vector);
+	return mmio_read16(v->common + CC(msix_config)) == vector ? 0 : -EBUSY;
 }
 
-static uint8_t vpci_read_isr(struct vv_transport *t)
-{
-	return mmio_read8(to_vpci(t)->isr);
-}
-
-static const struct vv_transport_ops vpci_ops = {
+const struct vv_transport_ops vpci_ops = {
 	.get_status = vpci_get_status,
 	.set_status = vpci_set_status,
 	.get_features = vpci_get_features,
@@ -203,9 +183,17 @@ static const struct vv_transport_ops vpci_ops = {
 	.num_queues = vpci_num_queues,
 	.queue_max_size = vpci_queue_max_size,
 	.queue_setup = vpci_queue_setup,
+	.setup_irqs = vpci_setup_irqs,
 	.notify = vpci_notify,
-	.set_config_vector = vpci_set_config_vector,
-	.read_isr = vpci_read_isr,
+	.queue_eventfd = vpci_queue_eventfd,
+	.config_eventfd = vpci_config_eventfd,
+	.removal_eventfd = vpci_removal_eventfd,
+	.dma_alloc = vpci_dma_alloc,
+	.dma_map = vpci_dma_map,
+	.dma_unmap = vpci_dma_unmap,
+	.stop_dma = vpci_stop_dma,
+	.pci_layout = vpci_pci_layout,
+	.close = vpci_close,
 };
 
 static int map_region(struct vfio_dev *vdev, const struct vpci_region *r, char **ret)
@@ -219,67 +207,25 @@ static int map_region(struct vfio_dev *vdev, const struct vpci_region *r, char *
 }
 
 /*
- * Reads config space through VFIO, walks the capabilities, and maps the four register
- * blocks. Every offset was checked against its BAR's size by vpci_caps_parse().
+ * Maps the register blocks the capability walk found. Every offset was checked against its
+ * BAR's size by vpci_caps_parse(), so nothing here trusts the device's word.
  */
-int vpci_modern_open(struct vfio_dev *vdev, struct vpci_caps *ret_caps, struct vv_transport **ret_t)
+int vpci_map_registers(struct vpci *v)
 {
-	uint8_t cfg[256];
-	uint64_t bar_size[PCI_NUM_BARS];
-	struct vpci_caps caps;
-	struct vpci *v;
-	char err[256];
+	const struct vpci_caps *caps = &v->caps;
 	int ret;
 
-	ret = vfio_cfg_read(vdev, 0, cfg, sizeof(cfg));
-	if (ret) {
-		log_err("%s: cannot read config space: %s", vdev->bdf, strerror(-ret));
-		return ret;
-	}
-	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
-		bar_size[i] = vdev->bar[i].present ? vdev->bar[i].size : 0;
-	ret = vpci_caps_parse(cfg, sizeof(cfg), bar_size, &caps, err, sizeof(err));
-	if (ret) {
-		log_err("%s: %s", vdev->bdf, err);
-		return ret;
-	}
-
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	v->base.ops = &vpci_ops;
-	v->base.name = vdev->bdf;
-	v->base.config_len = caps.device.present ? caps.device.length : 0;
-	v->vdev = vdev;
-	v->notify_len = caps.notify.length;
-	v->notify_mult = caps.notify_off_multiplier;
-	ret = map_region(vdev, &caps.common, &v->common);
+	v->notify_len = caps->notify.length;
+	v->notify_mult = caps->notify_off_multiplier;
+	/* The ISR is left alone: without INTx, interrupts come as MSI-X or are polled for. */
+	ret = map_region(v->vdev, &caps->common, &v->common);
 	if (!ret)
-		ret = map_region(vdev, &caps.isr, &v->isr);
-	if (!ret)
-		ret = map_region(vdev, &caps.notify, &v->notify);
-	if (!ret && caps.device.present)
-		ret = map_region(vdev, &caps.device, &v->device);
+		ret = map_region(v->vdev, &caps->notify, &v->notify);
+	if (!ret && caps->device.present)
+		ret = map_region(v->vdev, &caps->device, &v->device);
 	if (ret)
-		goto err;
+		return ret;
 	v->nq = vpci_num_queues(&v->base);
 	v->doorbell = calloc(v->nq ? v->nq : 1, sizeof(*v->doorbell));
-	if (!v->doorbell) {
-		ret = -ENOMEM;
-		goto err;
-	}
-	*ret_caps = caps;
-	*ret_t = &v->base;
-	return 0;
-err:
-	free(v);
-	return ret;
-}
-
-void vpci_modern_close(struct vv_transport *t)
-{
-	if (!t)
-		return;
-	free(to_vpci(t)->doorbell);
-	free(t);
+	return v->doorbell ? 0 : -ENOMEM;
 }

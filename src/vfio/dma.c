@@ -117,9 +117,9 @@ static void explain_map_failure(struct vfio_iommu *iommu, size_t len, int err)
 /*
  * Maps [@va, @va + @len) at a fresh IOVA and records the mapping; @owned says whether the
  * pages are ours to munmap when it goes. Each call costs one of the container's limited
- * mappings: pool.
+ * mappings: pool. Called with iommu->lock held.
  */
-static int map_region(struct vfio_iommu *iommu, void *va, size_t len, bool owned,
+static int map_region(struct vfio_iommu *iommu, void *va, size_t len, unsigned access, bool owned,
 		      uint64_t *ret_iova)
 {
 	size_t align = iommu_align(iommu);
@@ -139,7 +139,7 @@ static int map_region(struct vfio_iommu *iommu, void *va, size_t len, bool owned
 	ret = vfio_memlock_check(iommu->bdf, len);
 	if (ret)
 		goto err_iova;
-	ret = iommu->ops->map(iommu, va, iova, len);
+	ret = iommu->ops->map(iommu, va, iova, len, access);
 	if (ret) {
 		explain_map_failure(iommu, len, ret);
 		goto err_iova;
@@ -147,7 +147,8 @@ static int map_region(struct vfio_iommu *iommu, void *va, size_t len, bool owned
 	*m = (struct vfio_dma_map){
 		.vaddr = va, .iova = iova, .len = len, .owned = owned, .next = iommu->maps};
 	iommu->maps = m;
-	log_debug("%s: DMA %zu bytes at IOVA 0x%llx", iommu->bdf, len, (unsigned long long)iova);
+	log_debug("%s: DMA %zu bytes at IOVA 0x%llx (%s)", iommu->bdf, len,
+		  (unsigned long long)iova, access == VV_DMA_DEVICE_READ ? "device reads" : "rw");
 	*ret_iova = iova;
 	return 0;
 
@@ -158,14 +159,20 @@ err_free:
 	return ret;
 }
 
+static bool access_ok(unsigned access)
+{
+	return access && !(access & ~VV_DMA_DEVICE_RW);
+}
+
 /* Allocates @len bytes (rounded up to the IOMMU page) of zeroed memory mapped for the device. */
-int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint64_t *ret_iova)
+int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, unsigned access, void **ret_vaddr,
+		   uint64_t *ret_iova)
 {
 	size_t align = iommu_align(iommu);
 	void *va;
 	int ret;
 
-	if (!len)
+	if (!len || !access_ok(access))
 		return -EINVAL;
 	len = (len + align - 1) & ~(align - 1);
 	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -173,7 +180,9 @@ int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint6
 		return -errno;
 	/* A fork must not copy-on-write pages the device writes to. */
 	madvise(va, len, MADV_DONTFORK);
-	ret = map_region(iommu, va, len, true, ret_iova);
+	pthread_mutex_lock(&iommu->lock);
+	ret = map_region(iommu, va, len, access, true, ret_iova);
+	pthread_mutex_unlock(&iommu->lock);
 	if (ret) {
 		munmap(va, len);
 		return ret;
@@ -186,21 +195,31 @@ int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint6
  * Maps the caller's memory; it must be page-aligned and stay mapped in the process until
  * vfio_dma_free(). The same memory may be registered with several devices (containers).
  */
-int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, uint64_t *ret_iova)
+int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, unsigned access,
+		      uint64_t *ret_iova)
 {
 	size_t align = iommu_align(iommu);
+	int ret = 0;
 
-	if (!len || (uintptr_t)vaddr % align || len % align)
+	if (!len || (uintptr_t)vaddr % align || len % align || !access_ok(access))
 		return -EINVAL;
+	pthread_mutex_lock(&iommu->lock);
 	for (struct vfio_dma_map *m = iommu->maps; m; m = m->next)
 		if ((uint8_t *)vaddr < (uint8_t *)m->vaddr + m->len &&
 		    (uint8_t *)m->vaddr < (uint8_t *)vaddr + len)
-			return -EEXIST;
-	madvise(vaddr, len, MADV_DONTFORK);
-	return map_region(iommu, vaddr, len, false, ret_iova);
+			ret = -EEXIST;
+	if (!ret) {
+		madvise(vaddr, len, MADV_DONTFORK);
+		ret = map_region(iommu, vaddr, len, access, false, ret_iova);
+	}
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
 }
 
-/* Unmaps from the IOMMU before the pages go: never munmap memory the device may still write. */
+/*
+ * Unmaps from the IOMMU before the pages go: never munmap memory the device may still write.
+ * Called with iommu->lock held, or once nothing else uses the IOMMU.
+ */
 static int release(struct vfio_iommu *iommu, struct vfio_dma_map *m)
 {
 	int ret = iommu->ops->unmap(iommu, m->iova, m->len);
@@ -217,7 +236,10 @@ static int release(struct vfio_iommu *iommu, struct vfio_dma_map *m)
 			(unsigned long long)m->iova, strerror(-ret));
 		return ret;
 	}
-	iova_free(&iommu->iova, m->iova, m->len);
+	/* A full extent table only loses this range for later use; the mapping is gone. */
+	if (iova_free(&iommu->iova, m->iova, m->len))
+		log_warn("%s: IOVA 0x%llx+0x%zx cannot be reused", iommu->bdf,
+			 (unsigned long long)m->iova, m->len);
 	if (m->owned)
 		munmap(m->vaddr, m->len);
 	free(m);
@@ -226,15 +248,20 @@ static int release(struct vfio_iommu *iommu, struct vfio_dma_map *m)
 
 int vfio_dma_free(struct vfio_iommu *iommu, void *vaddr)
 {
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&iommu->lock);
 	for (struct vfio_dma_map **p = &iommu->maps; *p; p = &(*p)->next) {
 		struct vfio_dma_map *m = *p;
 
 		if (m->vaddr == vaddr) {
 			*p = m->next;
-			return release(iommu, m);
+			ret = release(iommu, m);
+			break;
 		}
 	}
-	return -ENOENT;
+	pthread_mutex_unlock(&iommu->lock);
+	return ret;
 }
 
 void vfio_iommu_close(struct vfio_iommu *iommu)

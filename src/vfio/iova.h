@@ -17,7 +17,7 @@ struct iova_extent {
 	uint64_t last;	/* inclusive, so that a range may end at 2^64 - 1 */
 };
 
-#define IOVA_MAX_EXTENTS 64
+#define IOVA_MAX_EXTENTS 512 /* free extents: holes left by buffers unmapped out of order */
 
 /* Free space as a sorted list of disjoint extents. */
 struct iova_alloc {

@@ -31,11 +31,14 @@ static struct type1 *to_type1(struct vfio_iommu *iommu)
 	return (struct type1 *)iommu;
 }
 
-static int type1_map(struct vfio_iommu *iommu, void *vaddr, uint64_t iova, size_t len)
+static int type1_map(struct vfio_iommu *iommu, void *vaddr, uint64_t iova, size_t len,
+		     unsigned access)
 {
+	/* READ and WRITE are the device's view: what it may read from, and write to, memory. */
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.flags = (access & VV_DMA_DEVICE_READ ? VFIO_DMA_MAP_FLAG_READ : 0) |
+			 (access & VV_DMA_DEVICE_WRITE ? VFIO_DMA_MAP_FLAG_WRITE : 0),
 		.vaddr = (uintptr_t)vaddr,
 		.iova = iova,
 		.size = len,
@@ -82,6 +85,7 @@ static void type1_close(struct vfio_iommu *iommu)
 		close(t->group_fd);
 	if (t->container >= 0)
 		close(t->container);
+	pthread_mutex_destroy(&t->base.lock);
 	free(t);
 }
 
@@ -120,7 +124,7 @@ int vfio_group_viable_explain(int group, char *buf, size_t len)
 	return 0;
 }
 
-/* VFIO_IOMMU_GET_INFO: page sizes, usable IOVA ranges, mappings left. */
+/* VFIO_IOMMU_GET_INFO: page sizes and usable IOVA ranges. */
 static int type1_get_info(struct type1 *t)
 {
 	struct vfio_iommu_type1_info *info;
@@ -138,10 +142,8 @@ static int type1_get_info(struct type1 *t)
 	t->base.pgsize = info->flags & VFIO_IOMMU_INFO_PGSIZES
 				 ? info->iova_pgsizes & -info->iova_pgsizes
 				 : 4096;
-	t->base.dma_avail = UINT32_MAX;
 	if (info->flags & VFIO_IOMMU_INFO_CAPS) {
 		struct vfio_iommu_type1_info_cap_iova_range r;
-		struct vfio_iommu_type1_info_dma_avail avail;
 		uint32_t off;
 
 		off = vfio_info_cap_find(info, argsz, info->cap_offset,
@@ -157,12 +159,6 @@ static int type1_get_info(struct type1 *t)
 				memcpy(&one, (char *)info + at, sizeof(one));
 				ranges[nranges++] = (struct iova_extent){one.start, one.end};
 			}
-		}
-		off = vfio_info_cap_find(info, argsz, info->cap_offset,
-					 VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
-		if (off && off + sizeof(avail) <= argsz) {
-			memcpy(&avail, (char *)info + off, sizeof(avail));
-			t->base.dma_avail = avail.avail;
 		}
 	}
 	free(info);
@@ -255,6 +251,7 @@ int vfio_type1_open(const char *bdf, struct vfio_iommu **ret_iommu, int *ret_dev
 	if (!t)
 		return -ENOMEM;
 	t->base.ops = &type1_ops;
+	pthread_mutex_init(&t->base.lock, NULL);
 	t->container = t->group_fd = -1;
 	snprintf(t->base.bdf, sizeof(t->base.bdf), "%s", bdf);
 

@@ -6,9 +6,12 @@
 #ifndef VV_VFIO_VFIO_H
 #define VV_VFIO_VFIO_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <virtio-vfio/mem.h>
 
 #include "pci/sysfs.h"
 #include "vfio/iova.h"
@@ -27,7 +30,9 @@ uint32_t vfio_info_cap_find(const void *info, uint32_t argsz, uint32_t first, ui
  */
 struct vfio_iommu_ops {
 	const char *name;
-	int (*map)(struct vfio_iommu *iommu, void *vaddr, uint64_t iova, size_t len);
+	/* @access: VV_DMA_DEVICE_READ and/or VV_DMA_DEVICE_WRITE, what the device may do. */
+	int (*map)(struct vfio_iommu *iommu, void *vaddr, uint64_t iova, size_t len,
+		   unsigned access);
 	int (*unmap)(struct vfio_iommu *iommu, uint64_t iova, size_t len);
 	void (*close)(struct vfio_iommu *iommu);
 };
@@ -43,10 +48,11 @@ struct vfio_dma_map {
 struct vfio_iommu {
 	const struct vfio_iommu_ops *ops;
 	char bdf[PCI_BDF_LEN]; /* for messages */
-	struct iova_alloc iova;
-	uint32_t dma_avail; /* mappings left (DMA_AVAIL cap); UINT32_MAX if not reported */
-	uint64_t pgsize;    /* smallest IOMMU page size */
-	struct vfio_dma_map *maps;
+	uint64_t pgsize;       /* smallest IOMMU page size */
+	/* Mappings may be made and undone from several threads (the FUSE export's workers). */
+	pthread_mutex_t lock;
+	struct iova_alloc iova;	   /* under lock */
+	struct vfio_dma_map *maps; /* under lock */
 };
 
 int vfio_type1_open(const char *bdf, struct vfio_iommu **ret_iommu, int *ret_device_fd);
@@ -66,8 +72,10 @@ int vfio_memlock_get(struct vfio_memlock *ret);
  * process needs and returns -ENOMEM. 0 when it fits, or when /proc cannot tell.
  */
 int vfio_memlock_check(const char *bdf, uint64_t need);
-int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, void **ret_vaddr, uint64_t *ret_iova);
-int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, uint64_t *ret_iova);
+int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, unsigned access, void **ret_vaddr,
+		   uint64_t *ret_iova);
+int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, unsigned access,
+		      uint64_t *ret_iova);
 int vfio_dma_free(struct vfio_iommu *iommu, void *vaddr);
 void vfio_iommu_close(struct vfio_iommu *iommu);
 
