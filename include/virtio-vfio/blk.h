@@ -68,8 +68,22 @@ int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **ret_blk);
  */
 void vv_blk_close(struct vv_blk *blk);
 
-/** vv_blk_get_info() - device parameters. Context: any. */
+/**
+ * vv_blk_get_info() - device parameters. Its capacity changes in vv_blk_refresh(): threads
+ * other than the one calling that read it with vv_blk_capacity().
+ * @blk: the driver.
+ *
+ * Context: any.
+ */
 const struct vv_blk_info *vv_blk_get_info(const struct vv_blk *blk);
+
+/**
+ * vv_blk_capacity() - the capacity in 512-byte sectors, as vv_blk_refresh() last read it.
+ * @blk: the driver.
+ *
+ * Context: any thread, also while another runs vv_blk_refresh() (an atomic read).
+ */
+uint64_t vv_blk_capacity(const struct vv_blk *blk);
 
 /** vv_blk_device() - the underlying device, e.g. for vv_dma_alloc(). Context: any. */
 struct vv_device *vv_blk_device(struct vv_blk *blk);

@@ -17,6 +17,7 @@
 #include <virtio-vfio/mem.h>
 
 #include "devs/blk_cfg.h"
+#include "devs/blk_dev.h"
 #include "devs/blk_queue.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -69,16 +70,24 @@ static int read_config(struct vv_blk *b, uint64_t features)
 
 VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **ret_blk)
 {
+	struct vv_device *dev;
+	int ret = vv_device_open(bdf, &dev);
+
+	return ret ? ret : blk_open_device(dev, num_queues, ret_blk);
+}
+
+int blk_open_device(struct vv_device *dev, unsigned num_queues, struct vv_blk **ret_blk)
+{
 	struct vv_blk *b = calloc(1, sizeof(*b));
 	uint64_t features;
 	size_t per_q;
 	int ret;
 
-	if (!b)
+	if (!b) {
+		vv_device_close(dev);
 		return -ENOMEM;
-	ret = vv_device_open(bdf, &b->dev);
-	if (ret)
-		goto err;
+	}
+	b->dev = dev;
 	if (vv_device_type(b->dev) != VV_VIRTIO_BLK) {
 		log_err("%s: a virtio %s device, not blk", vv_device_bdf(b->dev),
 			vv_virtio_type_name(vv_device_type(b->dev)));
@@ -177,12 +186,18 @@ VV_EXPORT int vv_blk_refresh(struct vv_blk *b, bool *ret_changed)
 		vv_device_abort(b->dev);
 		return -EIO;
 	}
-	*ret_changed = cap != b->info.capacity;
+	*ret_changed = cap != vv_blk_capacity(b);
 	if (*ret_changed)
 		log_info("%s: capacity %llu -> %llu sectors", vv_device_bdf(b->dev),
-			 (unsigned long long)b->info.capacity, (unsigned long long)cap);
-	b->info.capacity = cap;
+			 (unsigned long long)vv_blk_capacity(b), (unsigned long long)cap);
+	/* Other queues' threads check requests against it meanwhile (blk_queue.c). */
+	__atomic_store_n(&b->info.capacity, cap, __ATOMIC_RELAXED);
 	return 0;
+}
+
+VV_EXPORT uint64_t vv_blk_capacity(const struct vv_blk *b)
+{
+	return blk_info_capacity(&b->info);
 }
 
 VV_EXPORT unsigned vv_blk_num_queues(const struct vv_blk *b)

@@ -24,6 +24,12 @@
  */
 int blk_parse_config(uint64_t features, const void *cfg, size_t cfg_len, struct vv_blk_info *out);
 
+/* The capacity, which vv_blk_refresh() may change on another thread meanwhile. */
+static inline uint64_t blk_info_capacity(const struct vv_blk_info *info)
+{
+	return __atomic_load_n(&info->capacity, __ATOMIC_RELAXED);
+}
+
 /* Whether a capacity read later (a resize) is one the driver can serve. */
 bool blk_capacity_ok(uint64_t sectors);
 

@@ -7,6 +7,7 @@
 
 #include <linux/virtio_blk.h>
 
+#include "devs/blk_cfg.h"
 #include "devs/blk_queue.h"
 #include "virtqueue/vq_internal.h"
 
@@ -203,7 +204,7 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 	struct vv_sg seg[MAX_PARTS * 4];
 	struct part parts[MAX_PARTS];
 	unsigned nseg = 0, nparts = 0, descs = 0, p;
-	uint64_t bytes = 0, at = sector;
+	uint64_t bytes = 0, at = sector, cap;
 	struct blk_parent *parent;
 	int ret = 0;
 
@@ -229,7 +230,8 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 		}
 		bytes += sg[i].len;
 	}
-	if (sector > q->info->capacity || bytes / SECTOR > q->info->capacity - sector)
+	cap = blk_info_capacity(q->info);
+	if (sector > cap || bytes / SECTOR > cap - sector)
 		return -EINVAL;
 
 	for (unsigned s = 0; s < nseg;) {
@@ -283,6 +285,7 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 {
 	bool discard = type == VIRTIO_BLK_T_DISCARD;
 	uint32_t max = discard ? q->info->max_discard_sectors : q->info->max_write_zeroes_sectors;
+	uint64_t cap;
 	unsigned nparts, p;
 	struct blk_parent *parent;
 	int ret = 0;
@@ -291,7 +294,8 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 		return -EOPNOTSUPP;
 	if (q->info->read_only)
 		return -EROFS;
-	if (!nsectors || sector > q->info->capacity || nsectors > q->info->capacity - sector)
+	cap = blk_info_capacity(q->info);
+	if (!nsectors || sector > cap || nsectors > cap - sector)
 		return -EINVAL;
 	if (!max)
 		max = UINT32_MAX;

@@ -9,6 +9,7 @@ int main(void)
 {
 	/* Taking each address forces the dynamic linker to resolve it from libvirtio-vfio.so. */
 	const void *syms[] = {
+		(const void *)vv_blk_capacity,
 		(const void *)vv_blk_close,
 		(const void *)vv_blk_device,
 		(const void *)vv_blk_flush,
@@ -44,6 +45,7 @@ int main(void)
 		(const void *)vv_device_open,
 		(const void *)vv_device_queue,
 		(const void *)vv_device_queue_eventfd,
+		(const void *)vv_device_pci_layout,
 		(const void *)vv_device_queue_max_size,
 		(const void *)vv_device_removal_eventfd,
 		(const void *)vv_device_setup_queues,
@@ -51,6 +53,7 @@ int main(void)
 		(const void *)vv_device_type,
 		(const void *)vv_dma_alloc,
 		(const void *)vv_dma_free,
+		(const void *)vv_dma_map,
 		(const void *)vv_dma_register,
 		(const void *)vv_log_level_parse,
 		(const void *)vv_net_buf_alloc,
