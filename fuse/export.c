@@ -2,17 +2,20 @@
 /*
  * export.c - the FUSE block export's workers: a thread per device queue in use, each running a
  * libevent loop over the FUSE channel, its queues' completion eventfds and a wake-up eventfd,
- * receiving requests straight into DMA-mapped buffers. Worker 0 also takes signals and
- * configuration changes. Setup, the receive path and teardown.
+ * receiving requests into buffers whose data part the device reaches and whose header page
+ * it never does. Worker 0 also takes signals, configuration changes and removals, and leaves
+ * last. Setup, the receive path and teardown.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -25,10 +28,54 @@ struct irq_ctx {
 	unsigned di;
 };
 
+/*
+ * A channel given by the caller behaves like /dev/fuse: one message per read and write, and
+ * an answer is never dropped for want of room (the fd is non-blocking for reading).
+ */
+static ssize_t channel_read(int fd, void *buf, size_t len, void *userdata)
+{
+	return read(fd, buf, len);
+}
+
+static ssize_t channel_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	ssize_t n;
+
+	while ((n = writev(fd, iov, count)) < 0 && errno == EAGAIN)
+		poll(&p, 1, -1);
+	return n;
+}
+
+unsigned export_stop_timeout_ms(const struct export *ex)
+{
+	return ex->opts->stop_timeout_ms ? ex->opts->stop_timeout_ms : 30000;
+}
+
 void export_stop(struct export *ex)
 {
 	atomic_store(&ex->stopping, true);
 	io_wake_all(ex, NULL);
+}
+
+/*
+ * Only a WRITE is parsed where it arrived: its two headers fill the end of the buffer's
+ * unmapped page exactly (HDR_ROOM), so nothing libfuse reads is in memory a device can
+ * write, and the payload stays in place for the device. Any other request may reach into
+ * the mapped part (a name, an xattr): it is copied to memory no device reaches first. libfuse
+ * reads the opcode twice, so a copy is not a courtesy.
+ */
+static const struct fuse_buf *private_request(struct worker *w, size_t len)
+{
+	const uint8_t *at = w->fbuf.mem;
+	struct fuse_in_header in;
+
+	memcpy(&in, at, sizeof(in));
+	if (in.opcode == FUSE_WRITE && len >= HDR_ROOM)
+		return &w->fbuf;
+	memcpy(w->priv, at, len);
+	w->fbuf = (struct fuse_buf){.mem = w->priv, .size = len};
+	return &w->fbuf;
 }
 
 static void on_fuse(evutil_socket_t fd, short what, void *arg)
@@ -41,25 +88,37 @@ static void on_fuse(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < 32 && w->reading; i++) {
 		int res;
 
-		w->fbuf = (struct fuse_buf){.mem = w->pool + (size_t)w->cur * BUF_SIZE,
-					    .size = RECV_SIZE};
+		w->fbuf =
+			(struct fuse_buf){.mem = w->bufs[w->cur].mem + RECV_AT, .size = RECV_SIZE};
 		res = fuse_session_receive_buf(ex->se, &w->fbuf);
 		if (res == -EINTR || res == -EAGAIN)
 			break;
 		if (res <= 0) {
-			export_stop(
-				ex); /* -ENODEV: unmounted. Finish what is in flight, then leave. */
+			/* -ENODEV: unmounted. Finish what is in flight, then leave. */
+			export_stop(ex);
 			break;
 		}
 		w->cur_taken = false;
-		fuse_session_process_buf(ex->se, &w->fbuf);
+		fuse_session_process_buf(ex->se, private_request(w, (size_t)res));
 		if (w->cur_taken) {
-			w->cur = w->nfree ? (int)w->free_bufs[--w->nfree] : -1;
+			w->cur = io_next_buf(w);
 			io_update_reading(w); /* none free: stop reading until one is */
 		}
 	}
 	io_kick(w);
 	io_maybe_finish(w);
+}
+
+static void on_gone_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct pollfd p = {.fd = fuse_session_fd(w->ex->se)};
+
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) {
+		io_worker = w;
+		export_stop(w->ex);
+		io_update_reading(w);
+	}
 }
 
 /* A configuration change: a resized disk becomes a file of the new size. Worker 0 only. */
@@ -69,8 +128,14 @@ static void refresh(struct dev *d)
 
 	if (vv_blk_refresh(d->blk, &changed) || !changed)
 		return;
-	atomic_store(&d->bytes, d->info->capacity * SECTOR);
-	fuse_lowlevel_notify_inval_inode(d->ex->se, DEV_INO(d - d->ex->devs), 0, 0);
+	atomic_store(&d->bytes, vv_blk_capacity(d->blk) * SECTOR);
+	/*
+	 * Attributes only (offset -1): the kernel learns the new size on its next getattr and
+	 * truncates its own cache when the disk shrank. Invalidating pages from here would wait
+	 * on page locks held by reads that this very thread has to answer: a deadlock no
+	 * signal ends.
+	 */
+	fuse_lowlevel_notify_inval_inode(d->ex->se, DEV_INO(d - d->ex->devs), -1, 0);
 }
 
 static void on_config(evutil_socket_t fd, short what, void *arg)
@@ -126,11 +191,19 @@ static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	struct timeval grace;
 	uint64_t n;
 
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	io_worker = w;
+	/* Stop was asked: from now on, I/O in flight has a bounded time to finish. */
+	if (w->idx == 0 && atomic_load(&w->ex->stopping) && w->ex->stop_timer &&
+	    !evtimer_pending(w->ex->stop_timer, NULL)) {
+		grace = (struct timeval){export_stop_timeout_ms(w->ex) / 1000,
+					 export_stop_timeout_ms(w->ex) % 1000 * 1000};
+		evtimer_add(w->ex->stop_timer, &grace);
+	}
 	io_run_deferred(w);
 	io_kick(w);
 	io_update_reading(w);
@@ -142,12 +215,38 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	export_stop(arg);
 }
 
+/*
+ * The grace period after stop ran out and requests are still on a device: it stopped
+ * answering. Abort it, so they fail with EIO and the export can end: nothing else would,
+ * since the kernel's FUSE has no timeout in 6.1 and umount waits for us.
+ */
+static void on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct export *ex = arg;
+
+	for (unsigned i = 0; i < ex->n; i++) {
+		struct dev *d = &ex->devs[i];
+
+		if (atomic_load(&d->inflight) && !vv_device_aborted(vv_blk_device(d->blk))) {
+			fprintf(stderr,
+				"virtio-vfio: %s: %u requests unanswered %u s after stop: "
+				"giving up on the device\n",
+				d->name, atomic_load(&d->inflight),
+				export_stop_timeout_ms(ex) / 1000);
+			vv_device_abort(vv_blk_device(d->blk));
+		}
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
 	io_worker = w;
 	event_base_dispatch(w->base);
+	/* Worker 0 leaves last (io_maybe_finish()): tell it one more is gone. */
+	if (atomic_fetch_sub(&w->ex->running, 1) > 1 && w->idx)
+		io_wake(&w->ex->workers[0]);
 	return NULL;
 }
 
@@ -176,6 +275,28 @@ static unsigned count_workers(struct export *ex)
 	return n ? n : 1;
 }
 
+/* Maps buffer @b for device @di, and for it alone. */
+int io_map_buf(struct worker *w, unsigned b, unsigned di)
+{
+	struct rbuf *rb = &w->bufs[b];
+	int ret;
+
+	if (rb->dev == (int)di)
+		return 0;
+	if (rb->dev >= 0)
+		vv_dma_free(vv_blk_device(w->ex->devs[rb->dev].blk), &rb->map);
+	rb->dev = -1;
+	ret = vv_dma_map(vv_blk_device(w->ex->devs[di].blk), rb->mem + BUF_PAGE, BUF_MAPPED,
+			 VV_DMA_DEVICE_RW, &rb->map);
+	if (ret) {
+		fprintf(stderr, "virtio-vfio: %s: cannot map an I/O buffer: %s\n",
+			w->ex->devs[di].name, strerror(-ret));
+		return ret;
+	}
+	rb->dev = (int)di;
+	return 0;
+}
+
 static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 {
 	size_t pool_len = (size_t)NBUFS * BUF_SIZE;
@@ -185,39 +306,39 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 	w->ex = ex;
 	w->idx = idx;
 	w->cur = -1;
+	for (unsigned b = 0; b < NBUFS; b++)
+		w->bufs[b].dev = -1;
 	w->base = event_base_new();
 	w->q = calloc(ex->n, sizeof(*w->q));
 	w->irq = calloc(ex->n, sizeof(*w->irq));
 	w->kick = calloc(ex->n, sizeof(*w->kick));
-	w->reg = calloc(ex->n, sizeof(*w->reg));
 	w->irq_ctx = calloc(ex->n, sizeof(*w->irq_ctx));
-	if (!w->base || !w->q || !w->irq || !w->kick || !w->reg || !w->irq_ctx)
+	w->priv = malloc(RECV_SIZE);
+	if (!w->base || !w->q || !w->irq || !w->kick || !w->irq_ctx || !w->priv)
 		return -ENOMEM;
 	w->pool = mmap(NULL, pool_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (w->pool == MAP_FAILED) {
 		w->pool = NULL;
 		return -ENOMEM;
 	}
-	/* One pool, mapped for every device: each sees it at its own IOVA. */
-	for (unsigned i = 0; i < ex->n; i++) {
-		ret = vv_dma_register(vv_blk_device(ex->devs[i].blk), w->pool, pool_len,
-				      &w->reg[i]);
-		if (ret) {
-			fprintf(stderr, "virtio-vfio: %s: cannot map %zu MiB of I/O buffers: %s\n",
-				ex->devs[i].name, pool_len >> 20, strerror(-ret));
+	/* Spread over the devices to begin with; each op moves its buffer where it goes. */
+	for (unsigned b = 0; b < NBUFS; b++) {
+		w->bufs[b].mem = w->pool + (size_t)b * BUF_SIZE;
+		ret = io_map_buf(w, b, b % ex->n);
+		if (ret)
 			return ret;
-		}
 	}
 	for (unsigned b = NBUFS; b-- > 0;)
 		w->free_bufs[w->nfree++] = b;
-	w->cur = (int)w->free_bufs[--w->nfree];
+	w->cur = io_next_buf(w);
 
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0)
 		return -errno;
 	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
 	w->fuse_ev = event_new(w->base, fuse_session_fd(ex->se), EV_READ | EV_PERSIST, on_fuse, w);
-	if (!w->wake_ev || !w->fuse_ev)
+	w->gone_check = event_new(w->base, -1, EV_PERSIST, on_gone_check, w);
+	if (!w->wake_ev || !w->fuse_ev || !w->gone_check)
 		return -ENOMEM;
 	event_add(w->wake_ev, NULL);
 	for (unsigned i = 0; i < ex->n; i++) {
@@ -250,15 +371,17 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 
 static void free_worker(struct export *ex, struct worker *w)
 {
-	for (unsigned i = 0; i < ex->n; i++) {
-		if (w->irq && w->irq[i])
+	for (unsigned i = 0; w->irq && i < ex->n; i++)
+		if (w->irq[i])
 			event_free(w->irq[i]);
-		/* Every request completed: the device no longer reads or writes the pool. */
-		if (w->reg && w->reg[i].vaddr)
-			vv_dma_free(vv_blk_device(ex->devs[i].blk), &w->reg[i]);
-	}
+	/* Every request completed: no device reads or writes the pool any more. */
+	for (unsigned b = 0; b < NBUFS; b++)
+		if (w->bufs[b].dev >= 0)
+			vv_dma_free(vv_blk_device(ex->devs[w->bufs[b].dev].blk), &w->bufs[b].map);
 	if (w->fuse_ev)
 		event_free(w->fuse_ev);
+	if (w->gone_check)
+		event_free(w->gone_check);
 	if (w->wake_ev)
 		event_free(w->wake_ev);
 	if (w->poll_timer)
@@ -272,8 +395,8 @@ static void free_worker(struct export *ex, struct worker *w)
 	free(w->q);
 	free(w->irq);
 	free(w->kick);
-	free(w->reg);
 	free(w->irq_ctx);
+	free(w->priv);
 }
 
 static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const char *name)
@@ -285,7 +408,8 @@ static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const
 	d->info = vv_blk_get_info(blk);
 	d->config_fd = -1;
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	atomic_init(&d->bytes, d->info->capacity * SECTOR);
+	atomic_init(&d->bytes, vv_blk_capacity(blk) * SECTOR);
+	atomic_init(&d->inflight, 0);
 	pthread_mutex_init(&d->lock, NULL);
 	atomic_init(&d->lost, false);
 	if (d->info->blk_size > EDGE_MAX) {
@@ -295,8 +419,20 @@ static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const
 		return -EOPNOTSUPP;
 	}
 	if (!d->info->write_zeroes) {
-		/* fallocate writes these instead; the device only ever reads them. */
-		ret = vv_dma_alloc(vv_blk_device(blk), ZERO_SIZE, &d->zero);
+		/*
+		 * fallocate writes these instead; the device may only read them. Populated
+		 * pages of our own: the shared zero page is no page to pin for a device.
+		 */
+		d->zero = mmap(NULL, ZERO_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (d->zero == MAP_FAILED) {
+			d->zero = NULL;
+			return -ENOMEM;
+		}
+		ret = vv_dma_map(vv_blk_device(blk), d->zero, ZERO_SIZE, VV_DMA_DEVICE_READ,
+				 &d->zero_map);
+		if (!ret && mprotect(d->zero, ZERO_SIZE, PROT_READ))
+			ret = -errno;
 		if (ret) {
 			fprintf(stderr, "virtio-vfio: %s: cannot allocate DMA memory: %s\n",
 				d->name, strerror(-ret));
@@ -324,6 +460,7 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 		 opts->allow_other ? ",allow_other" : "");
 	atomic_init(&ex.stopping, false);
 	atomic_init(&ex.lost, false);
+	atomic_init(&ex.running, 0);
 	ex.devs = calloc(n, sizeof(*ex.devs));
 	if (!ex.devs) {
 		ret = -ENOMEM;
@@ -340,7 +477,15 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 		ret = -EINVAL;
 		goto out;
 	}
-	if (fuse_session_mount(ex.se, mountpoint)) {
+	if (!mountpoint) {
+		static const struct fuse_custom_io channel = {.read = channel_read,
+							      .writev = channel_writev};
+
+		if (fuse_session_custom_io(ex.se, &channel, opts->channel_fd)) {
+			ret = -EINVAL;
+			goto out_session;
+		}
+	} else if (fuse_session_mount(ex.se, mountpoint)) {
 		fprintf(stderr, "virtio-vfio: cannot mount on %s\n", mountpoint);
 		ret = -EIO;
 		goto out_session;
@@ -381,9 +526,10 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 			}
 		}
 	}
+	ex.stop_timer = evtimer_new(ex.workers[0].base, on_stop_timeout, &ex);
 	sigterm = evsignal_new(ex.workers[0].base, SIGTERM, on_signal, &ex);
 	sigint = evsignal_new(ex.workers[0].base, SIGINT, on_signal, &ex);
-	if (!sigterm || !sigint) {
+	if (!sigterm || !sigint || !ex.stop_timer) {
 		ret = -ENOMEM;
 		goto out_workers;
 	}
@@ -395,11 +541,15 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	atomic_store(&ex.running, 1);
 	for (started = 1; started < ex.nworkers; started++) {
+		atomic_fetch_add(&ex.running, 1);
 		ret = -pthread_create(&ex.workers[started].thread, NULL, worker_main,
 				      &ex.workers[started]);
-		if (ret)
+		if (ret) {
+			atomic_fetch_sub(&ex.running, 1);
 			break;
+		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
@@ -422,6 +572,8 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 		ret = -ENODEV;
 
 out_workers:
+	if (ex.stop_timer)
+		event_free(ex.stop_timer);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
@@ -441,7 +593,9 @@ out_session:
 	fuse_session_destroy(ex.se);
 out:
 	for (unsigned i = 0; ex.devs && i < n; i++) {
-		vv_dma_free(vv_blk_device(blks[i]), &ex.devs[i].zero);
+		vv_dma_free(vv_blk_device(blks[i]), &ex.devs[i].zero_map);
+		if (ex.devs[i].zero)
+			munmap(ex.devs[i].zero, ZERO_SIZE);
 		pthread_mutex_destroy(&ex.devs[i].lock);
 	}
 	free(ex.devs);

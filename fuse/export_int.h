@@ -21,19 +21,37 @@
 #include <time.h>
 
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "export.h"
 
 #define SECTOR	   512ULL
-#define MAX_IO	   (1u << 20)		      /* max_write, and the largest read served at once */
-#define RECV_SIZE  (MAX_IO + 4096)	      /* what libfuse reads per request: payload + header */
-#define EDGE_MAX   4096u		      /* the largest logical block the export handles */
-#define BUF_SIZE   (RECV_SIZE + 2 * EDGE_MAX) /* + the two edge blocks of an unaligned write */
-#define NBUFS	   32			      /* per worker: FUSE requests it keeps in flight */
-#define ZERO_SIZE  (1u << 20)		      /* zeroes for fallocate without WRITE_ZEROES */
-#define ZERO_SEGS  16			      /* ... up to this many times per device request */
+#define MAX_IO	   (1u << 20)	   /* max_write, and the largest read served at once */
+#define RECV_SIZE  (MAX_IO + 4096) /* what libfuse reads per request: payload + header */
+#define EDGE_MAX   4096u	   /* the largest logical block the export handles */
+#define NBUFS	   32		   /* per worker: FUSE requests it keeps in flight */
+#define ZERO_SIZE  (1u << 20)	   /* zeroes for fallocate without WRITE_ZEROES */
+
+/*
+ * A receive buffer, and what the device may reach of it:
+ *
+ *   | header page: never mapped |  data: RECV_SIZE  | edge 0 | edge 1 |
+ *                  ^ RECV_AT     ^ BUF_PAGE: mapped for one device, read/write
+ *
+ * A request is received at RECV_AT, so that a WRITE's fuse_in_header and fuse_write_in (80
+ * bytes) end exactly at the page boundary: libfuse parses them where the device cannot
+ * write, and the payload starts page-aligned in mapped memory, where the device reads it in
+ * place. Any other request is copied to private memory before libfuse sees it. A read's
+ * data lands at the start of the data area and is answered from there.
+ */
+#define BUF_PAGE   4096u
+#define HDR_ROOM   (sizeof(struct fuse_in_header) + sizeof(struct fuse_write_in))
+#define RECV_AT	   (BUF_PAGE - HDR_ROOM)
+#define BUF_MAPPED (RECV_SIZE + 2 * EDGE_MAX)
+#define BUF_SIZE   (BUF_PAGE + BUF_MAPPED)
+#define ZERO_SEGS  16 /* ... up to this many times per device request */
 #define MAX_STEPS  3
 #define ROOT_INO   FUSE_ROOT_ID
 #define DEV_INO(i) ((fuse_ino_t)(i) + 2)
@@ -41,6 +59,17 @@
 struct export;
 struct worker;
 struct irq_ctx;
+
+/*
+ * A receive buffer's mapping. Its mapped part serves one device at a time, so that no device
+ * can read or change another's I/O: an op for another device moves the mapping first (rare:
+ * each worker receives into a buffer of the device it served last).
+ */
+struct rbuf {
+	uint8_t *mem;	       /* BUF_SIZE bytes in the worker's pool */
+	int dev;	       /* the device it is mapped for; -1: none */
+	struct vv_dma_buf map; /* mem + BUF_PAGE, BUF_MAPPED bytes, as that device sees it */
+};
 
 enum op_kind { OP_READ, OP_WRITE, OP_FSYNC, OP_FALLOC };
 
@@ -92,7 +121,9 @@ struct dev {
 	pthread_mutex_t lock;
 	struct op *writes; /* writes and fallocates on the device, from every worker */
 	unsigned waiters;  /* ops deferred behind one of them */
-	struct vv_dma_buf zero;
+	void *zero;	   /* ZERO_SIZE bytes the device may only read */
+	struct vv_dma_buf zero_map;
+	atomic_uint inflight; /* device requests queued and not completed, all workers */
 	struct event *config; /* config-change vector, when it has its own (worker 0) */
 	int config_fd;
 	struct event *removal; /* the kernel wants the device back (worker 0) */
@@ -105,13 +136,16 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct event *fuse_ev, *wake_ev, *poll_timer;
+	struct event *gone_check; /* while not reading: has the channel gone away? */
 	int wake_fd;
 	unsigned *q;		 /* per device: the queue this worker drives */
 	struct event **irq;	 /* per device: its completion eventfd */
 	struct irq_ctx *irq_ctx; /* per device: the argument of its callback */
 	bool *kick;		 /* per device: requests queued since the last doorbell */
 	uint8_t *pool;		 /* NBUFS * BUF_SIZE bytes */
-	struct vv_dma_buf *reg;	 /* per device: the pool as that device sees it */
+	struct rbuf bufs[NBUFS];
+	uint8_t *priv;	   /* RECV_SIZE bytes no device reaches: requests other than WRITE */
+	unsigned last_dev; /* the device the last buffer went to: the next likely one */
 	unsigned free_bufs[NBUFS];
 	unsigned nfree;
 	int cur;	/* the buffer the next request is received into; -1: none free */
@@ -131,7 +165,9 @@ struct export
 	struct worker *workers;
 	unsigned nworkers;
 	atomic_bool stopping;
-	atomic_bool lost; /* a device was lost: the export ends, and with an error */
+	atomic_bool lost;	  /* a device was lost: the export ends, and with an error */
+	atomic_uint running;	  /* workers still in their loop; worker 0 leaves last */
+	struct event *stop_timer; /* worker 0: in-flight I/O gets this long after stop */
 	uid_t uid;
 	gid_t gid;
 	time_t mounted; /* the files' times: we keep no others */
@@ -143,6 +179,8 @@ extern _Thread_local struct worker *io_worker;
 
 /* export.c */
 void export_stop(struct export *ex);
+unsigned export_stop_timeout_ms(const struct export *ex);
+int io_map_buf(struct worker *w, unsigned b, unsigned di);
 
 /* io.c */
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);
@@ -153,6 +191,8 @@ void io_kick(struct worker *w);
 void io_update_reading(struct worker *w);
 void io_maybe_finish(struct worker *w);
 void io_wake_all(struct export *ex, const struct worker *except);
+void io_wake(struct worker *w);
+int io_next_buf(struct worker *w);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops export_ops;

@@ -18,14 +18,16 @@
 
 _Thread_local struct worker *io_worker;
 
+/* The part of buffer @b the device reaches: a read's data, a write's payload, the edges. */
 static uint8_t *buf_mem(const struct worker *w, int b)
 {
-	return w->pool + (size_t)b * BUF_SIZE;
+	return w->bufs[b].mem + BUF_PAGE;
 }
 
+/* Where byte @at of the op's buffer's data area is for the op's device (io_new() mapped it). */
 static uint64_t buf_iova(const struct op *op, size_t at)
 {
-	return op->w->reg[op->d - op->d->ex->devs].iova + (uint64_t)op->buf * BUF_SIZE + at;
+	return op->w->bufs[op->buf].map.iova + at;
 }
 
 /* Where a write's payload is, for the device: it must lie in the buffer the op holds. */
@@ -39,61 +41,116 @@ static int payload_iova(const struct op *op, size_t skip, uint64_t *ret_iova)
 	return 0;
 }
 
+/*
+ * The buffer to receive the next request into: a free one already mapped for the device the
+ * last request went to, since the next likely goes there too; -1 when none is free.
+ */
+int io_next_buf(struct worker *w)
+{
+	if (!w->nfree)
+		return -1;
+	for (unsigned i = w->nfree; i-- > 0;)
+		if (w->bufs[w->free_bufs[i]].dev == (int)w->last_dev) {
+			unsigned b = w->free_bufs[i];
+
+			w->free_bufs[i] = w->free_bufs[--w->nfree];
+			return (int)b;
+		}
+	return (int)w->free_bufs[--w->nfree];
+}
+
 static void put_buf(struct worker *w, int b)
 {
 	w->free_bufs[w->nfree++] = (unsigned)b;
 	if (w->cur < 0) {
-		w->cur = (int)w->free_bufs[--w->nfree];
+		w->cur = io_next_buf(w);
 		io_update_reading(w);
 	}
 }
 
+/*
+ * Reads the channel while a buffer is free. Without one, a look every second whether the
+ * channel went away (umount aborted the connection): requests a stuck device holds must
+ * not hide that, or nothing would ever end them.
+ */
 void io_update_reading(struct worker *w)
 {
 	bool want = !atomic_load(&w->ex->stopping) && w->cur >= 0;
+	struct timeval second = {1, 0};
 
 	if (want == w->reading)
 		return;
 	w->reading = want;
-	if (want)
+	if (want) {
+		event_del(w->gone_check);
 		event_add(w->fuse_ev, NULL);
-	else
+	} else {
 		event_del(w->fuse_ev);
+		if (!atomic_load(&w->ex->stopping))
+			event_add(w->gone_check, &second);
+	}
 }
 
+/*
+ * A worker leaves once stop was asked and its requests are answered; worker 0 only once
+ * every other worker has left, since it watches for removals and the stop deadline, and
+ * another worker's requests may still need either.
+ */
 void io_maybe_finish(struct worker *w)
 {
-	if (atomic_load(&w->ex->stopping) && !w->inflight && !w->deferred)
-		event_base_loopbreak(w->base);
+	if (!atomic_load(&w->ex->stopping) || w->inflight || w->deferred)
+		return;
+	if (w->idx == 0 && atomic_load(&w->ex->running) > 1)
+		return;
+	event_base_loopbreak(w->base);
+}
+
+void io_wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, 8) != 8)
+		(void)0; /* the counter is full: a wake-up is pending anyway */
 }
 
 void io_wake_all(struct export *ex, const struct worker *except)
 {
-	uint64_t one = 1;
-
 	for (unsigned i = 0; i < ex->nworkers; i++)
-		if (&ex->workers[i] != except && write(ex->workers[i].wake_fd, &one, 8) != 8)
-			(void)0; /* the counter is full: a wake-up is pending anyway */
+		if (&ex->workers[i] != except)
+			io_wake(&ex->workers[i]);
 }
 
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind)
 {
-	struct op *op = calloc(1, sizeof(*op));
+	struct worker *w = io_worker;
+	unsigned di = (unsigned)(d - w->ex->devs);
+	struct op *op;
+	int ret;
 
+	/*
+	 * Reads and writes keep the buffer their request is in (fallocate for its edge blocks):
+	 * the worker receives the next request into another. The buffer is this device's
+	 * alone while the op holds it.
+	 */
+	if (kind != OP_FSYNC) {
+		w->last_dev = di;
+		ret = io_map_buf(w, (unsigned)w->cur, di);
+		if (ret) {
+			fuse_reply_err(req, -ret);
+			return NULL;
+		}
+	}
+	op = calloc(1, sizeof(*op));
 	if (!op) {
 		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
-	*op = (struct op){.req = req, .d = d, .w = io_worker, .kind = kind, .buf = -1};
-	/*
-	 * Reads and writes keep the buffer their request is in (fallocate for its edge blocks):
-	 * the worker receives the next request into another.
-	 */
+	*op = (struct op){.req = req, .d = d, .w = w, .kind = kind, .buf = -1};
 	if (kind != OP_FSYNC) {
-		op->buf = op->w->cur;
-		op->w->cur_taken = true;
+		op->buf = w->cur;
+		w->cur_taken = true;
 	}
-	op->w->inflight++;
+	w->inflight++;
 	return op;
 }
 
@@ -209,6 +266,7 @@ static int queue_steps(struct op *op)
 
 		op->pending++;
 		w->nreq++;
+		atomic_fetch_add(&op->d->inflight, 1);
 		switch (s->kind) {
 		case STEP_READ:
 		case STEP_WRITE:
@@ -230,6 +288,7 @@ static int queue_steps(struct op *op)
 		op->next_step--;
 		op->pending--;
 		w->nreq--;
+		atomic_fetch_sub(&op->d->inflight, 1);
 		if (ret == -ENOSPC && w->nreq) {
 			ret = -EAGAIN; /* the ring is full: completions will make room */
 		} else if (ret == -ENOSPC) {
@@ -338,7 +397,7 @@ static void plan_zeroes(struct op *op)
 		s.nsect = left < per * ZERO_SEGS ? left : per * ZERO_SEGS;
 		for (uint64_t at = 0; at < s.nsect; at += per)
 			s.sg[s.nsg++] = (struct vv_sg){
-				op->d->zero.iova,
+				op->d->zero_map.iova,
 				(uint32_t)((s.nsect - at < per ? s.nsect - at : per) * SECTOR)};
 	}
 	op->zero_next += s.nsect;
@@ -467,6 +526,7 @@ static void step_done(void *opaque, int result)
 
 	op->pending--;
 	op->w->nreq--;
+	atomic_fetch_sub(&op->d->inflight, 1);
 	if (result && !op->err)
 		op->err = result;
 	if (!op->pending && !op->queuing && op->next_step == op->nsteps)
