@@ -97,13 +97,14 @@ static int walk(struct fake_ring *r, struct vring_packed_desc *ring, struct fake
 			for (unsigned i = 0; !bad && i < len / sizeof(*t); i++) {
 				segs[n].len = le32toh(t[i].len);
 				segs[n].write = le16toh(t[i].flags) & VRING_DESC_F_WRITE;
-				segs[n].p = fake_dev_ptr(r, le64toh(t[i].addr), segs[n].len);
+				segs[n].p = fake_seg_ptr(r, le64toh(t[i].addr), segs[n].len,
+							 segs[n].write);
 				bad = !segs[n++].p;
 			}
 		} else if (n < FAKE_MAX_SEGS) {
 			segs[n].len = le32toh(d.len);
 			segs[n].write = flags & VRING_DESC_F_WRITE;
-			segs[n].p = fake_dev_ptr(r, le64toh(d.addr), segs[n].len);
+			segs[n].p = fake_seg_ptr(r, le64toh(d.addr), segs[n].len, segs[n].write);
 			bad |= !segs[n++].p;
 		} else {
 			bad = true;
@@ -186,7 +187,7 @@ unsigned fake_packed_process(struct fake_ring *r)
 		} else {
 			irq = flags != VRING_PACKED_EVENT_FLAG_DISABLE;
 		}
-		r->interrupts += irq;
+		fake_ring_interrupt(r, irq);
 	}
 	return done;
 }

@@ -49,6 +49,13 @@ void *fake_mem_alloc(struct fake_mem *m, size_t len, size_t align, uint64_t *ret
 /* The device's only way into memory: an IOVA range, checked. */
 void *fake_dev_ptr(struct fake_ring *r, uint64_t iova, size_t len)
 {
+	return fake_seg_ptr(r, iova, len, false);
+}
+
+void *fake_seg_ptr(struct fake_ring *r, uint64_t iova, size_t len, bool write)
+{
+	if (r->iommu)
+		return fake_iommu_ptr(r->iommu, iova, len, write);
 	if (iova < FAKE_IOVA_BASE || iova - FAKE_IOVA_BASE > r->mem->len ||
 	    len > r->mem->len - (iova - FAKE_IOVA_BASE))
 		return NULL;
@@ -66,6 +73,7 @@ void fake_ring_init(struct fake_ring *r, struct fake_mem *m, unsigned num, bool 
 	r->avail = avail;
 	r->used = used;
 	r->kick_fd = -1;
+	r->irq_fd = -1;
 }
 
 static uint16_t ld16(struct fake_ring *r, uint64_t iova)
@@ -103,7 +111,7 @@ static int walk_chain(struct fake_ring *r, uint16_t head, struct fake_seg *segs)
 		d = table[i];
 		segs[n].len = le32toh(d.len);
 		segs[n].write = le16toh(d.flags) & VRING_DESC_F_WRITE;
-		segs[n].p = fake_dev_ptr(r, le64toh(d.addr), segs[n].len);
+		segs[n].p = fake_seg_ptr(r, le64toh(d.addr), segs[n].len, segs[n].write);
 		if (!segs[n].p)
 			return -1;
 		n++;
@@ -156,6 +164,8 @@ unsigned fake_ring_process(struct fake_ring *r)
 	unsigned done = 0;
 	uint16_t avail_idx, old_used = r->used_idx;
 
+	if (r->stalled || (r->iommu && fake_iommu_stopped(r->iommu)))
+		return 0; /* stuck, or DMA stopped (Bus Master off): the device reaches nothing */
 	if (r->packed)
 		return fake_packed_process(r);
 	avail_idx = ld16(r, r->avail + 2);
@@ -194,9 +204,18 @@ unsigned fake_ring_process(struct fake_ring *r)
 		bool irq = r->event_idx ? vring_need_event(ld16(r, r->avail + 4 + 2 * r->num),
 							   r->used_idx, old_used)
 					: !(ld16(r, r->avail) & VRING_AVAIL_F_NO_INTERRUPT);
-		r->interrupts += irq;
+		fake_ring_interrupt(r, irq);
 	}
 	return done;
+}
+
+void fake_ring_interrupt(struct fake_ring *r, bool irq)
+{
+	uint64_t one = 1;
+
+	r->interrupts += irq;
+	if (irq && r->irq_fd >= 0 && write(r->irq_fd, &one, sizeof(one)) < 0)
+		abort();
 }
 
 static void *thread_main(void *arg)

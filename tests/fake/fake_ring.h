@@ -49,8 +49,12 @@ struct fake_seg {
 /* Serves one request; returns the used length. NULL handler: the transform below. */
 typedef uint32_t (*fake_handler)(void *ctx, struct fake_seg *segs, int n);
 
+struct fake_iommu;
+
 struct fake_ring {
 	struct fake_mem *mem;
+	struct fake_iommu *iommu; /* fake_dev.c: when set, IOVAs go through it instead of mem */
+	int irq_fd;		  /* when >= 0, signalled for each interrupt the driver wants */
 	unsigned num;
 	bool event_idx;
 	uint64_t desc, avail, used; /* IOVAs */
@@ -59,8 +63,9 @@ struct fake_ring {
 	uint32_t last_id;
 	enum fake_hostile hostile;
 	unsigned interrupts;
-	unsigned refused;    /* chains the device refused as malformed */
-	bool suppress_kicks; /* sets VRING_USED_F_NO_NOTIFY / never moves avail_event */
+	unsigned refused;      /* chains the device refused as malformed */
+	bool suppress_kicks;   /* sets VRING_USED_F_NO_NOTIFY / never moves avail_event */
+	volatile bool stalled; /* a device that stopped answering: serves nothing */
 	fake_handler handler;
 	void *handler_ctx;
 
@@ -82,6 +87,8 @@ unsigned fake_ring_process(struct fake_ring *r);
 int fake_ring_start(struct fake_ring *r);
 void fake_ring_stop(struct fake_ring *r);
 void fake_ring_kick(struct fake_ring *r);
+/* Counts an interrupt the driver asked for (@irq), and signals irq_fd. */
+void fake_ring_interrupt(struct fake_ring *r, bool irq);
 
 /* What the fake device writes: each writable byte i is readable byte (i mod R) ^ 0x5a. */
 static inline uint8_t fake_transform(const uint8_t *in, size_t in_len, size_t i)
@@ -107,6 +114,11 @@ int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool
 /* For the layouts' device sides (fake_ring.c, fake_packed.c). */
 #define FAKE_MAX_SEGS 1024
 void *fake_dev_ptr(struct fake_ring *r, uint64_t iova, size_t len);
+/* The same for a buffer of a chain: @write says the device will write it. */
+void *fake_seg_ptr(struct fake_ring *r, uint64_t iova, size_t len, bool write);
+/* fake_dev.c: what the device reaches at @iova, NULL where the IOMMU does not allow it. */
+void *fake_iommu_ptr(struct fake_iommu *m, uint64_t iova, size_t len, bool write);
+bool fake_iommu_stopped(struct fake_iommu *m);
 uint32_t fake_serve(struct fake_seg *segs, int n);
 void fake_lie(struct fake_ring *r, bool again, uint32_t *id, uint32_t *len);
 void fake_packed_init(struct fake_ring *r);

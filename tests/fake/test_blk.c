@@ -18,94 +18,14 @@
 #include <linux/virtio_blk.h>
 
 #include "devs/blk_queue.h"
+#include "fake_blk.h"
 #include "fake_ring.h"
 
-#define DISK_SECTORS 8192 /* 4 MiB */
-
-struct disk {
-	uint8_t data[DISK_SECTORS * 512];
-	unsigned requests;
-	unsigned max_data_segs;
-	uint64_t max_data_bytes; /* the most data one request carried */
-	uint32_t last_wz_flags;
-	uint8_t force_status; /* 0: behave; else return this status */
-};
-
-/* The device side of section 5.2.6: header, data, status last. */
-static uint32_t disk_serve(void *ctx, struct fake_seg *s, int n)
-{
-	struct disk *d = ctx;
-	struct virtio_blk_outhdr h;
-	uint8_t *status = s[n - 1].p;
-	uint64_t off;
-	uint32_t written = 1;
-	int data = n - 2;
-
-	d->requests++;
-	memcpy(&h, s[0].p, sizeof(h));
-	if (le32toh(h.type) == VIRTIO_BLK_T_IN || le32toh(h.type) == VIRTIO_BLK_T_OUT) {
-		uint64_t bytes = 0;
-
-		for (int i = 1; i < n - 1; i++)
-			bytes += s[i].len;
-		if (bytes > d->max_data_bytes)
-			d->max_data_bytes = bytes;
-	}
-	off = le64toh(h.sector) * 512;
-	if ((unsigned)data > d->max_data_segs)
-		d->max_data_segs = (unsigned)data;
-	*status = VIRTIO_BLK_S_OK;
-	switch (le32toh(h.type)) {
-	case VIRTIO_BLK_T_IN:
-		for (int i = 1; i < n - 1; i++) {
-			if (off + s[i].len > sizeof(d->data)) {
-				*status = VIRTIO_BLK_S_IOERR;
-				return 1;
-			}
-			memcpy(s[i].p, d->data + off, s[i].len);
-			off += s[i].len;
-			written += s[i].len;
-		}
-		break;
-	case VIRTIO_BLK_T_OUT:
-		for (int i = 1; i < n - 1; i++) {
-			if (off + s[i].len > sizeof(d->data)) {
-				*status = VIRTIO_BLK_S_IOERR;
-				return 1;
-			}
-			memcpy(d->data + off, s[i].p, s[i].len);
-			off += s[i].len;
-		}
-		break;
-	case VIRTIO_BLK_T_FLUSH:
-		break;
-	case VIRTIO_BLK_T_GET_ID:
-		memcpy(s[1].p, "fake-serial-0123", 16);
-		memset(s[1].p + 16, 0, 4);
-		written += 20;
-		break;
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-	case VIRTIO_BLK_T_DISCARD: {
-		struct virtio_blk_discard_write_zeroes r;
-
-		memcpy(&r, s[1].p, sizeof(r));
-		d->last_wz_flags = le32toh(r.flags);
-		if (le32toh(h.type) == VIRTIO_BLK_T_WRITE_ZEROES)
-			memset(d->data + le64toh(r.sector) * 512, 0,
-			       le32toh(r.num_sectors) * 512ull);
-		break;
-	}
-	default:
-		*status = VIRTIO_BLK_S_UNSUPP;
-	}
-	if (d->force_status)
-		*status = d->force_status;
-	return written;
-}
+#define DISK_SECTORS FAKE_DISK_SECTORS
 
 struct t {
 	struct fake_env f;
-	struct disk disk;
+	struct fake_disk disk;
 	struct vv_blk_info info;
 	struct blk_queue q;
 	uint8_t *buf;
@@ -133,7 +53,7 @@ static struct t *setup_t(unsigned num, bool indirect, struct vv_blk_info info)
 
 	assert_non_null(t);
 	assert_int_equal(fake_env_init(&t->f, 8u << 20, num, true, indirect, 16, notify, t), 0);
-	t->f.dev.handler = disk_serve;
+	t->f.dev.handler = fake_disk_serve;
 	t->f.dev.handler_ctx = &t->disk;
 	t->info = info;
 	cmd = fake_mem_alloc(&t->f.mem, blk_queue_mem_size(num), 4096, &cmd_iova);

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_export.c - the FUSE block export against a hostile device. The test plays the kernel
+ * on a socket that speaks FUSE, and the fake device serves a RAM disk while a thread
+ * rewrites every byte the device may write, as fast as it can. Whatever the device does,
+ * every request gets one answer, to itself, of the right size, and nothing crashes. A device
+ * that stops answering is given up on a bounded time after stop.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <linux/fuse.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ring.h>
+
+#include <virtio-vfio/virtio-vfio.h>
+
+#include "core/device.h"
+#include "devs/blk_dev.h"
+#include "export.h"
+#include "fake_blk.h"
+#include "fake_dev.h"
+
+#define F(bit)	   (1ULL << (bit))
+#define DEV_INO	   2  /* the first device's file */
+#define MAX_OUT	   48 /* requests the fake kernel keeps outstanding */
+#define MAX_WRITE  (256u << 10)
+#define DISK_BYTES (FAKE_DISK_SECTORS * 512ull)
+
+struct pending {
+	uint64_t unique;
+	uint32_t opcode;
+	uint32_t size; /* READ, WRITE: bytes asked */
+};
+
+struct t {
+	struct fake_dev fd;
+	struct fake_disk disk;
+	struct vv_blk *blk;
+	int sk[2]; /* [0]: the kernel's end, [1]: the export's channel */
+	pthread_t thread;
+	int result;
+	struct export_opts opts;
+	struct pending out[MAX_OUT];
+	unsigned nout;
+	uint64_t next_unique;
+	unsigned answered, errors;
+	uint8_t *msg;
+};
+
+static bool recv_reply(struct t *t, int timeout_ms);
+
+static void *run_export(void *arg)
+{
+	struct t *t = arg;
+	const char *names[] = {"fake0"};
+
+	t->result = export_run(&t->blk, names, 1, NULL, &t->opts, NULL, NULL);
+	return NULL;
+}
+
+/* Sends one request: header, then @arg and @data as the argument. */
+static void send_req(struct t *t, uint32_t opcode, uint64_t nodeid, const void *arg, size_t alen,
+		     const void *data, size_t dlen, uint32_t size)
+{
+	struct fuse_in_header h = {
+		.len = (uint32_t)(sizeof(h) + alen + dlen),
+		.opcode = opcode,
+		.unique = ++t->next_unique,
+		.nodeid = nodeid,
+		.uid = getuid(),
+		.gid = getgid(),
+		.pid = (uint32_t)getpid(),
+	};
+	struct iovec iov[3] = {{&h, sizeof(h)}, {(void *)arg, alen}, {(void *)data, dlen}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 3};
+	ssize_t n;
+
+	/* The export cannot answer while we do not read: take an answer, then try again. */
+	while ((n = sendmsg(t->sk[0], &m, MSG_NOSIGNAL | MSG_DONTWAIT)) < 0 && errno == EAGAIN)
+		recv_reply(t, 100);
+	assert_int_equal(n, (ssize_t)h.len);
+	if (opcode == FUSE_FORGET)
+		return; /* never answered */
+	assert_true(t->nout < MAX_OUT);
+	t->out[t->nout++] = (struct pending){h.unique, opcode, size};
+}
+
+/*
+ * Takes one answer and checks it against what is outstanding: a known request, answered
+ * once, with a legal error or a body of the right size. Returns false at end of channel.
+ */
+static bool recv_reply(struct t *t, int timeout_ms)
+{
+	struct pollfd p = {.fd = t->sk[0], .events = POLLIN};
+	struct fuse_out_header o;
+	ssize_t n;
+	unsigned i;
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return false;
+	n = recv(t->sk[0], t->msg, sizeof(o) + (2u << 20), 0);
+	if (n <= 0)
+		return false;
+	assert_true((size_t)n >= sizeof(o));
+	memcpy(&o, t->msg, sizeof(o));
+	assert_int_equal(o.len, n);
+	for (i = 0; i < t->nout && t->out[i].unique != o.unique; i++)
+		;
+	if (i == t->nout)
+		fail_msg("an answer to request %llu, which is not outstanding",
+			 (unsigned long long)o.unique);
+	t->answered++;
+	if (o.error) {
+		/* What a lying device may cause: the errors its statuses map to, nothing else. */
+		if (o.error != -EIO && o.error != -EOPNOTSUPP)
+			fail_msg("opcode %u answered %d", t->out[i].opcode, o.error);
+		t->errors++;
+	} else if (t->out[i].opcode == FUSE_READ) {
+		assert_int_equal(n - (ssize_t)sizeof(o), t->out[i].size);
+	} else if (t->out[i].opcode == FUSE_WRITE) {
+		struct fuse_write_out w;
+
+		assert_int_equal(n, sizeof(o) + sizeof(w));
+		memcpy(&w, t->msg + sizeof(o), sizeof(w));
+		assert_int_equal(w.size, t->out[i].size);
+	}
+	t->out[i] = t->out[--t->nout];
+	return true;
+}
+
+static void init_session(struct t *t)
+{
+	struct fuse_init_in in = {
+		.major = FUSE_KERNEL_VERSION,
+		.minor = FUSE_KERNEL_MINOR_VERSION,
+		.max_readahead = 128 << 10,
+		.flags = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_MAX_PAGES,
+	};
+	struct fuse_open_in open = {.flags = 2 /* O_RDWR */};
+
+	send_req(t, FUSE_INIT, 0, &in, sizeof(in), NULL, 0, 0);
+	assert_true(recv_reply(t, 5000));
+	send_req(t, FUSE_OPEN, DEV_INO, &open, sizeof(open), NULL, 0, 0);
+	assert_true(recv_reply(t, 5000));
+}
+
+static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	struct virtio_blk_config c = {.capacity = htole64(FAKE_DISK_SECTORS),
+				      .seg_max = htole32(126),
+				      .size_max = htole32(1u << 20)};
+	struct vv_device *dev;
+
+	assert_non_null(t);
+	t->msg = malloc(2u << 20);
+	assert_non_null(t->msg);
+	assert_int_equal(fake_dev_init(&t->fd, VV_VIRTIO_BLK,
+				       F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_SEG_MAX) |
+					       F(VIRTIO_BLK_F_SIZE_MAX) |
+					       F(VIRTIO_RING_F_EVENT_IDX) |
+					       F(VIRTIO_RING_F_INDIRECT_DESC) | extra,
+				       &c, sizeof(c), 1, 128, irqs),
+			 0);
+	t->fd.handler = fake_disk_serve;
+	t->fd.handler_ctx = &t->disk;
+	assert_int_equal(device_open_transport(&t->fd.t, &dev), 0);
+	assert_int_equal(blk_open_device(dev, 0, &t->blk), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, t->sk), 0);
+	/* Room for the largest message: a write request or a read's answer. */
+	for (int i = 0; i < 2; i++) {
+		int sz = 4 << 20;
+
+		if (setsockopt(t->sk[i], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
+			setsockopt(t->sk[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	t->opts = (struct export_opts){.channel_fd = t->sk[1], .stop_timeout_ms = stop_timeout_ms};
+	assert_int_equal(pthread_create(&t->thread, NULL, run_export, t), 0);
+	init_session(t);
+	return t;
+}
+
+/* Ends the channel as an unmount does and waits for the export; returns its result. */
+static int stop(struct t *t)
+{
+	shutdown(t->sk[0], SHUT_WR);
+	while (recv_reply(t, 100) || t->nout)
+		if (!recv_reply(t, 10000))
+			break;
+	pthread_join(t->thread, NULL);
+	return t->result;
+}
+
+static void finish(struct t *t)
+{
+	vv_blk_close(t->blk);
+	fake_dev_fini(&t->fd);
+	close(t->sk[0]); /* sk[1] went with the session */
+	free(t->msg);
+	free(t);
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return *x;
+}
+
+/* One request of a random kind: reads, writes (aligned or not), and the small ones. */
+static void send_random(struct t *t, uint64_t *x, const uint8_t *payload)
+{
+	uint64_t r = rnd(x);
+	uint32_t size = (uint32_t)(rnd(x) % MAX_WRITE) + 1;
+	uint64_t off = rnd(x) % (DISK_BYTES - size);
+
+	if (r % 8 < 3) {
+		struct fuse_read_in in = {.offset = off, .size = size};
+
+		send_req(t, FUSE_READ, DEV_INO, &in, sizeof(in), NULL, 0, size);
+	} else if (r % 8 < 6) {
+		struct fuse_write_in in = {.offset = off, .size = size};
+
+		if (r & 64) /* aligned: the zero-copy path */
+			in.offset &= ~4095ull, in.size = size = (size + 4095) & ~4095u;
+		send_req(t, FUSE_WRITE, DEV_INO, &in, sizeof(in), payload, in.size, in.size);
+	} else if (r % 8 == 6) {
+		struct fuse_getattr_in in = {0};
+
+		send_req(t, FUSE_GETATTR, r & 8 ? DEV_INO : FUSE_ROOT_ID, &in, sizeof(in), NULL, 0,
+			 0);
+	} else if (r & 8) {
+		send_req(t, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "fake0", 6, 0);
+	} else {
+		struct fuse_fsync_in in = {0};
+
+		send_req(t, FUSE_FSYNC, DEV_INO, &in, sizeof(in), NULL, 0, 0);
+	}
+}
+
+static void run_requests(struct t *t, unsigned n, uint64_t seed)
+{
+	uint8_t *payload = malloc(MAX_WRITE + 4096);
+	uint64_t x = seed;
+
+	assert_non_null(payload);
+	for (unsigned i = 0; i < MAX_WRITE + 4096; i++)
+		payload[i] = (uint8_t)rnd(&x);
+	for (unsigned sent = 0; sent < n;) {
+		while (t->nout < MAX_OUT && sent < n) {
+			send_random(t, &x, payload);
+			sent++;
+		}
+		if (!recv_reply(t, 10000))
+			fail_msg("no answer in 10 s, %u outstanding", t->nout);
+	}
+	while (t->nout)
+		if (!recv_reply(t, 10000))
+			fail_msg("no answer in 10 s, %u outstanding", t->nout);
+	free(payload);
+}
+
+/* An honest device first: the harness itself, data end to end. */
+static void test_honest(void **state)
+{
+	struct t *t = start(true, 0, 0);
+	uint8_t data[4096];
+	struct fuse_write_in w = {.offset = 8192, .size = sizeof(data)};
+	struct fuse_read_in r = {.offset = 8192, .size = sizeof(data)};
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13);
+	send_req(t, FUSE_WRITE, DEV_INO, &w, sizeof(w), data, sizeof(data), sizeof(data));
+	assert_true(recv_reply(t, 5000));
+	assert_memory_equal(t->disk.data + 8192, data, sizeof(data));
+	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, sizeof(data));
+	assert_true(recv_reply(t, 5000));
+	assert_memory_equal(t->msg + sizeof(struct fuse_out_header), data, sizeof(data));
+	run_requests(t, 500, 1);
+	assert_int_equal(t->errors, 0);
+	assert_int_equal(stop(t), 0);
+	finish(t);
+}
+
+/*
+ * Every byte the device may write is rewritten all the time, on split and packed rings:
+ * thousands of requests are parsed and answered, each to itself. The rings are spared here,
+ * so that the device stays usable and the export keeps going.
+ */
+static void test_hostile_buffers(void **state)
+{
+	for (int packed = 0; packed < 2; packed++) {
+		struct t *t = start(true, packed ? F(VIRTIO_F_RING_PACKED) : 0, 0);
+
+		assert_int_equal(fake_dev_scribble_start(&t->fd, false), 0);
+		run_requests(t, 3000, 7 + packed);
+		fake_dev_scribble_stop(&t->fd);
+		assert_true(t->fd.scribbled > 0);
+		print_message("packed=%d: %u answers, %u EIO, %llu MiB rewritten by the device\n",
+			      packed, t->answered, t->errors,
+			      (unsigned long long)(t->fd.scribbled >> 20));
+		/* Whatever it rewrote, the device could not reach the headers: all answered. */
+		assert_int_equal(stop(t), 0);
+		finish(t);
+	}
+}
+
+/* The rings too: the device breaks them, the export gives up on it and ends, cleanly. */
+static void test_hostile_rings(void **state)
+{
+	struct t *t = start(true, 0, 1000);
+	uint8_t *payload = calloc(1, MAX_WRITE + 4096);
+	uint64_t x = 3;
+	int result;
+
+	assert_non_null(payload);
+	assert_int_equal(fake_dev_scribble_start(&t->fd, true), 0);
+	/* Requests until the export stops taking them: it read EOF or lost the device. */
+	for (unsigned i = 0; i < 20000; i++) {
+		while (t->nout < MAX_OUT)
+			send_random(t, &x, payload);
+		if (!recv_reply(t, 2000))
+			break;
+	}
+	fake_dev_scribble_stop(&t->fd);
+	/*
+	 * The kernel gives up on the connection (umount): every buffer may be held by a
+	 * request the broken device will never answer, and the export must notice anyway.
+	 */
+	shutdown(t->sk[0], SHUT_RDWR);
+	pthread_join(t->thread, NULL);
+	result = t->result;
+	assert_true(result == -ENODEV || result == 0);
+	assert_true(vv_device_aborted(vv_blk_device(t->blk)) || result == 0);
+	free(payload);
+	finish(t);
+}
+
+/*
+ * A device that stops answering: after stop, the requests on it get the grace period, then
+ * the device is aborted, they fail with EIO, and the export ends.
+ */
+static void test_stuck_device(void **state)
+{
+	struct t *t = start(true, 0, 300);
+	struct fuse_read_in r = {.offset = 0, .size = 4096};
+	struct timespec a, b;
+
+	t->fd.rings[0].stalled = true;
+	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, 4096);
+	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, 4096);
+	assert_false(recv_reply(t, 200));
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(stop(t), -ENODEV);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_int_equal(t->nout, 0);
+	assert_int_equal(t->errors, 2);
+	assert_true(vv_device_aborted(vv_blk_device(t->blk)));
+	assert_true(b.tv_sec - a.tv_sec < 5);
+	finish(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_honest),
+		cmocka_unit_test(test_hostile_buffers),
+		cmocka_unit_test(test_hostile_rings),
+		cmocka_unit_test(test_stuck_device),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
