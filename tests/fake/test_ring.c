@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_split.c - the driver's ring against the fake device: data end to end, chain shapes,
+ * test_ring.c - the driver's ring against the fake device: data end to end, chain shapes,
  * full ring, indirect tables, notification suppression both ways, a threaded stress run, and
  * a hostile device that must leave the queue broken with -EIO, never corrupted. Built twice:
  * for the split ring, and with VV_TEST_PACKED=1 for the packed ring (same behaviour asked).
