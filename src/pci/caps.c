@@ -52,7 +52,11 @@ static const char *cfg_type_name(uint8_t type)
 	return "?";
 }
 
-/* A region must lie inside its BAR, without wrap-around, and be long enough for its type. */
+/*
+ * A region must lie inside its BAR, without wrap-around, be long enough for its type and
+ * start where its registers can be accessed naturally aligned (as Linux's
+ * vp_modern_map_capability() asks too).
+ */
 static int check_region(const struct vpci_region *r, uint8_t type, const uint64_t *bar_size,
 			char *err, size_t len)
 {
@@ -62,11 +66,21 @@ static int check_region(const struct vpci_region *r, uint8_t type, const uint64_
 		[VIRTIO_PCI_CAP_ISR_CFG] = 1,
 		[VIRTIO_PCI_CAP_DEVICE_CFG] = 1,
 	};
+	static const uint32_t align[] = {
+		/* 32-bit registers, accessed 32 bits at a time (section 4.1.3.1) */
+		[VIRTIO_PCI_CAP_COMMON_CFG] = 4,
+		[VIRTIO_PCI_CAP_NOTIFY_CFG] = 2, /* 16-bit doorbells (section 4.1.4.4.1) */
+		[VIRTIO_PCI_CAP_ISR_CFG] = 1,	 /* one byte */
+		[VIRTIO_PCI_CAP_DEVICE_CFG] = 4, /* section 4.1.4.6.1 */
+	};
 	uint64_t end = (uint64_t)r->offset + r->length;
 
 	if (r->length < min_len[type])
 		return fail(err, len, "%s capability at 0x%02x: length %u is below %u",
 			    cfg_type_name(type), r->cap_off, r->length, min_len[type]);
+	if (r->offset & (align[type] - 1))
+		return fail(err, len, "%s capability at 0x%02x: offset 0x%x is not %u-byte aligned",
+			    cfg_type_name(type), r->cap_off, r->offset, align[type]);
 	if (end > bar_size[r->bar])
 		return fail(err, len,
 			    "%s capability at 0x%02x: 0x%x+0x%x lies outside BAR%u (0x%llx bytes)",

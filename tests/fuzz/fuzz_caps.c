@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * fuzz_caps.c - libFuzzer target: the capability walk on arbitrary config space and BAR
- * sizes. Whatever it accepts must lie inside the BARs it was given.
+ * sizes. Whatever it accepts must lie inside the BARs it was given, at an offset aligned for
+ * its registers.
  */
 #include <stdint.h>
 #include <string.h>
@@ -10,10 +11,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(const struct vpci_region *r, const uint64_t *bars)
+static void check(const struct vpci_region *r, const uint64_t *bars, uint32_t align)
 {
-	if (r->present &&
-	    (r->bar >= PCI_NUM_BARS || (uint64_t)r->offset + r->length > bars[r->bar]))
+	if (r->present && (r->bar >= PCI_NUM_BARS ||
+			   (uint64_t)r->offset + r->length > bars[r->bar] || r->offset % align))
 		__builtin_trap();
 }
 
@@ -34,10 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (vpci_caps_parse(data + 24, size - 24, bars, &caps, err, sizeof(err)))
 		return 0;
-	check(&caps.common, bars);
-	check(&caps.notify, bars);
-	check(&caps.isr, bars);
-	check(&caps.device, bars);
+	check(&caps.common, bars, 4);
+	check(&caps.notify, bars, 2);
+	check(&caps.isr, bars, 1);
+	check(&caps.device, bars, 4);
 	if (!caps.common.present || !caps.notify.present || !caps.isr.present)
 		__builtin_trap();
 	if (caps.msix.present && (uint64_t)caps.msix.table_offset + caps.msix.table_size * 16ull >

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * fuzz_used_ring.c - libFuzzer target: a device that writes arbitrary used-ring entries and
- * indices. The driver must hand back only tokens it posted, each once, with a length inside
- * the writable buffers, and otherwise break the queue; never crash or loop.
+ * fuzz_used_ring.c - libFuzzer target: a device that writes arbitrary used entries, on a split
+ * ring (used elements and the used index) or a packed ring (used descriptors: id, length and
+ * the flags that carry the wrap counter). The driver must hand back only tokens it posted, each
+ * once, with a length inside the writable buffers, give back exactly the descriptors each
+ * request took, and otherwise break the queue; never crash or loop.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,10 +17,103 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NUM 8
+#define NUM	      8
+#define STEP	      12 /* bytes of input per device step */
+
+/* The first input byte. */
+#define OPT_EVENT_IDX 1
+#define OPT_INDIRECT  2
+#define OPT_PACKED    4
+
+struct harness {
+	struct vv_vq *vq;
+	bool packed, indirect;
+	void *dev; /* split: the used ring; packed: the descriptor ring */
+	uint32_t in_len[NUM];
+	bool live[NUM]; /* token t is &live[t] */
+};
 
 static void no_notify(void *ctx, unsigned index)
 {
+}
+
+/* Request t: 1 readable and 1..3 writable buffers. */
+static unsigned writable(unsigned t)
+{
+	return 1 + t % 3;
+}
+
+/* Ring descriptors request t takes: its buffers, or one for its indirect table. */
+static unsigned ndesc(const struct harness *h, unsigned t)
+{
+	return h->indirect ? 1 : 1 + writable(t);
+}
+
+/*
+ * Posts every request not in flight that fits. Called again after each device step, so that
+ * descriptors are reused and the packed ring laps: both wrap counters turn.
+ */
+static void post(struct harness *h)
+{
+	struct vv_sg sg[4];
+
+	for (unsigned t = 0; t < NUM; t++) {
+		if (h->live[t])
+			continue;
+		h->in_len[t] = 0;
+		for (unsigned i = 0; i < 1 + writable(t); i++) {
+			sg[i] = (struct vv_sg){0x200000 + 4096 * t + 64 * i, 16 + i};
+			if (i)
+				h->in_len[t] += 16 + i;
+		}
+		if (vv_vq_add(h->vq, sg, 1, writable(t), &h->live[t]) == 0)
+			h->live[t] = true;
+	}
+	vv_vq_kick(h->vq);
+}
+
+/* One device step: @pos picks the ring entry, @flags_idx is the used index or the flags. */
+static void device_write(struct harness *h, uint16_t pos, uint32_t id, uint32_t len,
+			 uint16_t flags_idx)
+{
+	if (h->packed) {
+		/* A used descriptor is the one at the driver's position whose flags match its lap.
+		 */
+		struct vring_packed_desc *d = (struct vring_packed_desc *)h->dev + pos % NUM;
+
+		d->id = (uint16_t)id;
+		d->len = len;
+		d->flags = flags_idx;
+	} else {
+		struct vring_used *used = h->dev;
+
+		used->ring[pos % NUM].id = id;
+		used->ring[pos % NUM].len = len;
+		used->idx = flags_idx;
+	}
+}
+
+/* Takes every completion; each must be a live token with a length inside its buffers. */
+static void reap(struct harness *h)
+{
+	unsigned held = 0;
+	uint32_t got;
+	void *tok;
+
+	for (int k = 0; k < 2 * NUM && vv_vq_get(h->vq, &tok, &got) == 1; k++) {
+		bool *flag = tok;
+		unsigned t = (unsigned)(flag - h->live);
+
+		if (t >= NUM || !*flag || got > h->in_len[t])
+			__builtin_trap(); /* unknown, repeated or over-long completion */
+		*flag = false;
+	}
+	/* A completion gives back exactly what its request took, chains included. */
+	for (unsigned t = 0; t < NUM; t++)
+		if (h->live[t])
+			held += ndesc(h, t);
+	if (vv_vq_free_count(h->vq) + held != NUM)
+		__builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -26,65 +121,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t mem[4 * 4096] __attribute__((aligned(4096)));
 	struct vq_config cfg = {.name = "fuzz", .num = NUM, .notify = no_notify};
 	struct vq_dma dma = {.vaddr = mem, .iova = 0x100000, .len = sizeof(mem)};
-	struct vv_sg sg[4];
-	uint32_t in_len[NUM];
-	bool live[NUM] = {0};
-	struct vring_used *used;
-	struct vv_vq *vq;
-	size_t pos = 0;
+	struct harness h = {0};
 
 	if (size < 1)
 		return 0;
-	cfg.event_idx = data[0] & 1;
-	cfg.indirect = data[0] & 2;
+	cfg.event_idx = data[0] & OPT_EVENT_IDX;
+	cfg.indirect = data[0] & OPT_INDIRECT;
 	cfg.indirect_max = cfg.indirect ? 4 : 0;
+	h.packed = data[0] & OPT_PACKED;
+	h.indirect = cfg.indirect;
 	memset(mem, 0, sizeof(mem));
-	if (vq_split_create(&cfg, &dma, &vq))
+	if ((h.packed ? vq_packed_create : vq_split_create)(&cfg, &dma, &h.vq))
 		__builtin_trap();
-	/* The used ring is 4-aligned in the 4096-aligned memory (section 2.7). */
-	used = (struct vring_used *)(void *)(mem + (vq_used_iova(vq) - dma.iova));
+	/* Split: the used ring, 4-aligned (2.7). Packed: the descriptor ring, at the start (2.8).
+	 */
+	h.dev = mem + ((h.packed ? vq_desc_iova(h.vq) : vq_used_iova(h.vq)) - dma.iova);
+	post(&h);
 
-	/* Post up to NUM requests of 1 readable + (1..3) writable buffers. */
-	for (unsigned t = 0; t < NUM; t++) {
-		unsigned n_in = 1 + t % 3;
-
-		in_len[t] = 0;
-		for (unsigned i = 0; i < 1 + n_in; i++) {
-			sg[i] = (struct vv_sg){0x200000 + 4096 * t + 64 * i, 16 + i};
-			if (i)
-				in_len[t] += 16 + i;
-		}
-		if (vv_vq_add(vq, sg, 1, n_in, &live[t]) == 0)
-			live[t] = true;
-	}
-	vv_vq_kick(vq);
-
-	/* Then the input plays the device: each 12-byte step writes one used entry and idx. */
-	for (pos = 1; pos + 12 <= size; pos += 12) {
-		uint16_t slot, idx;
+	/* Then the input plays the device, 12 bytes a step: entry, id, length, index or flags. */
+	for (size_t pos = 1; pos + STEP <= size; pos += STEP) {
+		uint16_t slot, flags_idx;
 		uint32_t id, len;
-		void *tok;
-		uint32_t got;
-		int ret;
 
 		memcpy(&slot, data + pos, 2);
 		memcpy(&id, data + pos + 2, 4);
 		memcpy(&len, data + pos + 6, 4);
-		memcpy(&idx, data + pos + 10, 2);
-		used->ring[slot % NUM].id = id;
-		used->ring[slot % NUM].len = len;
-		used->idx = idx;
-		for (int k = 0; k < 2 * NUM && (ret = vv_vq_get(vq, &tok, &got)) == 1; k++) {
-			bool *flag = tok;
-			unsigned t = (unsigned)(flag - live);
-
-			if (t >= NUM || !*flag || got > in_len[t])
-				__builtin_trap(); /* unknown, repeated or over-long completion */
-			*flag = false;
-		}
-		if (vv_vq_is_broken(vq))
+		memcpy(&flags_idx, data + pos + 10, 2);
+		device_write(&h, slot, id, len, flags_idx);
+		reap(&h);
+		if (vv_vq_is_broken(h.vq))
 			break;
+		post(&h);
 	}
-	vq_destroy(vq);
+	vq_destroy(h.vq);
 	return 0;
 }

@@ -169,6 +169,50 @@ static void test_common_too_short(void **state)
 	assert_non_null(strstr(err, "common"));
 }
 
+/*
+ * Each structure must start where its registers are naturally aligned (as Linux's
+ * vp_modern_map_capability() checks): @bad is refused with @msg, @good is accepted.
+ */
+static void misaligned(unsigned cap, uint32_t bad, uint32_t good, const char *msg)
+{
+	struct vpci_caps c;
+
+	put32(cap + 8, bad);
+	assert_int_equal(parse(&c), -EINVAL);
+	assert_string_equal(err, msg);
+	put32(cap + 8, good);
+	assert_int_equal(parse(&c), 0);
+}
+
+static void test_common_misaligned(void **state)
+{
+	misaligned(0x40, 0x0002, 0x0004,
+		   "common capability at 0x40: offset 0x2 is not 4-byte aligned");
+}
+
+static void test_notify_misaligned(void **state)
+{
+	put32(0x70 + 12, 0x800); /* room to move inside BAR4 */
+	misaligned(0x70, 0x3001, 0x3002,
+		   "notify capability at 0x70: offset 0x3001 is not 2-byte aligned");
+}
+
+static void test_device_misaligned(void **state)
+{
+	misaligned(0x60, 0x2002, 0x2004,
+		   "device capability at 0x60: offset 0x2002 is not 4-byte aligned");
+}
+
+static void test_isr_any_offset(void **state)
+{
+	struct vpci_caps c;
+
+	/* The ISR status is a single byte: no offset is misaligned for it. */
+	put32(0x50 + 8, 0x1001);
+	assert_int_equal(parse(&c), 0);
+	assert_int_equal(c.isr.offset, 0x1001);
+}
+
 static void test_reserved_bar_ignored(void **state)
 {
 	struct vpci_caps c;
@@ -293,6 +337,10 @@ int main(void)
 		cmocka_unit_test_setup(test_region_outside_bar, setup),
 		cmocka_unit_test_setup(test_region_wraps, setup),
 		cmocka_unit_test_setup(test_common_too_short, setup),
+		cmocka_unit_test_setup(test_common_misaligned, setup),
+		cmocka_unit_test_setup(test_notify_misaligned, setup),
+		cmocka_unit_test_setup(test_device_misaligned, setup),
+		cmocka_unit_test_setup(test_isr_any_offset, setup),
 		cmocka_unit_test_setup(test_reserved_bar_ignored, setup),
 		cmocka_unit_test_setup(test_first_instance_wins, setup),
 		cmocka_unit_test_setup(test_absent_bar_skipped, setup),
