@@ -108,7 +108,9 @@ int vv_vq_kick(struct vv_vq *vq);
  * @ret_len: set to the number of bytes the device wrote into the writable buffers.
  *
  * Everything the device wrote is checked before it is used: the id must name a request in
- * flight and the length must fit its writable buffers. A violation marks the queue broken.
+ * flight and the length must fit its writable buffers. A violation marks the queue broken;
+ * only a length beyond the writable buffers is clamped instead on a queue set to
+ * VV_VQ_LEN_CLAMP (vv_vq_set_len_check()).
  *
  * Context: does not block.
  * Return: 1 when a request was returned; 0 when none is ready; -EIO if the device broke the
@@ -127,9 +129,50 @@ int vv_vq_get(struct vv_vq *vq, void **ret_token, uint32_t *ret_len);
  *
  * Context: does not block.
  * Return: the number returned (0 when none is ready); -EIO if the device broke the protocol
- * (the completions before the violation are lost with the queue).
+ * before any of them. Completions taken before a violation are returned; the queue is
+ * broken, and the next call says so with -EIO.
  */
 int vv_vq_get_many(struct vv_vq *vq, void **ret_tokens, uint32_t *ret_lens, unsigned max);
+
+/*
+ * What a queue does with a used length larger than the request's writable buffers. The
+ * spec forbids it (2.7.8.1), yet devices are known to report such lengths where nobody
+ * reads them (Linux had to revert the same check). STRICT, the default, breaks the queue:
+ * right wherever the length says how much data there is (a received frame). CLAMP takes the
+ * writable size instead and counts: for queues whose lengths the driver ignores (virtio-blk,
+ * where the status byte tells the outcome; a transmit queue).
+ */
+enum vv_vq_len_check {
+	VV_VQ_LEN_STRICT = 0,
+	VV_VQ_LEN_CLAMP = 1,
+};
+
+/**
+ * vv_vq_set_len_check() - choose what an over-long used length does on this queue.
+ * @vq: the queue.
+ * @check: VV_VQ_LEN_STRICT or VV_VQ_LEN_CLAMP.
+ *
+ * Context: before requests are in flight, from the thread that drives the queue.
+ */
+void vv_vq_set_len_check(struct vv_vq *vq, enum vv_vq_len_check check);
+
+/**
+ * vv_vq_len_clamped() - how many used lengths a VV_VQ_LEN_CLAMP queue clamped so far.
+ * @vq: the queue.
+ *
+ * Context: the thread that drives the queue.
+ */
+uint64_t vv_vq_len_clamped(const struct vv_vq *vq);
+
+/**
+ * vv_vq_indirect_max() - descriptors one indirect table holds: a request of up to that many
+ * buffers takes one ring descriptor. 0 without VIRTIO_F_INDIRECT_DESC: a request then takes
+ * one ring descriptor per buffer.
+ * @vq: the queue.
+ *
+ * Context: any.
+ */
+unsigned vv_vq_indirect_max(const struct vv_vq *vq);
 
 /**
  * vv_vq_disable_cb() - ask the device not to interrupt for completions.

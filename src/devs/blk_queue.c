@@ -9,7 +9,6 @@
 
 #include "devs/blk_cfg.h"
 #include "devs/blk_queue.h"
-#include "virtqueue/vq_internal.h"
 
 #define SECTOR	      512
 #define CMD_SIZE      64
@@ -58,7 +57,7 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 {
 	unsigned num = vv_vq_size(vq);
 	/* header and status take two descriptors; indirect tables have their own bound */
-	unsigned desc_room = vq->indirect ? vq->indirect_max : num;
+	unsigned desc_room = vv_vq_indirect_max(vq) ? vv_vq_indirect_max(vq) : num;
 
 	memset(q, 0, sizeof(*q));
 	q->vq = vq;
@@ -70,6 +69,12 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 		q->max_segs = MAX_SEGS;
 	if (!q->max_segs)
 		return -EINVAL;
+	/*
+	 * No used length is read here: the status byte tells the outcome and the serial is
+	 * NUL-padded in a buffer of its own size. Clamp rather than lose the disk to a device
+	 * that miscounts (see vv_vq_set_len_check()).
+	 */
+	vv_vq_set_len_check(vq, VV_VQ_LEN_CLAMP);
 	q->cmd_mem = mem;
 	q->cmd_iova = mem_iova;
 	q->ncmds = num;
@@ -115,7 +120,7 @@ static uint64_t cmd_iova(struct blk_queue *q, unsigned i, unsigned off)
 /* Descriptors one request with @nseg data segments takes from the ring. */
 static unsigned descs_needed(struct blk_queue *q, unsigned nseg)
 {
-	return q->vq->indirect ? 1 : nseg + 2;
+	return vv_vq_indirect_max(q->vq) ? 1 : nseg + 2;
 }
 
 static bool room_for(struct blk_queue *q, unsigned nparts, unsigned descs)

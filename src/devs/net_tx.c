@@ -31,6 +31,9 @@ int net_txq_init(struct net_txq *t, struct vv_vq *vq, struct net_pool *pool, str
 	t->hdrs = hdrs;
 	t->hdrs_iova = hdrs_iova;
 	t->nslots = vv_vq_size(vq);
+	/* A sent frame's used length means nothing to us: a device that gets it wrong is not
+	 * worth losing the link over (see vv_vq_set_len_check()). */
+	vv_vq_set_len_check(vq, VV_VQ_LEN_CLAMP);
 	t->free_slots = calloc(t->nslots, sizeof(*t->free_slots));
 	if (!t->free_slots)
 		return -ENOMEM;

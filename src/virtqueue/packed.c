@@ -221,10 +221,8 @@ static int packed_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
 		vq_broken(v, "used id not in flight", id, v->num);
 		return -EIO;
 	}
-	if (len > p->slot[id].in_len) {
-		vq_broken(v, "used length exceeds the writable buffers", len, p->slot[id].in_len);
+	if (vq_used_len(v, &len, p->slot[id].in_len))
 		return -EIO;
-	}
 	*ret_token = p->slot[id].token;
 	*ret_len = len;
 	/* The device skips as many descriptors as the request took (2.8.7). */

@@ -277,7 +277,7 @@ static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsign
 	const struct vring_used_elem *ring = s->used->ring;
 	struct slot *slot = s->slot;
 	uint16_t *next = s->next;
-	unsigned num = v->num, n, freed = 0;
+	unsigned num = v->num, n, i, freed = 0;
 
 	if (!ready)
 		return 0;
@@ -289,20 +289,18 @@ static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsign
 	/* Read the used entries only after the index that covers them. */
 	virt_rmb(v->weak_barriers);
 	n = ready < max ? ready : max;
-	for (unsigned i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const struct vring_used_elem *e = &ring[(uint16_t)(last_used + i) & (num - 1)];
 		uint32_t id = le32toh(read_once32(&e->id)), len = le32toh(read_once32(&e->len));
 		struct slot *sl;
 
 		if (unlikely(id >= num || !slot[id].token)) {
 			vq_broken(v, "used id not in flight", id, num);
-			return -EIO;
+			break;
 		}
 		sl = &slot[id];
-		if (unlikely(len > sl->in_len)) {
-			vq_broken(v, "used length exceeds the writable buffers", len, sl->in_len);
-			return -EIO;
-		}
+		if (unlikely(vq_used_len(v, &len, sl->in_len)))
+			break;
 		tokens[i] = sl->token;
 		lens[i] = len;
 		/* The whole chain goes back to the free list at once, links and all. */
@@ -310,6 +308,12 @@ static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsign
 		free_head = (uint16_t)id;
 		freed += sl->ndesc;
 		sl->token = NULL;
+	}
+	/* Those taken before a violation are done; the broken queue keeps the rest. */
+	if (unlikely(i < n)) {
+		if (!i)
+			return -EIO;
+		n = i;
 	}
 	s->free_head = free_head;
 	v->num_free += freed;

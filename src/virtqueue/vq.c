@@ -20,6 +20,22 @@ void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned
 	log_err("%s: queue %u broken: %s (%llu, %llu)", vq->name, vq->index, why, a, b);
 }
 
+int vq_used_len(struct vv_vq *vq, uint32_t *len, uint64_t in_len)
+{
+	if (likely(*len <= in_len))
+		return 0;
+	if (vq->len_check == VV_VQ_LEN_STRICT) {
+		vq_broken(vq, "used length exceeds the writable buffers", *len, in_len);
+		return -EIO;
+	}
+	if (!vq->len_clamped++)
+		log_warn("%s: queue %u: used length %u exceeds the writable buffers (%llu): "
+			 "clamped, here and from now on",
+			 vq->name, vq->index, *len, (unsigned long long)in_len);
+	*len = (uint32_t)in_len;
+	return 0;
+}
+
 void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config *cfg,
 	     uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova)
 {
@@ -119,7 +135,23 @@ VV_EXPORT int vv_vq_get_many(struct vv_vq *vq, void **ret_tokens, uint32_t *ret_
 		return vq->ops->get_many(vq, ret_tokens, ret_lens, max);
 	while (i < max && (ret = vq->ops->get(vq, &ret_tokens[i], &ret_lens[i])) == 1)
 		i++;
-	return ret < 0 ? ret : (int)i;
+	/* What was taken before a violation is the caller's; the next call fails. */
+	return i || ret >= 0 ? (int)i : ret;
+}
+
+VV_EXPORT void vv_vq_set_len_check(struct vv_vq *vq, enum vv_vq_len_check check)
+{
+	vq->len_check = check;
+}
+
+VV_EXPORT uint64_t vv_vq_len_clamped(const struct vv_vq *vq)
+{
+	return vq->len_clamped;
+}
+
+VV_EXPORT unsigned vv_vq_indirect_max(const struct vv_vq *vq)
+{
+	return vq->indirect_max;
 }
 
 VV_EXPORT void vv_vq_disable_cb(struct vv_vq *vq)

@@ -26,6 +26,8 @@ struct vv_vq {
 	unsigned num;
 	unsigned num_free;
 	bool broken;
+	enum vv_vq_len_check len_check;
+	uint64_t len_clamped;
 	bool event_idx;
 	bool indirect;
 	unsigned indirect_max;
@@ -39,5 +41,11 @@ struct vv_vq {
 void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config *cfg,
 	     uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova);
 void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned long long b);
+
+/*
+ * A used length against the request's writable bytes (2.7.8.1): within them, or clamped on
+ * a CLAMP queue; 0 then. -EIO (the queue is broken) otherwise.
+ */
+int vq_used_len(struct vv_vq *vq, uint32_t *len, uint64_t in_len);
 
 #endif /* VV_VIRTQUEUE_VQ_INTERNAL_H */

@@ -144,10 +144,13 @@ int main(void)
 	ABI_FN(unsigned, vv_vq_free_count, (const struct vv_vq *));
 	ABI_FN(int, vv_vq_get, (struct vv_vq *, void **, uint32_t *));
 	ABI_FN(int, vv_vq_get_many, (struct vv_vq *, void **, uint32_t *, unsigned));
+	ABI_FN(unsigned, vv_vq_indirect_max, (const struct vv_vq *));
 	ABI_FN(bool, vv_vq_is_broken, (const struct vv_vq *));
 	ABI_FN(int, vv_vq_kick, (struct vv_vq *));
 	ABI_FN(bool, vv_vq_kick_prepare, (struct vv_vq *));
+	ABI_FN(uint64_t, vv_vq_len_clamped, (const struct vv_vq *));
 	ABI_FN(void, vv_vq_notify, (struct vv_vq *));
+	ABI_FN(void, vv_vq_set_len_check, (struct vv_vq *, enum vv_vq_len_check));
 	ABI_FN(unsigned, vv_vq_size, (const struct vv_vq *));
 
 	printf("1..%u\n# version %s\n", checked, vv_version());

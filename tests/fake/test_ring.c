@@ -381,6 +381,58 @@ static void test_hostile_bad_len(void **state)
 	hostile(FAKE_BAD_LEN, 1);
 }
 
+/*
+ * A batch that meets a violation returns what it took before it: those requests completed
+ * and their owners must hear of it. The queue is broken; the next call says so.
+ */
+static void test_hostile_get_many_keeps_completions(void **state)
+{
+	struct env *e = env_new(8, true, false, 0);
+	struct vv_sg sg[2] = {{e->buf_iova, 16}, {e->buf_iova + 16, 16}};
+	void *toks[8];
+	uint32_t lens[8];
+	int tags[3];
+
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[i]), 0);
+	vv_vq_kick(e->f.vq);
+	e->f.dev.hostile = FAKE_DUP_ID; /* the first completion is true, then it repeats */
+	assert_int_equal(fake_ring_process(&e->f.dev), 3);
+	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 8), 1);
+	assert_ptr_equal(toks[0], &tags[0]);
+	assert_int_equal(lens[0], 16);
+	assert_true(vv_vq_is_broken(e->f.vq));
+	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 8), -EIO);
+	env_free(e);
+}
+
+/*
+ * On a queue whose lengths nobody reads, an over-long one is clamped to the writable bytes
+ * and counted, and the queue goes on; the default stays strict (test_hostile_bad_len).
+ */
+static void test_hostile_bad_len_clamped(void **state)
+{
+	struct env *e = env_new(8, true, false, 0);
+	struct vv_sg sg[2] = {{e->buf_iova, 16}, {e->buf_iova + 16, 16}};
+	void *tok = NULL;
+	uint32_t len = 0;
+	int tags[2];
+
+	vv_vq_set_len_check(e->f.vq, VV_VQ_LEN_CLAMP);
+	e->f.dev.hostile = FAKE_BAD_LEN;
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[i]), 0);
+		vv_vq_kick(e->f.vq);
+		assert_int_equal(fake_ring_process(&e->f.dev), 1);
+		assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 1);
+		assert_ptr_equal(tok, &tags[i]);
+		assert_int_equal(len, 16);
+		assert_int_equal(vv_vq_len_clamped(e->f.vq), i + 1);
+	}
+	assert_false(vv_vq_is_broken(e->f.vq));
+	env_free(e);
+}
+
 static void test_hostile_idx_jump(void **state)
 {
 	hostile(FAKE_IDX_JUMP, 2);
@@ -476,6 +528,8 @@ int main(void)
 		cmocka_unit_test(test_hostile_dup_id),
 		cmocka_unit_test(test_hostile_bad_len),
 		cmocka_unit_test(test_hostile_idx_jump),
+		cmocka_unit_test(test_hostile_get_many_keeps_completions),
+		cmocka_unit_test(test_hostile_bad_len_clamped),
 		cmocka_unit_test(test_hostile_desc_loop_refused),
 		cmocka_unit_test(test_bad_config),
 	};
