@@ -47,8 +47,18 @@
 #define COPY_BREAK	256
 _Static_assert(COPY_BREAK >= 14 + 60 + 60, "the headers lwIP parses must be in the copy");
 
-/* Private memory that copies of received frames lwIP holds may take; past it, drop. */
+/*
+ * Private memory that copies of received frames lwIP holds may take (out-of-order TCP
+ * segments: everything else it frees or hands to the services at once). Past it the
+ * out-of-order queues are dropped (the peers retransmit), and a frame that still finds no
+ * room is dropped.
+ */
 #define RX_COPY_MAX_BYTES (4u << 20)
+
+/* A connection holding more out-of-order segments than a window of full-sized ones. */
+#define OOSEQ_MAX_SEGS	  64
+/* Received segments (buffers and copies) lwIP may hold over all connections. */
+#define RX_HELD_MAX	  1024
 
 /* What lwIP sees of a received segment; lives in the buffer's private area. */
 struct rx_pbuf {
@@ -81,6 +91,7 @@ struct rx_counters {
 	uint64_t split;	       /* frames whose headers were copied, payload left in the buffers */
 	uint64_t nomem;	       /* frames dropped: no room for a copy */
 	uint64_t other;	       /* frames dropped: neither IPv4 nor ARP */
+	uint64_t ooseq_trims;  /* out-of-order queues dropped to bound what lwIP holds */
 };
 
 static struct {
@@ -191,17 +202,26 @@ static void rx_copy_free(struct pbuf *p)
 	free(c);
 }
 
+/* Received segments lwIP holds now: buffers and copies. */
+static unsigned rx_held(void)
+{
+	return S.rx_dma + S.rx_copies;
+}
+
 /*
  * A pbuf of @len bytes of private memory, or NULL when the copies lwIP holds would pass
- * RX_COPY_MAX_BYTES, or malloc fails.
+ * RX_COPY_MAX_BYTES even after every out-of-order queue is dropped, or malloc fails.
  */
 static struct pbuf *copy_alloc(size_t len)
 {
 	size_t size = sizeof(struct rx_copy) + len;
 	struct rx_copy *c;
 
-	if (S.rx_copy_bytes + size > RX_COPY_MAX_BYTES)
-		return NULL;
+	if (S.rx_copy_bytes + size > RX_COPY_MAX_BYTES) {
+		S.rc.ooseq_trims += guard_trim_ooseq(0);
+		if (S.rx_copy_bytes + size > RX_COPY_MAX_BYTES)
+			return NULL;
+	}
 	c = malloc(size);
 	if (!c)
 		return NULL;
@@ -293,6 +313,20 @@ drop:
 	return NULL;
 }
 
+/*
+ * Bounds what out-of-order queues hold (lwIP 2.1.3 as packaged has no limit, and walks a
+ * queue for every segment it inserts): a connection holding more than OOSEQ_MAX_SEGS loses
+ * its queue, and past RX_HELD_MAX for all of them every queue goes. While lwIP holds no
+ * more than OOSEQ_MAX_SEGS in all, no connection can, and nothing is walked.
+ */
+static void bound_ooseq(void)
+{
+	if (rx_held() > OOSEQ_MAX_SEGS)
+		S.rc.ooseq_trims += guard_trim_ooseq(OOSEQ_MAX_SEGS);
+	if (rx_held() > RX_HELD_MAX)
+		S.rc.ooseq_trims += guard_trim_ooseq(0);
+}
+
 /* One receive burst into lwIP, replies sent together; returns frames received or -EIO. */
 static int rx_batch(void)
 {
@@ -310,6 +344,10 @@ static int rx_batch(void)
 			pbuf_free(p);
 	}
 	S.rx_unhanded = 0;
+	if (n > 0) {
+		bound_ooseq();
+		guard_check();
+	}
 	S.batching = false;
 	if (S.ntx)
 		flush_tx();
@@ -521,6 +559,8 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	netif_set_default(&S.nif);
 	netif_set_up(&S.nif);
 	ret = apps_start();
+	if (!ret)
+		guard_start();
 	if (!ret && vv_net_link_up(net))
 		netif_set_link_up(&S.nif);
 	UNLOCK_TCPIP_CORE();
@@ -534,6 +574,7 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	 * so lwIP's thread never touches a buffer again; the caller closes the device.
 	 */
 	LOCK_TCPIP_CORE();
+	guard_stop();
 	apps_stop();
 	if (S.ntx)
 		flush_tx();
@@ -549,6 +590,7 @@ size_t netstack_status(char *buf, size_t len)
 	char ip[16], mask[16];
 	uint8_t mac[6];
 	ip4_addr_t a = {S.o.addr}, m = {S.o.mask};
+	size_t used;
 	int n;
 
 	/* Under the core lock the transmit queue is ours: count what is really in flight. */
@@ -589,6 +631,7 @@ size_t netstack_status(char *buf, size_t len)
 		     "rx_copy_bytes %zu\n"
 		     "rx_copy_nomem %" PRIu64 "\n"
 		     "rx_not_ipv4 %" PRIu64 "\n"
+		     "ooseq_dropped %" PRIu64 "\n"
 		     "poll_us %u\n"
 		     "batches %" PRIu64 "\n"
 		     "busy_polls %" PRIu64 "\n"
@@ -601,7 +644,11 @@ size_t netstack_status(char *buf, size_t len)
 		     cnt_get(tx_dropped), s.bufs_total, s.bufs_free, s.bufs_rx_posted,
 		     s.bufs_tx_inflight, s.bufs_app, S.rx_dma, S.zc_max, S.rx_unhanded + S.ntx,
 		     info->rx_ring_size, S.rc.copied, S.rc.copied_share, S.rc.split, S.rx_copies,
-		     S.rx_copy_bytes, S.rc.nomem, S.rc.other, S.o.poll_us, cnt_get(batches),
-		     cnt_get(busy_polls), cnt_get(sleeps), cnt_get(tx_kicks));
-	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+		     S.rx_copy_bytes, S.rc.nomem, S.rc.other, S.rc.ooseq_trims, S.o.poll_us,
+		     cnt_get(batches), cnt_get(busy_polls), cnt_get(sleeps), cnt_get(tx_kicks));
+	if (n < 0)
+		return 0;
+	used = (size_t)n < len ? (size_t)n : len - 1;
+	used += guard_status(buf + used, len - used);
+	return used;
 }
