@@ -649,6 +649,7 @@ size_t netstack_status(char *buf, size_t len)
 	if (n < 0)
 		return 0;
 	used = (size_t)n < len ? (size_t)n : len - 1;
+	used += apps_status(buf + used, len - used);
 	used += guard_status(buf + used, len - used);
 	return used;
 }

@@ -17,7 +17,10 @@ struct vv_net;
 /* Bytes of private memory per buffer the stack needs (vv_net_opts.buf_priv_size). */
 #define NETSTACK_BUF_PRIV 64
 
-/* Seconds a connection closed by us may wait for the peer's part of the close. */
+/*
+ * Seconds a connection may do nothing (echo: no data in, none of ours acknowledged; HTTP:
+ * the whole request; closed by us: the peer's part of the close) before it is aborted.
+ */
 #define NETSTACK_IDLE_S	  30
 
 struct netstack_opts {
@@ -37,9 +40,14 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 /* The status page body ("key value" lines). Called under the core lock. */
 size_t netstack_status(char *buf, size_t len);
 
-/* apps.c: TCP echo (port 7) and the HTTP status page (port 80). Under the core lock. */
+/*
+ * apps.c: TCP echo (port 7) and the HTTP status page (port 80), their connections counted
+ * and timed out when idle. Under the core lock; apps_status() appends "key value" lines to
+ * @buf and returns the bytes it added (at most @len - 1).
+ */
 int apps_start(void);
 void apps_stop(void);
+size_t apps_status(char *buf, size_t len);
 
 /*
  * guard.c: bounds on what peers can make lwIP hold beyond the services' own connections:
