@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * netif.c - our lwIP netif over vv_net and its one driver thread: received frames go to lwIP
- * in their DMA buffers (custom pbufs that return to the pool when lwIP frees them), sent
- * frames are copied once into a DMA buffer, and the thread polls while traffic flows and
- * sleeps on the queue eventfd when it stops.
+ * netif.c - our lwIP netif over vv_net and its one driver thread: small received frames are
+ * copied and their DMA buffer goes back at once, larger ones reach lwIP with their headers
+ * copied and their payload in its DMA buffers (custom pbufs that return to the pool when lwIP
+ * frees them), sent frames are copied once into a DMA buffer, and the thread polls while
+ * traffic flows and sleeps on the queue eventfd when it stops.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -34,10 +36,41 @@
 #define LINK_POLL_US	500000
 #define POLL_MODE_SLEEP 1 /* ms: a device without MSI-X is polled this often when idle */
 
+/*
+ * Copy-break: a frame of up to this many bytes is copied into private memory and its DMA
+ * buffer goes straight back to the pool; of a longer frame, these first bytes are copied and
+ * the rest stays in its buffers. Linux's virtio-net copies 128 bytes (GOOD_COPY_LEN); 256
+ * covers every header lwIP parses (Ethernet 14, IPv4 up to 60, TCP up to 60: 134), a bare
+ * TCP segment with options, ARP and a default ping, so what a flood of tiny segments can pin
+ * is private memory, never the pool; and 256 bytes cost about what the allocation costs.
+ */
+#define COPY_BREAK	256
+_Static_assert(COPY_BREAK >= 14 + 60 + 60, "the headers lwIP parses must be in the copy");
+
+/*
+ * Private memory that copies of received frames lwIP holds may take (out-of-order TCP
+ * segments: everything else it frees or hands to the services at once). Past it the
+ * out-of-order queues are dropped (the peers retransmit), and a frame that still finds no
+ * room is dropped.
+ */
+#define RX_COPY_MAX_BYTES (4u << 20)
+
+/* A connection holding more out-of-order segments than a window of full-sized ones. */
+#define OOSEQ_MAX_SEGS	  64
+/* Received segments (buffers and copies) lwIP may hold over all connections. */
+#define RX_HELD_MAX	  1024
+
 /* What lwIP sees of a received segment; lives in the buffer's private area. */
 struct rx_pbuf {
 	struct pbuf_custom pc;
 	struct vv_net_buf *buf;
+};
+
+/* A received frame, or its headers, copied: pbuf and bytes in one allocation. */
+struct rx_copy {
+	struct pbuf_custom pc;
+	size_t size; /* bytes allocated, for the accounting */
+	uint8_t data[];
 };
 
 _Static_assert(sizeof(struct rx_pbuf) <= NETSTACK_BUF_PRIV, "NETSTACK_BUF_PRIV too small");
@@ -51,6 +84,16 @@ struct counters {
 	uint64_t tx_kicks;   /* transmit bursts */
 };
 
+/* Received frames on their way into lwIP; under the core lock. */
+struct rx_counters {
+	uint64_t copied;       /* frames copied whole */
+	uint64_t copied_share; /* ... of them long ones, because lwIP held zc_max buffers */
+	uint64_t split;	       /* frames whose headers were copied, payload left in the buffers */
+	uint64_t nomem;	       /* frames dropped: no room for a copy */
+	uint64_t other;	       /* frames dropped: neither IPv4 nor ARP */
+	uint64_t ooseq_trims;  /* out-of-order queues dropped to bound what lwIP holds */
+};
+
 static struct {
 	struct vv_net *net;
 	struct netif nif;
@@ -61,7 +104,12 @@ static struct {
 	unsigned ntx;
 	bool batching;
 	unsigned rx_unhanded; /* frames of the current batch not yet given to lwIP */
-	uint64_t pbufs_alive; /* received segments lwIP holds */
+	/* What lwIP holds of received frames (all under the core lock). */
+	unsigned rx_dma;      /* DMA buffers */
+	unsigned zc_max;      /* ... at most: half the buffers beyond the two rings */
+	unsigned rx_copies;   /* copies */
+	size_t rx_copy_bytes; /* ... and their size */
+	struct rx_counters rc;
 	struct counters c;
 	time_t started;
 } S;
@@ -135,38 +183,148 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
 	return ERR_OK;
 }
 
-/* --- receive: frames to lwIP without a copy ---------------------------------------- */
+/* --- receive: headers copied, payload zero-copy while the pool can spare it ---------- */
 
 static void rx_pbuf_free(struct pbuf *p)
 {
 	struct rx_pbuf *r = (struct rx_pbuf *)p;
 
-	S.pbufs_alive--;
+	S.rx_dma--;
 	vv_net_buf_free(r->buf);
 }
 
-/* One custom pbuf per segment, chained: each goes back to the pool on its own. */
+static void rx_copy_free(struct pbuf *p)
+{
+	struct rx_copy *c = (struct rx_copy *)p;
+
+	S.rx_copies--;
+	S.rx_copy_bytes -= c->size;
+	free(c);
+}
+
+/* Received segments lwIP holds now: buffers and copies. */
+static unsigned rx_held(void)
+{
+	return S.rx_dma + S.rx_copies;
+}
+
+/*
+ * A pbuf of @len bytes of private memory, or NULL when the copies lwIP holds would pass
+ * RX_COPY_MAX_BYTES even after every out-of-order queue is dropped, or malloc fails.
+ */
+static struct pbuf *copy_alloc(size_t len)
+{
+	size_t size = sizeof(struct rx_copy) + len;
+	struct rx_copy *c;
+
+	if (S.rx_copy_bytes + size > RX_COPY_MAX_BYTES) {
+		S.rc.ooseq_trims += guard_trim_ooseq(0);
+		if (S.rx_copy_bytes + size > RX_COPY_MAX_BYTES)
+			return NULL;
+	}
+	c = malloc(size);
+	if (!c)
+		return NULL;
+	c->size = size;
+	c->pc.custom_free_function = rx_copy_free;
+	S.rx_copies++;
+	S.rx_copy_bytes += size;
+	/* PBUF_REF: lwIP never grows it to the front, so it stays within the allocation. */
+	return pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF, &c->pc, c->data, (u16_t)len);
+}
+
+/* @off bytes into segment @s onwards, as a custom pbuf that gives @s back when freed. */
+static struct pbuf *wrap_seg(struct vv_net_buf *s, uint32_t off)
+{
+	struct rx_pbuf *r = s->priv;
+	uint32_t room = s->room - off;
+
+	r->buf = s;
+	r->pc.custom_free_function = rx_pbuf_free;
+	S.rx_dma++;
+	return pbuf_alloced_custom(PBUF_RAW, (u16_t)(s->len - off), PBUF_REF, &r->pc, s->data + off,
+				   (u16_t)(room > 0xffff ? 0xffff : room));
+}
+
+/*
+ * Frame @f (its segments chained by next) as a pbuf chain for lwIP, or NULL if it was
+ * dropped. The first COPY_BREAK bytes (all of a short frame) are copied into private memory,
+ * so every header lwIP parses is out of the device's reach: the device may DMA into any
+ * buffer of the pool, not only into those we posted. The rest stays in its DMA buffers while
+ * lwIP holds fewer than zc_max of them, and is copied too once it holds that many, so that
+ * the receive ring can always be refilled; lwIP only checksums and copies those bytes.
+ */
 static struct pbuf *wrap(struct vv_net_buf *f)
 {
-	struct pbuf *head = NULL;
+	uint32_t total = 0, done = 0, head;
+	unsigned nsegs = 0;
+	struct pbuf *p;
 
+	for (struct vv_net_buf *s = f; s; s = s->next) {
+		total += s->len;
+		nsegs++;
+	}
+	if (total > 0xffff) { /* cannot happen: the device's MTU is at most 65535 */
+		S.rc.nomem++;
+		goto drop;
+	}
+	head = total <= COPY_BREAK || S.rx_dma + nsegs > S.zc_max ? total : COPY_BREAK;
+	p = copy_alloc(head);
+	if (!p) {
+		S.rc.nomem++;
+		goto drop;
+	}
+	for (struct vv_net_buf *s = f; s && done < head; s = s->next) {
+		uint32_t n = s->len < head - done ? s->len : head - done;
+
+		memcpy((uint8_t *)p->payload + done, s->data, n);
+		done += n;
+	}
+	/* The EtherType, read from the copy: net serve speaks IPv4 and ARP only. */
+	if (head < 14 || (memcmp((uint8_t *)p->payload + 12, "\x08\x00", 2) &&
+			  memcmp((uint8_t *)p->payload + 12, "\x08\x06", 2))) {
+		S.rc.other++;
+		pbuf_free(p);
+		goto drop;
+	}
+	if (head == total) {
+		S.rc.copied++;
+		S.rc.copied_share += total > COPY_BREAK;
+		vv_net_buf_free(f);
+		return p;
+	}
+	/* Segments wholly inside the copy go back now; the rest are chained after it. */
+	S.rc.split++;
+	done = 0;
 	for (struct vv_net_buf *s = f, *next; s; s = next) {
-		struct rx_pbuf *r = s->priv;
-		struct pbuf *p;
-
 		next = s->next;
 		s->next = NULL;
-		r->buf = s;
-		r->pc.custom_free_function = rx_pbuf_free;
-		p = pbuf_alloced_custom(PBUF_RAW, (u16_t)s->len, PBUF_REF, &r->pc, s->data,
-					(u16_t)(s->room > 0xffff ? 0xffff : s->room));
-		S.pbufs_alive++;
-		if (head)
-			pbuf_cat(head, p);
-		else
-			head = p;
+		if (done + s->len <= head) {
+			done += s->len;
+			vv_net_buf_free(s);
+			continue;
+		}
+		pbuf_cat(p, wrap_seg(s, done < head ? head - done : 0));
+		done = head;
 	}
-	return head;
+	return p;
+drop:
+	vv_net_buf_free(f);
+	return NULL;
+}
+
+/*
+ * Bounds what out-of-order queues hold (lwIP 2.1.3 as packaged has no limit, and walks a
+ * queue for every segment it inserts): a connection holding more than OOSEQ_MAX_SEGS loses
+ * its queue, and past RX_HELD_MAX for all of them every queue goes. While lwIP holds no
+ * more than OOSEQ_MAX_SEGS in all, no connection can, and nothing is walked.
+ */
+static void bound_ooseq(void)
+{
+	if (rx_held() > OOSEQ_MAX_SEGS)
+		S.rc.ooseq_trims += guard_trim_ooseq(OOSEQ_MAX_SEGS);
+	if (rx_held() > RX_HELD_MAX)
+		S.rc.ooseq_trims += guard_trim_ooseq(0);
 }
 
 /* One receive burst into lwIP, replies sent together; returns frames received or -EIO. */
@@ -182,10 +340,14 @@ static int rx_batch(void)
 		struct pbuf *p = wrap(f[i]);
 
 		S.rx_unhanded = (unsigned)(n - i - 1);
-		if (S.nif.input(p, &S.nif) != ERR_OK)
+		if (p && S.nif.input(p, &S.nif) != ERR_OK)
 			pbuf_free(p);
 	}
 	S.rx_unhanded = 0;
+	if (n > 0) {
+		bound_ooseq();
+		guard_check();
+	}
 	S.batching = false;
 	if (S.ntx)
 		flush_tx();
@@ -360,6 +522,7 @@ static void tcpip_ready(void *arg)
 int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 		 void (*ready)(void *ctx), void *ctx)
 {
+	const struct vv_net_info *info = vv_net_get_info(net);
 	ip4_addr_t addr, mask, gw;
 	sem_t sem;
 	int ret;
@@ -367,10 +530,17 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	memset(&S, 0, sizeof(S));
 	S.net = net;
 	S.o = *o;
-	S.room = vv_net_get_info(net)->buf_size;
+	S.room = info->buf_size;
 	S.started = time(NULL);
-	if (vv_net_get_info(net)->buf_size < 1514 || vv_net_get_info(net)->bufs_per_pair == 0)
+	if (info->buf_size < 1514 || info->bufs_per_pair == 0)
 		return -EINVAL;
+	/*
+	 * lwIP keeps received payload in DMA buffers only up to half of what the pool has beyond
+	 * the two rings: the other half, and the transmit ring's share, stay free for sending,
+	 * and the receive ring can always be refilled (a burst in hand aside).
+	 */
+	if (info->bufs_per_pair > (uint32_t)info->rx_ring_size + info->tx_ring_size)
+		S.zc_max = (info->bufs_per_pair - info->rx_ring_size - info->tx_ring_size) / 2;
 	sem_init(&sem, 0, 0);
 	tcpip_init(tcpip_ready, &sem); /* lwIP's own thread: timers and API messages */
 	while (sem_wait(&sem) && errno == EINTR)
@@ -389,6 +559,8 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	netif_set_default(&S.nif);
 	netif_set_up(&S.nif);
 	ret = apps_start();
+	if (!ret)
+		guard_start();
 	if (!ret && vv_net_link_up(net))
 		netif_set_link_up(&S.nif);
 	UNLOCK_TCPIP_CORE();
@@ -402,6 +574,7 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	 * so lwIP's thread never touches a buffer again; the caller closes the device.
 	 */
 	LOCK_TCPIP_CORE();
+	guard_stop();
 	apps_stop();
 	if (S.ntx)
 		flush_tx();
@@ -417,6 +590,7 @@ size_t netstack_status(char *buf, size_t len)
 	char ip[16], mask[16];
 	uint8_t mac[6];
 	ip4_addr_t a = {S.o.addr}, m = {S.o.mask};
+	size_t used;
 	int n;
 
 	/* Under the core lock the transmit queue is ours: count what is really in flight. */
@@ -446,9 +620,18 @@ size_t netstack_status(char *buf, size_t len)
 		     "bufs_rx_posted %u\n"
 		     "bufs_tx_inflight %u\n"
 		     "bufs_app %u\n"
-		     "bufs_lwip %" PRIu64 "\n"
+		     "bufs_lwip %u\n"
+		     "bufs_lwip_max %u\n"
 		     "bufs_batch %u\n"
 		     "rx_ring %u\n"
+		     "rx_copied %" PRIu64 "\n"
+		     "rx_copied_share %" PRIu64 "\n"
+		     "rx_split %" PRIu64 "\n"
+		     "rx_copy_bufs %u\n"
+		     "rx_copy_bytes %zu\n"
+		     "rx_copy_nomem %" PRIu64 "\n"
+		     "rx_not_ipv4 %" PRIu64 "\n"
+		     "ooseq_dropped %" PRIu64 "\n"
 		     "poll_us %u\n"
 		     "batches %" PRIu64 "\n"
 		     "busy_polls %" PRIu64 "\n"
@@ -459,8 +642,14 @@ size_t netstack_status(char *buf, size_t len)
 		     vv_net_mtu(S.net), (long long)(time(NULL) - S.started), s.rx_packets,
 		     s.rx_bytes, s.rx_dropped, s.rx_refill_empty, s.tx_packets, s.tx_bytes,
 		     cnt_get(tx_dropped), s.bufs_total, s.bufs_free, s.bufs_rx_posted,
-		     s.bufs_tx_inflight, s.bufs_app, S.pbufs_alive, S.rx_unhanded + S.ntx,
-		     info->rx_ring_size, S.o.poll_us, cnt_get(batches), cnt_get(busy_polls),
-		     cnt_get(sleeps), cnt_get(tx_kicks));
-	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+		     s.bufs_tx_inflight, s.bufs_app, S.rx_dma, S.zc_max, S.rx_unhanded + S.ntx,
+		     info->rx_ring_size, S.rc.copied, S.rc.copied_share, S.rc.split, S.rx_copies,
+		     S.rx_copy_bytes, S.rc.nomem, S.rc.other, S.rc.ooseq_trims, S.o.poll_us,
+		     cnt_get(batches), cnt_get(busy_polls), cnt_get(sleeps), cnt_get(tx_kicks));
+	if (n < 0)
+		return 0;
+	used = (size_t)n < len ? (size_t)n : len - 1;
+	used += apps_status(buf + used, len - used);
+	used += guard_status(buf + used, len - used);
+	return used;
 }

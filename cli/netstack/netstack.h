@@ -17,6 +17,12 @@ struct vv_net;
 /* Bytes of private memory per buffer the stack needs (vv_net_opts.buf_priv_size). */
 #define NETSTACK_BUF_PRIV 64
 
+/*
+ * Seconds a connection may do nothing (echo: no data in, none of ours acknowledged; HTTP:
+ * the whole request; closed by us: the peer's part of the close) before it is aborted.
+ */
+#define NETSTACK_IDLE_S	  30
+
 struct netstack_opts {
 	uint32_t addr, mask, gw; /* IPv4, network byte order; gw 0 for none */
 	unsigned poll_us;	 /* keep polling this long after the last frame, then sleep */
@@ -34,8 +40,28 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 /* The status page body ("key value" lines). Called under the core lock. */
 size_t netstack_status(char *buf, size_t len);
 
-/* apps.c: TCP echo (port 7) and the HTTP status page (port 80). Under the core lock. */
+/*
+ * apps.c: TCP echo (port 7) and the HTTP status page (port 80), their connections counted
+ * and timed out when idle. Under the core lock; apps_status() appends "key value" lines to
+ * @buf and returns the bytes it added (at most @len - 1).
+ */
 int apps_start(void);
 void apps_stop(void);
+size_t apps_status(char *buf, size_t len);
+
+/*
+ * guard.c: bounds on what peers can make lwIP hold beyond the services' own connections:
+ * out-of-order queues, connections the services closed that the peer never finishes,
+ * TIME-WAIT. Under the core lock.
+ *
+ * guard_trim_ooseq() drops the out-of-order queue of every connection that holds more than
+ * @max segments (0: of every connection) and returns how many it dropped.
+ */
+void guard_start(void);
+void guard_stop(void);
+unsigned guard_trim_ooseq(unsigned max);
+/* The driver thread, after each receive burst: orphans beyond the limit are aborted. */
+void guard_check(void);
+size_t guard_status(char *buf, size_t len);
 
 #endif /* VV_CLI_NETSTACK_H */
