@@ -9,6 +9,8 @@
  *   vv-blkio BDF fault                  a malformed request ahead of 8 good ones: the device
  *                                       sets DEVICE_NEEDS_RESET, and every request fails
  *                                       with EIO, each callback once
+ *   vv-blkio BDF readonly               memory mapped for the device to read only: a write
+ *                                       from it works, a read into it cannot change it
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <virtio-vfio/virtio-vfio.h>
 
@@ -179,6 +182,63 @@ static int fault(struct vv_blk *blk)
 	return ret;
 }
 
+/*
+ * The IOMMU enforces vv_dma_map()'s access: the device may read a VV_DMA_DEVICE_READ page
+ * (a write from it reaches the disk) but not write it. QEMU's DMA write there faults in its
+ * intel-iommu; the device gives up (DEVICE_NEEDS_RESET) or fails the request. Either way the
+ * page is unchanged and the request does not succeed.
+ */
+static int readonly(struct vv_blk *blk)
+{
+	struct vv_device *dev = vv_blk_device(blk);
+	struct pollfd p = {.fd = vv_device_config_eventfd(dev), .events = POLLIN};
+	uint8_t *page =
+		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct vv_dma_buf ro;
+	struct wait w = {0};
+	int ret;
+
+	if (page == MAP_FAILED)
+		return -ENOMEM;
+	memset(page, 0xab, 4096);
+	ret = vv_dma_map(dev, page, 4096, VV_DMA_DEVICE_READ, &ro);
+	if (!ret)
+		ret = vv_blk_submit_rw(blk, 0, true, 0, &(struct vv_sg){ro.iova, 4096}, 1,
+				       wait_done, &w);
+	while (!ret && !w.done)
+		ret = vv_blk_wait(blk, 0, 1000) < 0 ? -EIO : 0;
+	if (!ret && w.result)
+		ret = w.result;
+	fprintf(stderr, "vv-blkio: readonly: a write from the page: %s\n", strerror(-ret));
+	if (ret)
+		goto out;
+	w = (struct wait){0};
+	ret = vv_blk_submit_rw(blk, 0, false, 8, &(struct vv_sg){ro.iova, 4096}, 1, wait_done, &w);
+	if (!ret)
+		ret = vv_blk_kick(blk, 0);
+	/* The device's answer: a failed request, or giving up on itself (config interrupt). */
+	for (int i = 0; !ret && !w.done && i < 100; i++) {
+		if (vv_device_needs_reset(dev))
+			break;
+		if (p.fd >= 0)
+			poll(&p, 1, 100);
+		vv_blk_poll(blk, 0, 8);
+	}
+	fprintf(stderr, "vv-blkio: readonly: a read into the page: %s, needs reset %d\n",
+		w.done ? strerror(-w.result) : "not completed", vv_device_needs_reset(dev));
+	if (!ret && w.done && !w.result)
+		ret = -EPROTO; /* the device wrote where it may not */
+	for (int i = 0; !ret && i < 4096; i++)
+		if (page[i] != 0xab)
+			ret = -EPROTO;
+	if (!ret && !w.done)
+		vv_device_abort(dev); /* before the page goes: the device gave up on it anyway */
+out:
+	vv_dma_free(dev, &ro);
+	munmap(page, 4096);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct vv_blk *blk;
@@ -191,7 +251,8 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr,
-			"usage: vv-blkio BDF info|id|flush|read|write|zero|discard|stress|fault ...\n");
+			"usage: vv-blkio BDF info|id|flush|read|write|zero|discard|stress|fault|"
+			"readonly ...\n");
 		return 2;
 	}
 	vv_set_log_fn(log_stderr, NULL, VV_LOG_INFO);
@@ -247,6 +308,8 @@ int main(int argc, char **argv)
 		ret = stress(blk, sector, count);
 	} else if (!strcmp(cmd, "fault")) {
 		ret = fault(blk);
+	} else if (!strcmp(cmd, "readonly")) {
+		ret = readonly(blk);
 	} else {
 		fprintf(stderr, "vv-blkio: unknown command %s\n", cmd);
 		ret = -EINVAL;

@@ -6,6 +6,7 @@
 #   daemon keeps serving and ends cleanly (exit 0) on umount.
 # - DEVICE_NEEDS_RESET: a malformed request makes QEMU give up on the device; every
 #   request in flight fails with EIO; a new open resets the device and it works again.
+# - A read-only DMA mapping: the device reads it, and cannot write it (IOMMU fault).
 # - Surprise removal: QEMU device_del under read and write load. The kernel relays the
 #   removal to us (the VFIO request interrupt); the daemon aborts the device, fails what is
 #   in flight with EIO, unmounts and exits 1 saying why; the kernel then completes the
@@ -75,6 +76,12 @@ echo "ok: DEVICE_NEEDS_RESET failed every request in flight with EIO"
 "$VV_BUILD/tests/vv-blkio" "$bdf" read 16384 8192 | cmp - /tmp/low ||
 	vv_die "the device after its reset"
 echo "ok: the device works again after a reset"
+# Memory mapped for the device to read only: QEMU's IOMMU refuses its writes there.
+"$VV_BUILD/tests/vv-blkio" "$bdf" readonly 2>&1 | sed 's/^/  /' ||
+	vv_die "a read-only DMA mapping was not enforced"
+"$VV_BUILD/tests/vv-blkio" "$bdf" read 16384 8192 | cmp - /tmp/low ||
+	vv_die "the device after the read-only test"
+echo "ok: the device could read but not write a VV_DMA_DEVICE_READ mapping"
 "$vv" detach "$bdf" >/dev/null
 
 # --- surprise removal under load ----------------------------------------------------------

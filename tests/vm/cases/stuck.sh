@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A device that stops answering under a mounted export: QEMU holds a write (a blkdebug
+# breakpoint). SIGTERM stops intake and gives the request its 30 s; then the device is
+# aborted, the writer gets EIO, and the daemon unmounts and exits 1 saying why. QEMU holds
+# the guest inside the device's reset until the request is let go, so the host resumes it
+# after 45 s; a real device that ignores its reset has Bus Master cleared instead.
+#vm: timeout 300
+#vm: topology rootport
+#vm: blk vstuck serial=vvstuck size=32M breakable
+set -euo pipefail
+. "$VV_REPO/tests/vm/lib/guest.sh"
+
+vv=$VV_BUILD/cli/virtio-vfio
+qemu_io() {
+	printf 'VV-QMP%s: {"execute": "human-monitor-command", "arguments": {"command-line": "qemu-io d_vstuck \\"%s\\""}}\n' \
+		"$1" "$2" >/dev/console
+}
+
+bdf=$(vv_bdf_by_serial vvstuck)
+"$vv" attach "$bdf" >/dev/null
+mkdir -p /tmp/m
+"$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
+mpid=$!
+vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
+f=/tmp/m/$bdf
+head -c 65536 /dev/urandom >/tmp/pat
+dd if=/tmp/pat of="$f" bs=64k conv=notrunc,fsync oflag=direct status=none ||
+	vv_die "a write before the breakpoint"
+
+qemu_io "" "break write_aio t1"
+sleep 2
+(dd if=/dev/zero of="$f" bs=4k seek=64 count=1 conv=notrunc oflag=direct 2>/tmp/dd.err
+	echo $? >/tmp/dd.rc) &
+sleep 5
+[ ! -e /tmp/dd.rc ] || vv_die "the write was not held in QEMU: $(cat /tmp/dd.err)"
+echo "ok: a write is held by the device"
+
+qemu_io "-AFTER 45" "resume t1"
+start=$(date +%s)
+kill -TERM "$mpid"
+vv_wait "! kill -0 $mpid 2>/dev/null" 1200 || vv_die "the daemon did not end: $(cat /tmp/m.err)"
+secs=$(($(date +%s) - start))
+rc=0
+wait "$mpid" || rc=$?
+vv_assert_eq "$rc" 1 "daemon exit status after giving up on the device"
+err=$(cat /tmp/m.err)
+[[ $err == *"unanswered 30 s after stop"* && $err == *"device lost"* ]] ||
+	vv_die "no reason given: $err"
+[[ $err != *Sanitizer* && $err != *"runtime error"* ]] || vv_die "sanitizer report: $err"
+[ "$secs" -ge 30 ] || vv_die "gave up after ${secs}s, before the 30 s deadline"
+echo "ok: the daemon gave up after ${secs}s and said: $(tr '\n' '|' </tmp/m.err)"
+vv_wait "[ -e /tmp/dd.rc ]" 100 || vv_die "the held write never ended"
+[ "$(cat /tmp/dd.rc)" != 0 ] && grep -q "Input/output error" /tmp/dd.err ||
+	vv_die "the held write: exit $(cat /tmp/dd.rc), $(cat /tmp/dd.err)"
+echo "ok: the held write failed: $(tail -n 1 /tmp/dd.err)"
+mountpoint -q /tmp/m && vv_die "still mounted"
+
+# The device is not hurt: the kernel's driver reads what was written before.
+"$vv" detach "$bdf" >/dev/null
+disk=/dev/$(basename "$(dirname "$(grep -lx vvstuck /sys/block/vd*/serial)")")
+dd if="$disk" bs=64k count=1 iflag=direct status=none | cmp - /tmp/pat ||
+	vv_die "the data written before the stall"
+echo "stuck: all checks passed"
