@@ -6,9 +6,10 @@
  *
  * sysfs shows only the interfaces of the namespace it was mounted in, so an interface given
  * to a container is invisible from here. Every namespace reachable through /proc/PID/ns/net
- * or a bind mount (ip netns) is entered by a child process (setns), which finds the interface
- * by the bus ethtool reports ("virtio3", the function's virtio child) and sends back what it
- * saw through a pipe.
+ * or a bind mount (ip netns) is entered by a child process (setns), which mounts a sysfs of
+ * that namespace in a mount namespace of its own, finds the function's interface there the
+ * way it is found here, and sends back what it saw through a pipe. (ethtool's bus_info
+ * cannot tell: virtio_net leaves it empty in 6.1.)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -16,12 +17,10 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/nsfs.h>
 #include <linux/rtnetlink.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -29,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,36 +48,36 @@ struct link_info {
 
 /* The namespace an interface was found in: "" for ours. */
 struct ns_name {
-	char what[300];	 /* " in network namespace peer" */
-	char prefix[64]; /* "ip -n peer " or "nsenter -t 123 -n " */
+	char what[300]; /* " in network namespace peer" */
+	char ip[300];	/* how to run ip(8) there: "ip", "ip -n peer", "nsenter -t 123 -n ip" */
 };
 
 /* The verdict, shared by every way of looking: returns 1 with @u filled, or 0. */
 static int link_in_use(const struct link_info *l, const struct ns_name *ns, struct pci_user *u)
 {
 	char cmd[sizeof(u->release)];
-	const char *in = ns->what, *p = ns->prefix;
+	const char *in = ns->what, *p = ns->ip;
 
 	if (*l->master) {
-		snprintf(cmd, sizeof(cmd), "%sip link set %s nomaster", p, l->name);
+		snprintf(cmd, sizeof(cmd), "%s link set %s nomaster", p, l->name);
 		use_set(u, cmd, "interface %s%s is a member of %s %s", l->name, in,
 			*l->master_kind ? l->master_kind : "device", l->master);
 	} else if (*l->upper) {
-		snprintf(cmd, sizeof(cmd), "%sip link del %s", p, l->upper);
+		snprintf(cmd, sizeof(cmd), "%s link del %s", p, l->upper);
 		use_set(u, cmd, "interface %s%s carries %s %s", l->name, in,
 			*l->upper_kind ? l->upper_kind : "device", l->upper);
 	} else if (l->xdp_prog) {
-		snprintf(cmd, sizeof(cmd), "%sip link set %s xdp off", p, l->name);
+		snprintf(cmd, sizeof(cmd), "%s link set %s xdp off", p, l->name);
 		use_set(u, cmd, "interface %s%s runs XDP program %u", l->name, in, l->xdp_prog);
 	} else if (l->flags & IFF_UP) {
-		snprintf(cmd, sizeof(cmd), "%sip link set %s down", p, l->name);
+		snprintf(cmd, sizeof(cmd), "%s link set %s down", p, l->name);
 		use_set(u, cmd, "interface %s%s is up", l->name, in);
 	} else if (*l->addr) {
-		snprintf(cmd, sizeof(cmd), "%sip addr flush dev %s", p, l->name);
+		snprintf(cmd, sizeof(cmd), "%s addr flush dev %s", p, l->name);
 		use_set(u, cmd, "interface %s%s has address %s", l->name, in, l->addr);
 	} else if (*in) {
 		/* Given to a container: whoever did that means it to be used there. */
-		snprintf(cmd, sizeof(cmd), "%sip link set %s netns 1", p, l->name);
+		snprintf(cmd, sizeof(cmd), "%s link set %s netns 1", p, l->name);
 		use_set(u, cmd, "interface %s is%s", l->name, in);
 	} else {
 		return 0;
@@ -162,7 +162,16 @@ static void link_from_sysfs(const char *root, const char *ifname, struct link_in
 	closedir(d);
 }
 
-/* ---- netlink and ethtool (the system) ----------------------------------------------- */
+/* The system's own sysfs, when netlink would not say: what it shows, and the addresses. */
+static int from_sysfs(const char *ifname, struct link_info *l)
+{
+	memset(l, 0, sizeof(*l));
+	link_from_sysfs(NULL, ifname, l);
+	link_addr(l);
+	return 1;
+}
+
+/* ---- netlink (the system) ----------------------------------------------- */
 
 struct nl_link {
 	int index, master, lower; /* lower: IFLA_LINK in this namespace */
@@ -285,18 +294,6 @@ static int nl_links(struct nl_link **ret)
 	return n;
 }
 
-/* Whether ethtool says @name is driven by virtio_net on the virtio device @bus ("virtio3"). */
-static bool on_bus(int sock, const char *name, const char *bus)
-{
-	struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
-	struct ifreq ifr = {0};
-
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_data = (void *)&info;
-	return !ioctl(sock, SIOCETHTOOL, &ifr) && !strcmp(info.driver, "virtio_net") &&
-	       !strcmp(info.bus_info, bus);
-}
-
 static const struct nl_link *by_index(const struct nl_link *links, int n, int index)
 {
 	for (int i = 0; i < n; i++)
@@ -305,25 +302,19 @@ static const struct nl_link *by_index(const struct nl_link *links, int n, int in
 	return NULL;
 }
 
-/* Looks for the interface of @bus in the calling thread's namespace. Returns 1, 0, -errno. */
-static int scan_here(const char *bus, struct link_info *l)
+/* Looks for interface @ifname in the calling thread's namespace. Returns 1, 0 or -errno. */
+static int scan_here(const char *ifname, struct link_info *l)
 {
 	const struct nl_link *me = NULL, *m;
 	struct nl_link *links = NULL;
-	int n, sock;
+	int n;
 
 	n = nl_links(&links);
 	if (n < 0)
 		return n;
-	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock < 0) {
-		free(links);
-		return -errno;
-	}
 	for (int i = 0; i < n && !me; i++)
-		if (!*links[i].kind && on_bus(sock, links[i].name, bus))
+		if (!strcmp(links[i].name, ifname))
 			me = &links[i];
-	close(sock);
 	if (me) {
 		memset(l, 0, sizeof(*l));
 		snprintf(l->name, sizeof(l->name), "%s", me->name);
@@ -409,12 +400,12 @@ static bool collect_nsfs(const char *root, const struct mount_ent *m, void *arg)
 		    !strncmp(m->mnt, "/var/run/netns/", 15)) {
 			escape_bytes(base, esc, sizeof(esc));
 			snprintf(name.what, sizeof(name.what), " in network namespace %s", esc);
-			fmt_into(name.prefix, "ip -n %s ", esc);
+			fmt_into(name.ip, "ip -n %s", esc);
 		} else {
 			escape_bytes(m->mnt, esc, sizeof(esc));
 			snprintf(name.what, sizeof(name.what),
 				 " in the network namespace bound at %s", esc);
-			fmt_into(name.prefix, "nsenter --net=%s ", esc);
+			fmt_into(name.ip, "nsenter --net=%s ip", esc);
 		}
 		ns_add(l, m->mnt, &name);
 	}
@@ -439,7 +430,7 @@ static void collect_procs(struct ns_list *l)
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 		proc_comm(NULL, pid, comm, sizeof(comm));
 		fmt_into(name.what, " in the network namespace of process %d (%s)", pid, comm);
-		snprintf(name.prefix, sizeof(name.prefix), "nsenter -t %d -n ", pid);
+		snprintf(name.ip, sizeof(name.ip), "nsenter -t %d -n ip", pid);
 		ns_add(l, path, &name);
 	}
 	closedir(d);
@@ -450,8 +441,28 @@ struct ns_reply {
 	struct link_info link;
 };
 
+/*
+ * In the child, entered into namespace @fd: a sysfs mounted now shows that namespace's
+ * interfaces. It goes on /sys in a private mount namespace, so nobody else sees it.
+ */
+static int scan_child(int fd, const char *bdf, struct link_info *l)
+{
+	struct kname names[PCI_MAX_KNAMES];
+	int n;
+
+	if (setns(fd, CLONE_NEWNET) || unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
+		return -errno;
+	n = pci_sysfs_knames(NULL, bdf, names, ARRAY_SIZE(names));
+	for (int i = 0; i < n; i++)
+		if (names[i].kind == KNAME_NET)
+			return scan_here(names[i].name, l) > 0 ? 1 : from_sysfs(names[i].name, l);
+	return n < 0 ? n : 0;
+}
+
 /* Scans one namespace from a child process: setns() would move this whole process. */
-static int scan_other(const struct netns *ns, const char *bus, struct link_info *l)
+static int scan_other(const struct netns *ns, const char *bdf, struct link_info *l)
 {
 	struct ns_reply r = {0};
 	int pfd[2], fd, status;
@@ -468,10 +479,7 @@ static int scan_other(const struct netns *ns, const char *bus, struct link_info 
 	pid = fork();
 	if (pid == 0) {
 		close(pfd[0]);
-		if (!setns(fd, CLONE_NEWNET))
-			r.found = scan_here(bus, &r.link);
-		else
-			r.found = -errno;
+		r.found = scan_child(fd, bdf, &r.link);
 		if (write(pfd[1], &r, sizeof(r)) != sizeof(r))
 			_exit(1);
 		_exit(0);
@@ -495,7 +503,7 @@ static int scan_other(const struct netns *ns, const char *bus, struct link_info 
 	return r.found;
 }
 
-static int scan_all(const char *bus, struct link_info *l, struct ns_name *ret_ns)
+static int scan_all(const char *bdf, struct link_info *l, struct ns_name *ret_ns)
 {
 	struct ns_list list = {0};
 	struct stat st;
@@ -509,7 +517,7 @@ static int scan_all(const char *bus, struct link_info *l, struct ns_name *ret_ns
 	mount_walk(NULL, collect_nsfs, &list, mnt, sizeof(mnt));
 	collect_procs(&list);
 	for (int i = 0; i < list.n && !ret; i++) {
-		ret = scan_other(&list.ns[i], bus, l);
+		ret = scan_other(&list.ns[i], bdf, l);
 		if (ret == -EPERM || ret == -EACCES)
 			ret = 0; /* not ours to enter; a non-root list sees what it can */
 		if (ret > 0)
@@ -522,38 +530,29 @@ static int scan_all(const char *bus, struct link_info *l, struct ns_name *ret_ns
 int net_in_use(const char *root, const char *bdf, const struct kname *names, int n,
 	       struct pci_user *u)
 {
-	static const struct ns_name here = {"", ""};
+	static const struct ns_name here = {"", "ip"};
 	struct ns_name ns = here;
 	struct link_info l = {0};
-	char bus[64], drv[64];
-	int ret;
+	char drv[64];
+	int ret = 0;
 
-	if (root && *root) {
-		for (int i = 0; i < n; i++) {
-			if (names[i].kind != KNAME_NET)
-				continue;
-			memset(&l, 0, sizeof(l));
-			link_from_sysfs(root, names[i].name, &l);
-			if (link_in_use(&l, &here, u))
-				return 1;
-		}
-		return 0;
-	}
-	if (pci_sysfs_virtio_driver(NULL, bdf, drv, sizeof(drv)) || strcmp(drv, "virtio_net") ||
-	    pci_sysfs_virtio_name(NULL, bdf, bus, sizeof(bus)))
-		return 0;
-	ret = scan_here(bus, &l);
-	for (int i = 0; i < n && ret <= 0; i++) {
-		/* sysfs sees it here, though ethtool or netlink would not say: look there. */
+	for (int i = 0; i < n; i++) {
 		if (names[i].kind != KNAME_NET)
 			continue;
 		memset(&l, 0, sizeof(l));
-		link_from_sysfs(NULL, names[i].name, &l);
-		link_addr(&l);
-		ret = 1;
+		if (root && *root)
+			link_from_sysfs(root, names[i].name, &l);
+		else if (scan_here(names[i].name, &l) <= 0)
+			from_sysfs(names[i].name, &l);
+		if (link_in_use(&l, &here, u))
+			return 1;
+		ret = -EEXIST; /* found here: it is in no other namespace */
 	}
-	if (!ret)
-		ret = scan_all(bus, &l, &ns);
+	/* A virtio-net function whose interface this namespace's sysfs does not show. */
+	if (ret || (root && *root) || pci_sysfs_virtio_driver(NULL, bdf, drv, sizeof(drv)) ||
+	    strcmp(drv, "virtio_net"))
+		return 0;
+	ret = scan_all(bdf, &l, &ns);
 	if (ret <= 0)
 		return ret;
 	return link_in_use(&l, &ns, u);

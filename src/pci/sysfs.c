@@ -210,22 +210,6 @@ static int virtio_child(const char *root, const char *bdf, char *ret_path, size_
 	return ret ? ret : found;
 }
 
-/* The name of the virtio child ("virtio3"): what virtio_net reports as its bus. */
-int pci_sysfs_virtio_name(const char *root, const char *bdf, char *buf, size_t len)
-{
-	char child[PATH_MAX];
-	const char *base;
-	int ret = virtio_child(root, bdf, child, sizeof(child));
-
-	if (ret <= 0)
-		return ret ? ret : -ENOENT;
-	base = strrchr(child, '/') + 1;
-	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
-	strcpy(buf, base);
-	return 0;
-}
-
 /* The driver of the virtio child (virtio_blk, virtio_net, 9pnet_virtio, virtiofs, ...). */
 int pci_sysfs_virtio_driver(const char *root, const char *bdf, char *buf, size_t len)
 {

@@ -24,7 +24,6 @@ int pci_sysfs_exists(const char *root, const char *bdf);
 int pci_sysfs_driver(const char *root, const char *bdf, char *buf, size_t len);
 int pci_sysfs_iommu_group(const char *root, const char *bdf);
 int pci_sysfs_virtio_driver(const char *root, const char *bdf, char *buf, size_t len);
-int pci_sysfs_virtio_name(const char *root, const char *bdf, char *buf, size_t len);
 
 enum kname_kind {
 	KNAME_BLOCK, /* /dev/<name> */

@@ -65,9 +65,6 @@ static void test_driver_and_group(void **state)
 	assert_int_equal(pci_sysfs_virtio_driver(root, NINEP, drv, sizeof(drv)), 0);
 	assert_string_equal(drv, "9pnet_virtio");
 	assert_int_equal(pci_sysfs_virtio_driver(root, BARE, drv, sizeof(drv)), -ENOENT);
-	assert_int_equal(pci_sysfs_virtio_name(root, NET, drv, sizeof(drv)), 0);
-	assert_string_equal(drv, "virtio3");
-	assert_int_equal(pci_sysfs_virtio_name(root, BARE, drv, sizeof(drv)), -ENOENT);
 }
 
 static void test_knames(void **state)
