@@ -97,11 +97,9 @@ int pci_dev_in_use(const char *root, const char *bdf, struct pci_user *ret_user)
 			break;
 		case KNAME_9P:
 			ret = mount_find(root, "9p", names[i].name, mnt, sizeof(mnt));
-			if (ret > 0) {
-				snprintf(cmd, sizeof(cmd), "umount %s", mnt);
-				use_set(ret_user, cmd, "9p share %s is mounted on %s",
-					names[i].name, mnt);
-			}
+			if (ret > 0)
+				use_set(ret_user, umount_hint(cmd, sizeof(cmd), mnt),
+					"9p share %s is mounted on %s", names[i].name, mnt);
 			break;
 		case KNAME_NET:	 /* below: the interface may be in another namespace */
 		case KNAME_PORT: /* an idle console port is not worth a refusal */
@@ -117,10 +115,9 @@ int pci_dev_in_use(const char *root, const char *bdf, struct pci_user *ret_user)
 	    !strcmp(driver, "virtiofs")) {
 		/* sysfs does not show a virtiofs tag: any virtiofs mount may be this one. */
 		ret = mount_find(root, "virtiofs", NULL, mnt, sizeof(mnt));
-		if (ret > 0) {
-			snprintf(cmd, sizeof(cmd), "umount %s", mnt);
-			use_set(ret_user, cmd, "a virtiofs filesystem is mounted on %s", mnt);
-		}
+		if (ret > 0)
+			use_set(ret_user, umount_hint(cmd, sizeof(cmd), mnt),
+				"a virtiofs filesystem is mounted on %s", mnt);
 		return ret;
 	}
 	ret = pci_sysfs_driver(root, bdf, driver, sizeof(driver));

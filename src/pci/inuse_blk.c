@@ -256,16 +256,24 @@ static bool match_dev(const char *root, const struct mount_ent *m, void *arg)
 	       (b->idx = blkset_find(b->s, dev)) >= 0;
 }
 
+/* "umount MNT"; nothing for the root filesystem, which no one releases to attach. */
+const char *umount_hint(char *buf, size_t len, const char *mnt)
+{
+	if (!strcmp(mnt, "/"))
+		return NULL;
+	snprintf(buf, len, "umount %s", mnt);
+	return buf;
+}
+
 static int mounted(const char *root, const struct blkset *s, struct pci_user *u)
 {
 	struct by_dev b = {s, -1};
 	char mnt[PATH_MAX], cmd[PATH_MAX + 16];
 	int ret = mount_walk(root, match_dev, &b, mnt, sizeof(mnt));
 
-	if (ret > 0) {
-		snprintf(cmd, sizeof(cmd), "umount %s", mnt);
-		use_set(u, cmd, "/dev/%s is mounted on %s", s->name[b.idx], mnt);
-	}
+	if (ret > 0)
+		use_set(u, umount_hint(cmd, sizeof(cmd), mnt), "/dev/%s is mounted on %s",
+			s->name[b.idx], mnt);
 	return ret;
 }
 

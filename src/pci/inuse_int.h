@@ -57,6 +57,7 @@ struct mount_ent {
 /* The first mount @match accepts; copies its mount point (escaped for printing). */
 typedef bool (*mount_match_fn)(const char *root, const struct mount_ent *m, void *arg);
 int mount_walk(const char *root, mount_match_fn match, void *arg, char *ret_mnt, size_t len);
+const char *umount_hint(char *buf, size_t len, const char *mnt);
 /* Mounts: the first whose filesystem type is @fstype and source is @source (NULL: any). */
 int mount_find(const char *root, const char *fstype, const char *source, char *ret_mnt, size_t len);
 
