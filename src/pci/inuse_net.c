@@ -352,39 +352,39 @@ struct ns_list {
 	ino_t self_ino;
 };
 
-static void ns_add(struct ns_list *l, const char *path, const struct ns_name *name)
+/* Adds the namespace @path names unless it is ours or known; the caller names it. */
+static struct netns *ns_add(struct ns_list *l, const char *path)
 {
 	struct stat st;
 	struct netns *grown;
 
 	if (stat(path, &st))
-		return;
+		return NULL;
 	if (st.st_dev == l->self_dev && st.st_ino == l->self_ino)
-		return;
+		return NULL;
 	for (int i = 0; i < l->n; i++)
 		if (l->ns[i].dev == st.st_dev && l->ns[i].ino == st.st_ino)
-			return;
+			return NULL;
 	if (l->n == l->cap) {
 		int cap = l->cap ? 2 * l->cap : 16;
 
 		grown = realloc(l->ns, (size_t)cap * sizeof(*grown));
 		if (!grown)
-			return;
+			return NULL;
 		l->ns = grown;
 		l->cap = cap;
 	}
 	l->ns[l->n].dev = st.st_dev;
 	l->ns[l->n].ino = st.st_ino;
 	snprintf(l->ns[l->n].path, sizeof(l->ns[l->n].path), "%s", path);
-	l->ns[l->n].name = *name;
-	l->n++;
+	return &l->ns[l->n++];
 }
 
 /* `ip netns add NAME` bind-mounts a namespace that may have no process in it. */
 static bool collect_nsfs(const char *root, const struct mount_ent *m, void *arg)
 {
 	struct ns_list *l = arg;
-	struct ns_name name;
+	struct netns *ns;
 	const char *base;
 	char esc[256];
 	int fd;
@@ -394,20 +394,18 @@ static bool collect_nsfs(const char *root, const struct mount_ent *m, void *arg)
 	fd = open(m->mnt, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	if (ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET) {
+	if (ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET && (ns = ns_add(l, m->mnt))) {
 		base = strrchr(m->mnt, '/') + 1;
 		if (!strncmp(m->mnt, "/run/netns/", 11) ||
 		    !strncmp(m->mnt, "/var/run/netns/", 15)) {
 			escape_bytes(base, esc, sizeof(esc));
-			snprintf(name.what, sizeof(name.what), " in network namespace %s", esc);
-			fmt_into(name.ip, "ip -n %s", esc);
+			fmt_into(ns->name.what, " in network namespace %s", esc);
+			fmt_into(ns->name.ip, "ip -n %s", esc);
 		} else {
 			escape_bytes(m->mnt, esc, sizeof(esc));
-			snprintf(name.what, sizeof(name.what),
-				 " in the network namespace bound at %s", esc);
-			fmt_into(name.ip, "nsenter --net=%s ip", esc);
+			fmt_into(ns->name.what, " in the network namespace bound at %s", esc);
+			fmt_into(ns->name.ip, "nsenter --net=%s ip", esc);
 		}
-		ns_add(l, m->mnt, &name);
 	}
 	close(fd);
 	return false;
@@ -416,7 +414,7 @@ static bool collect_nsfs(const char *root, const struct mount_ent *m, void *arg)
 static void collect_procs(struct ns_list *l)
 {
 	char path[PATH_MAX], comm[256];
-	struct ns_name name;
+	struct netns *ns;
 	struct dirent *de;
 	DIR *d = opendir("/proc");
 
@@ -428,10 +426,12 @@ static void collect_procs(struct ns_list *l)
 		if (pid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+		ns = ns_add(l, path);
+		if (!ns)
+			continue;
 		proc_comm(NULL, pid, comm, sizeof(comm));
-		fmt_into(name.what, " in the network namespace of process %d (%s)", pid, comm);
-		snprintf(name.ip, sizeof(name.ip), "nsenter -t %d -n ip", pid);
-		ns_add(l, path, &name);
+		fmt_into(ns->name.what, " in the network namespace of process %d (%s)", pid, comm);
+		snprintf(ns->name.ip, sizeof(ns->name.ip), "nsenter -t %d -n ip", pid);
 	}
 	closedir(d);
 }
