@@ -23,8 +23,6 @@
 #include "pci/inuse.h"
 #include "pci/sysfs.h"
 
-extern char **environ;
-
 static int read_hex(const char *bdf, const char *attr, unsigned *ret)
 {
 	char path[PATH_MAX], buf[16];
@@ -82,7 +80,8 @@ static int virtio_type(const char *bdf)
 int cli_attached_device(const char *arg, int type, const char *purpose, const char *busy_hint,
 			char bdf[PCI_BDF_LEN])
 {
-	char drv[64], why[256];
+	struct pci_user user;
+	char drv[64];
 	int got;
 
 	if (cli_resolve_virtio(arg, bdf))
@@ -99,30 +98,56 @@ int cli_attached_device(const char *arg, int type, const char *purpose, const ch
 		return EXIT_FAIL;
 	}
 	/* Say who has it now: opening it could only say -EBUSY. */
-	if (pci_dev_in_use(NULL, bdf, why, sizeof(why)) > 0) {
-		cli_err("%s is in use: %s; a device serves one process at a time%s%s", bdf, why,
-			busy_hint ? " " : "", busy_hint ? busy_hint : "");
+	if (pci_dev_in_use(NULL, bdf, &user) > 0) {
+		cli_err("%s is in use: %s; a device serves one process at a time%s%s", bdf,
+			user.what, busy_hint ? " " : "", busy_hint ? busy_hint : "");
 		return EXIT_FAIL;
 	}
 	return 0;
 }
 
-/* The function, and every other function of its IOMMU group, must be unused. */
-static int check_unused(const char *bdf, bool force)
+/* "; refusing (release it: umount /data; --force overrides)": the tail of a refusal. */
+static void refuse_in_use(const char *bdf, const struct pci_user *u)
 {
-	char reason[256], dir[PATH_MAX];
+	if (*u->release)
+		cli_err("%s is in use: %s; refusing (release it: %s; --force overrides)", bdf,
+			u->what, u->release);
+	else
+		cli_err("%s is in use: %s; refusing (--force overrides)", bdf, u->what);
+}
+
+/*
+ * The function, and every other function of its IOMMU group, must be unused. Its disks are
+ * claimed first (@ret_claim), so that what was checked stays true until vfio-pci has them:
+ * a mount, swapon or dm table that comes after the claim fails instead of racing the unbind.
+ * With --force whatever could be claimed is, and the rest is named.
+ */
+static int check_unused(const char *bdf, bool force, struct pci_claim **ret_claim)
+{
+	struct pci_user u = {0};
+	char dir[PATH_MAX];
 	int group, ret;
 	struct dirent *de;
 	DIR *d;
 
-	ret = pci_dev_in_use(NULL, bdf, reason, sizeof(reason));
-	if (ret > 0) {
+	*ret_claim = NULL;
+	ret = pci_claim_open(bdf, ret_claim, &u);
+	if (ret == 0)
+		ret = pci_dev_in_use(NULL, bdf, &u);
+	if (ret < 0)
+		snprintf(u.what, sizeof(u.what), "cannot tell whether anything uses it: %s",
+			 strerror(-ret));
+	if (ret) {
 		if (force) {
-			fprintf(stderr, "%s: warning: %s: in use: %s; going on (--force)\n", prog,
-				bdf, reason);
+			fprintf(stderr,
+				"%s: warning: %s: in use: %s; attaching anyway (--force): its kernel "
+				"driver, and whatever uses it, lose the device now\n",
+				prog, bdf, u.what);
 			return 0;
 		}
-		cli_err("%s is in use: %s; refusing (--force overrides)", bdf, reason);
+		pci_claim_close(*ret_claim);
+		*ret_claim = NULL;
+		refuse_in_use(bdf, &u);
 		return EXIT_FAIL;
 	}
 	group = pci_sysfs_iommu_group(NULL, bdf);
@@ -136,27 +161,43 @@ static int check_unused(const char *bdf, bool force)
 	while (!ret && (de = readdir(d))) {
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, bdf))
 			continue;
-		if (pci_dev_in_use(NULL, de->d_name, reason, sizeof(reason)) > 0 && !force) {
+		if (pci_dev_in_use(NULL, de->d_name, &u) > 0 && !force) {
 			cli_err("%s shares IOMMU group %d with %s, which is in use: %s; refusing",
-				bdf, group, de->d_name, reason);
+				bdf, group, de->d_name, u.what);
 			ret = EXIT_FAIL;
 		}
 	}
 	closedir(d);
+	if (ret) {
+		pci_claim_close(*ret_claim);
+		*ret_claim = NULL;
+	}
 	return ret;
 }
 
+/*
+ * modprobe by its absolute path with a fixed environment: attach runs as root, and root's
+ * PATH, LD_PRELOAD or MODPROBE_OPTIONS are not for us to pass on to a module loader.
+ */
 static void load_vfio_pci(void)
 {
+	static const char *const paths[] = {"/sbin/modprobe", "/usr/sbin/modprobe"};
 	static char arg0[] = "modprobe", arg1[] = "vfio-pci";
+	static char env0[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 	char *const argv[] = {arg0, arg1, NULL};
+	char *const envp[] = {env0, NULL};
 	pid_t pid;
 	int status;
 
 	if (!access("/sys/bus/pci/drivers/vfio-pci", F_OK))
 		return;
-	if (posix_spawnp(&pid, "modprobe", NULL, NULL, argv, environ) == 0)
-		waitpid(pid, &status, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (access(paths[i], X_OK))
+			continue;
+		if (posix_spawn(&pid, paths[i], NULL, NULL, argv, envp) == 0)
+			waitpid(pid, &status, 0);
+		return;
+	}
 }
 
 struct opts {
@@ -285,32 +326,16 @@ static void release_signals(const sigset_t *old)
 	sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-static int attach_one(const char *arg, const struct opts *o)
+/*
+ * The checks that need no user to release anything, then the bind itself, with the
+ * terminating signals held. Returns 0 on vfio-pci, else EXIT_FAIL with the function back on
+ * @orig and the message printed.
+ */
+static int bind_vfio(const char *bdf, const char *orig, int group, sigset_t *old)
 {
-	char bdf[PCI_BDF_LEN], orig[64], why[256];
-	sigset_t old;
-	int ret, group;
+	char why[256];
+	int ret;
 
-	ret = cli_resolve_virtio(arg, bdf);
-	if (ret)
-		return ret;
-	if (pci_sysfs_driver(NULL, bdf, orig, sizeof(orig))) {
-		cli_err("%s: cannot read its driver from sysfs", bdf);
-		return EXIT_FAIL;
-	}
-	group = pci_sysfs_iommu_group(NULL, bdf);
-	if (!strcmp(orig, "vfio-pci")) {
-		/* --owner on an attached function only changes the owner. */
-		if (o->owner && group >= 0 && give_node(bdf, group, o))
-			return EXIT_FAIL;
-		printf("%s: already attached (vfio-pci, ", bdf);
-		print_node(group, o);
-		printf(")\n");
-		return 0;
-	}
-	ret = check_unused(bdf, o->force);
-	if (ret)
-		return ret;
 	if (group < 0) {
 		cli_err("%s: in no IOMMU group: the kernel runs without an IOMMU, and VFIO needs "
 			"one: " CLI_IOMMU_HOWTO " See '%s doctor'.",
@@ -332,17 +357,52 @@ static int attach_one(const char *arg, const struct opts *o)
 	if (*orig && pci_state_save_driver(bdf, orig))
 		fprintf(stderr, "%s: warning: cannot record the original driver in %s\n", prog,
 			VV_STATE_DIR);
-	hold_signals(&old);
+	hold_signals(old);
 	ret = pci_bind_driver(bdf, "vfio-pci");
 	if (ret) {
 		cli_err("%s: binding to vfio-pci failed: %s", bdf, strerror(-ret));
 		if (*orig && pci_bind_driver(bdf, orig) == 0)
 			pci_clear_override(bdf);
 		pci_state_forget(bdf);
-		release_signals(&old);
+		release_signals(old);
 		return EXIT_FAIL;
 	}
-	release_signals(&old);
+	release_signals(old);
+	return 0;
+}
+
+static int attach_one(const char *arg, const struct opts *o)
+{
+	char bdf[PCI_BDF_LEN], orig[64];
+	struct pci_claim *claim;
+	sigset_t old;
+	int ret, group;
+
+	ret = cli_resolve_virtio(arg, bdf);
+	if (ret)
+		return ret;
+	if (pci_sysfs_driver(NULL, bdf, orig, sizeof(orig))) {
+		cli_err("%s: cannot read its driver from sysfs", bdf);
+		return EXIT_FAIL;
+	}
+	group = pci_sysfs_iommu_group(NULL, bdf);
+	if (!strcmp(orig, "vfio-pci")) {
+		/* --owner on an attached function only changes the owner. */
+		if (o->owner && group >= 0 && give_node(bdf, group, o))
+			return EXIT_FAIL;
+		printf("%s: already attached (vfio-pci, ", bdf);
+		print_node(group, o);
+		printf(")\n");
+		return 0;
+	}
+	ret = check_unused(bdf, o->force, &claim);
+	if (ret)
+		return ret;
+	ret = bind_vfio(bdf, orig, group, &old);
+	/* vfio-pci has it now, or the kernel's driver has it back: the claim has done its job. */
+	pci_claim_close(claim);
+	if (ret)
+		return ret;
 	if (o->owner && give_node(bdf, group, o))
 		return EXIT_FAIL;
 	printf("%s: attached (was %s), ", bdf, *orig ? orig : "unbound");
@@ -351,11 +411,50 @@ static int attach_one(const char *arg, const struct opts *o)
 	return 0;
 }
 
+/* Who owned a group node before detach took it back, to give it back on a refusal. */
+struct node_state {
+	char path[64];
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+};
+
+/* Makes /dev/vfio/GROUP root's, 0600; returns whether anything changed (@st says what). */
+static bool take_node(const char *bdf, struct node_state *st)
+{
+	int group = pci_sysfs_iommu_group(NULL, bdf);
+	struct stat s;
+
+	if (group < 0)
+		return false;
+	snprintf(st->path, sizeof(st->path), "/dev/vfio/%d", group);
+	if (lstat(st->path, &s) || !S_ISCHR(s.st_mode))
+		return false;
+	st->uid = s.st_uid;
+	st->gid = s.st_gid;
+	st->mode = s.st_mode & 07777;
+	if (s.st_uid == 0 && s.st_gid == 0 && !(s.st_mode & 077))
+		return false;
+	if (lchown(st->path, 0, 0) || chmod(st->path, 0600))
+		fprintf(stderr, "%s: warning: %s: cannot take %s back to root: %s\n", prog, bdf,
+			st->path, strerror(errno));
+	return true;
+}
+
+static void restore_node(const char *bdf, const struct node_state *st)
+{
+	if (lchown(st->path, st->uid, st->gid) || chmod(st->path, st->mode))
+		fprintf(stderr, "%s: warning: %s: cannot give %s back to uid %u: %s\n", prog, bdf,
+			st->path, (unsigned)st->uid, strerror(errno));
+}
+
 static int detach_one(const char *arg, const struct opts *o)
 {
-	bool force = o->force;
-	char bdf[PCI_BDF_LEN], cur[64], orig[64], reason[256];
+	bool force = o->force, taken;
+	char bdf[PCI_BDF_LEN], cur[64], orig[64];
 	struct kname names[PCI_MAX_KNAMES];
+	struct node_state node;
+	struct pci_user u;
 	sigset_t old;
 	int ret, n;
 
@@ -370,13 +469,30 @@ static int detach_one(const char *arg, const struct opts *o)
 		printf("%s: not attached (driver: %s)\n", bdf, *cur ? cur : "none");
 		return 0;
 	}
-	if (pci_dev_in_use(NULL, bdf, reason, sizeof(reason)) > 0) {
-		if (!force) {
-			cli_err("%s is in use: %s; refusing (--force overrides)", bdf, reason);
-			return EXIT_FAIL;
-		}
-		fprintf(stderr, "%s: warning: %s: %s; going on (--force)\n", prog, bdf, reason);
+	ret = pci_dev_in_use(NULL, bdf, &u);
+	if (ret > 0 && !force) {
+		refuse_in_use(bdf, &u);
+		return EXIT_FAIL;
 	}
+	/*
+	 * Nobody holds the group now. Take its node back to root before anyone can open it:
+	 * an --owner user could otherwise open it between this check and the unbind, which
+	 * would then wait for that process. Then look again, for one who came before.
+	 */
+	taken = take_node(bdf, &node);
+	if (ret <= 0)
+		ret = pci_dev_in_use(NULL, bdf, &u);
+	if (ret > 0 && !force) {
+		if (taken)
+			restore_node(bdf, &node);
+		refuse_in_use(bdf, &u);
+		return EXIT_FAIL;
+	}
+	if (ret > 0)
+		fprintf(stderr,
+			"%s: warning: %s: in use: %s; detaching anyway (--force): the kernel's unbind "
+			"waits until that process lets go of the device (%s), and asks it to\n",
+			prog, bdf, u.what, *u.release ? u.release : "stop it");
 	if (pci_state_load_driver(bdf, orig, sizeof(orig)))
 		snprintf(orig, sizeof(orig), "virtio-pci");
 	hold_signals(&old);
@@ -405,8 +521,11 @@ static void usage(FILE *out, const char *cmd)
 			"Take virtio PCI functions from their kernel driver and bind them to vfio-pci,\n"
 			"so that a virtio-vfio program can drive them. DEVICE is a PCI address such as\n"
 			"0000:00:05.0 or 00:05.0. Refuses a function the system uses (a mounted disk,\n"
-			"swap, an up interface, a mounted 9p share) or whose IOMMU group holds one;\n"
-			"already attached functions are left as they are (--owner still applies).\n"
+			"swap, dm/LVM, a loop device or process on it, an interface in use in any\n"
+			"network namespace, a mounted 9p share) or whose IOMMU group holds one, and\n"
+			"says how to release it; its disks are held with O_EXCL from the check to the\n"
+			"bind, so nothing can mount them in between. Already attached functions are\n"
+			"left as they are (--owner still applies).\n"
 			"\n"
 			"Options:\n"
 			"  -f, --force        attach even if in use (the kernel loses the device at once)\n"

@@ -31,8 +31,8 @@ struct entry {
 	int group; /* -1: no IOMMU group */
 	struct kname knames[PCI_MAX_KNAMES];
 	int nknames;
-	int in_use; /* 1 yes, 0 no, < 0 could not tell (-errno) */
-	char reason[256];
+	int in_use;	      /* 1 yes, 0 no, < 0 could not tell (-errno) */
+	struct pci_user user; /* user.what: the reason */
 };
 
 /* libpci's error callback must not return; we jump back to the scan instead of exiting. */
@@ -80,9 +80,10 @@ static void fill_from_sysfs(struct entry *e)
 	e->group = ret >= 0 ? ret : -1;
 	ret = pci_sysfs_knames(NULL, e->bdf, e->knames, PCI_MAX_KNAMES);
 	e->nknames = ret > 0 ? ret : 0;
-	e->in_use = pci_dev_in_use(NULL, e->bdf, e->reason, sizeof(e->reason));
+	e->in_use = pci_dev_in_use(NULL, e->bdf, &e->user);
 	if (e->in_use < 0)
-		snprintf(e->reason, sizeof(e->reason), "cannot tell: %s", strerror(-e->in_use));
+		snprintf(e->user.what, sizeof(e->user.what), "cannot tell: %s",
+			 strerror(-e->in_use));
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -211,7 +212,7 @@ static void print_json(const struct entry *entries, int n)
 			json_bool(&j, e->in_use);
 		else
 			json_null(&j);
-		json_kv_str(&j, "in_use_reason", e->in_use ? e->reason : NULL);
+		json_kv_str(&j, "in_use_reason", e->in_use ? e->user.what : NULL);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -274,7 +275,7 @@ static void print_table(const struct entry *entries, int n)
 		printf("\n");
 	for (int i = 0; i < n; i++)
 		if (entries[i].in_use)
-			printf("%s: %s\n", entries[i].bdf, entries[i].reason);
+			printf("%s: %s\n", entries[i].bdf, entries[i].user.what);
 }
 
 static void list_usage(FILE *out)

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "pci/bind.h"
-#include "pci/inuse.h"
 #include "pci/sysfs.h"
 #include "util/log.h"
 
