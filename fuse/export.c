@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * export.c - the FUSE block export's workers: a thread per device queue in use, each running a
- * libevent loop over the FUSE channel, its queues' completion eventfds and a wake-up eventfd,
- * receiving requests into buffers whose data part the device reaches and whose header page
- * it never does. Worker 0 also takes signals, configuration changes and removals, and leaves
- * last. Setup, the receive path and teardown.
+ * export.c - the FUSE block export, set up and torn down: the devices (the zero buffer for
+ * fallocate), the FUSE session and its mount (or a caller's channel), the workers (worker.c),
+ * and at the end the flush that makes what was written durable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +19,6 @@
 #include <event2/event.h>
 
 #include "export_int.h"
-
-/* What a completion eventfd's callback needs to know. */
-struct irq_ctx {
-	struct worker *w;
-	unsigned di;
-};
 
 /*
  * A channel given by the caller behaves like /dev/fuse: one message per read and write, and
@@ -45,358 +37,6 @@ static ssize_t channel_writev(int fd, struct iovec *iov, int count, void *userda
 	while ((n = writev(fd, iov, count)) < 0 && errno == EAGAIN)
 		poll(&p, 1, -1);
 	return n;
-}
-
-unsigned export_stop_timeout_ms(const struct export *ex)
-{
-	return ex->opts->stop_timeout_ms ? ex->opts->stop_timeout_ms : 30000;
-}
-
-void export_stop(struct export *ex)
-{
-	atomic_store(&ex->stopping, true);
-	io_wake_all(ex, NULL);
-}
-
-/*
- * Only a WRITE is parsed where it arrived: its two headers fill the end of the buffer's
- * unmapped page exactly (HDR_ROOM), so nothing libfuse reads is in memory a device can
- * write, and the payload stays in place for the device. Any other request may reach into
- * the mapped part (a name, an xattr): it is copied to memory no device reaches first. libfuse
- * reads the opcode twice, so a copy is not a courtesy.
- */
-static const struct fuse_buf *private_request(struct worker *w, size_t len)
-{
-	const uint8_t *at = w->fbuf.mem;
-	struct fuse_in_header in;
-
-	memcpy(&in, at, sizeof(in));
-	if (in.opcode == FUSE_WRITE && len >= HDR_ROOM)
-		return &w->fbuf;
-	memcpy(w->priv, at, len);
-	w->fbuf = (struct fuse_buf){.mem = w->priv, .size = len};
-	return &w->fbuf;
-}
-
-static void on_fuse(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	struct export *ex = w->ex;
-
-	io_worker = w;
-	/* A bounded batch, so completions and other workers' wake-ups are not starved. */
-	for (int i = 0; i < 32 && w->reading; i++) {
-		int res;
-
-		w->fbuf =
-			(struct fuse_buf){.mem = w->bufs[w->cur].mem + RECV_AT, .size = RECV_SIZE};
-		res = fuse_session_receive_buf(ex->se, &w->fbuf);
-		if (res == -EINTR || res == -EAGAIN)
-			break;
-		if (res <= 0) {
-			/* -ENODEV: unmounted. Finish what is in flight, then leave. */
-			export_stop(ex);
-			break;
-		}
-		w->cur_taken = false;
-		fuse_session_process_buf(ex->se, private_request(w, (size_t)res));
-		if (w->cur_taken) {
-			w->cur = io_next_buf(w);
-			io_update_reading(w); /* none free: stop reading until one is */
-		}
-	}
-	io_kick(w);
-	io_maybe_finish(w);
-}
-
-static void on_gone_check(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	struct pollfd p = {.fd = fuse_session_fd(w->ex->se)};
-
-	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP))) {
-		io_worker = w;
-		export_stop(w->ex);
-		io_update_reading(w);
-	}
-}
-
-/* A configuration change: a resized disk becomes a file of the new size. Worker 0 only. */
-static void refresh(struct dev *d)
-{
-	bool changed = false;
-
-	if (vv_blk_refresh(d->blk, &changed) || !changed)
-		return;
-	atomic_store(&d->bytes, vv_blk_capacity(d->blk) * SECTOR);
-	/*
-	 * Attributes only (offset -1): the kernel learns the new size on its next getattr and
-	 * truncates its own cache when the disk shrank. Invalidating pages from here would wait
-	 * on page locks held by reads that this very thread has to answer: a deadlock no
-	 * signal ends.
-	 */
-	fuse_lowlevel_notify_inval_inode(d->ex->se, DEV_INO(d - d->ex->devs), -1, 0);
-}
-
-static void on_config(evutil_socket_t fd, short what, void *arg)
-{
-	uint64_t n;
-
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	refresh(arg);
-}
-
-/*
- * The kernel wants the device back (hot-unplug) and waits until we close it: give up on it.
- * The abort wakes every worker on its queues, they fail what is in flight and io_drain()
- * ends the export. The kernel repeats the request until then; reading it keeps the loop calm.
- */
-static void on_removal(evutil_socket_t fd, short what, void *arg)
-{
-	struct dev *d = arg;
-	uint64_t n;
-
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	if (!vv_device_aborted(vv_blk_device(d->blk)))
-		fprintf(stderr, "virtio-vfio: %s: the device is being removed\n", d->name);
-	vv_device_abort(vv_blk_device(d->blk));
-}
-
-static void on_irq(evutil_socket_t fd, short what, void *arg)
-{
-	struct irq_ctx *c = arg;
-	struct dev *d = &c->w->ex->devs[c->di];
-	uint64_t n;
-
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	io_worker = c->w;
-	if (fd == d->config_fd)
-		refresh(d); /* one vector for everything */
-	io_drain(c->w, c->di);
-}
-
-static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-
-	io_worker = w;
-	for (unsigned i = 0; i < w->ex->n; i++)
-		if (!w->irq[i])
-			io_drain(w, i);
-}
-
-static void on_wake(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	struct timeval grace;
-	uint64_t n;
-
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return;
-	io_worker = w;
-	/* Stop was asked: from now on, I/O in flight has a bounded time to finish. */
-	if (w->idx == 0 && atomic_load(&w->ex->stopping) && w->ex->stop_timer &&
-	    !evtimer_pending(w->ex->stop_timer, NULL)) {
-		grace = (struct timeval){export_stop_timeout_ms(w->ex) / 1000,
-					 export_stop_timeout_ms(w->ex) % 1000 * 1000};
-		evtimer_add(w->ex->stop_timer, &grace);
-	}
-	io_run_deferred(w);
-	io_kick(w);
-	io_update_reading(w);
-	io_maybe_finish(w);
-}
-
-static void on_signal(evutil_socket_t sig, short what, void *arg)
-{
-	export_stop(arg);
-}
-
-/*
- * The grace period after stop ran out and requests are still on a device: it stopped
- * answering. Abort it, so they fail with EIO and the export can end: nothing else would,
- * since the kernel's FUSE has no timeout in 6.1 and umount waits for us.
- */
-static void on_stop_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct export *ex = arg;
-
-	for (unsigned i = 0; i < ex->n; i++) {
-		struct dev *d = &ex->devs[i];
-
-		if (atomic_load(&d->inflight) && !vv_device_aborted(vv_blk_device(d->blk))) {
-			fprintf(stderr,
-				"virtio-vfio: %s: %u requests unanswered %u s after stop: "
-				"giving up on the device\n",
-				d->name, atomic_load(&d->inflight),
-				export_stop_timeout_ms(ex) / 1000);
-			vv_device_abort(vv_blk_device(d->blk));
-		}
-	}
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-
-	io_worker = w;
-	event_base_dispatch(w->base);
-	/* Worker 0 leaves last (io_maybe_finish()): tell it one more is gone. */
-	if (atomic_fetch_sub(&w->ex->running, 1) > 1 && w->idx)
-		io_wake(&w->ex->workers[0]);
-	return NULL;
-}
-
-/*
- * How many workers: queues=N asks for N (each device was opened with N queues); the default
- * is one. Measured in a 2-vCPU guest (docs/performance.md): a second worker gains a third on
- * 1 MiB reads but costs three quarters of the 4 KiB QD32 rate, since every FUSE request wakes
- * every worker and the workers compete with the application for the CPUs. Queues that share
- * an interrupt vector get one worker: an eventfd cannot reliably wake two readers.
- */
-static unsigned count_workers(struct export *ex)
-{
-	unsigned n = ex->opts->queues ? ex->opts->queues : 1;
-
-	for (unsigned i = 0; i < ex->n; i++) {
-		struct vv_blk *blk = ex->devs[i].blk;
-		unsigned nq = vv_blk_num_queues(blk);
-
-		if (nq < n)
-			n = nq;
-		for (unsigned q = 1; q < nq; q++)
-			if (vv_blk_queue_eventfd(blk, q) >= 0 &&
-			    vv_blk_queue_eventfd(blk, q) == vv_blk_queue_eventfd(blk, 0))
-				return 1;
-	}
-	return n ? n : 1;
-}
-
-/* Maps buffer @b for device @di, and for it alone. */
-int io_map_buf(struct worker *w, unsigned b, unsigned di)
-{
-	struct rbuf *rb = &w->bufs[b];
-	int ret;
-
-	if (rb->dev == (int)di)
-		return 0;
-	if (rb->dev >= 0)
-		vv_dma_free(vv_blk_device(w->ex->devs[rb->dev].blk), &rb->map);
-	rb->dev = -1;
-	ret = vv_dma_map(vv_blk_device(w->ex->devs[di].blk), rb->mem + BUF_PAGE, BUF_MAPPED,
-			 VV_DMA_DEVICE_RW, &rb->map);
-	if (ret) {
-		fprintf(stderr, "virtio-vfio: %s: cannot map an I/O buffer: %s\n",
-			w->ex->devs[di].name, strerror(-ret));
-		return ret;
-	}
-	rb->dev = (int)di;
-	return 0;
-}
-
-static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
-{
-	size_t pool_len = (size_t)NBUFS * BUF_SIZE;
-	bool polled = false;
-	int ret;
-
-	w->ex = ex;
-	w->idx = idx;
-	w->cur = -1;
-	for (unsigned b = 0; b < NBUFS; b++)
-		w->bufs[b].dev = -1;
-	w->base = event_base_new();
-	w->q = calloc(ex->n, sizeof(*w->q));
-	w->irq = calloc(ex->n, sizeof(*w->irq));
-	w->kick = calloc(ex->n, sizeof(*w->kick));
-	w->irq_ctx = calloc(ex->n, sizeof(*w->irq_ctx));
-	w->priv = malloc(RECV_SIZE);
-	if (!w->base || !w->q || !w->irq || !w->kick || !w->irq_ctx || !w->priv)
-		return -ENOMEM;
-	w->pool = mmap(NULL, pool_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (w->pool == MAP_FAILED) {
-		w->pool = NULL;
-		return -ENOMEM;
-	}
-	/* Spread over the devices to begin with; each op moves its buffer where it goes. */
-	for (unsigned b = 0; b < NBUFS; b++) {
-		w->bufs[b].mem = w->pool + (size_t)b * BUF_SIZE;
-		ret = io_map_buf(w, b, b % ex->n);
-		if (ret)
-			return ret;
-	}
-	for (unsigned b = NBUFS; b-- > 0;)
-		w->free_bufs[w->nfree++] = b;
-	w->cur = io_next_buf(w);
-
-	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->wake_fd < 0)
-		return -errno;
-	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
-	w->fuse_ev = event_new(w->base, fuse_session_fd(ex->se), EV_READ | EV_PERSIST, on_fuse, w);
-	w->gone_check = event_new(w->base, -1, EV_PERSIST, on_gone_check, w);
-	if (!w->wake_ev || !w->fuse_ev || !w->gone_check)
-		return -ENOMEM;
-	event_add(w->wake_ev, NULL);
-	for (unsigned i = 0; i < ex->n; i++) {
-		struct dev *d = &ex->devs[i];
-		int efd;
-
-		w->q[i] = idx;
-		efd = vv_blk_queue_eventfd(d->blk, idx);
-		if (efd < 0) {
-			polled = true;
-			continue;
-		}
-		w->irq_ctx[i] = (struct irq_ctx){w, i};
-		w->irq[i] = event_new(w->base, efd, EV_READ | EV_PERSIST, on_irq, &w->irq_ctx[i]);
-		if (!w->irq[i])
-			return -ENOMEM;
-		event_add(w->irq[i], NULL);
-	}
-	if (polled) {
-		struct timeval tv = {0, 200};
-
-		w->poll_timer = event_new(w->base, -1, EV_PERSIST, on_poll_timer, w);
-		if (!w->poll_timer)
-			return -ENOMEM;
-		event_add(w->poll_timer, &tv);
-	}
-	io_update_reading(w);
-	return 0;
-}
-
-static void free_worker(struct export *ex, struct worker *w)
-{
-	for (unsigned i = 0; w->irq && i < ex->n; i++)
-		if (w->irq[i])
-			event_free(w->irq[i]);
-	/* Every request completed: no device reads or writes the pool any more. */
-	for (unsigned b = 0; b < NBUFS; b++)
-		if (w->bufs[b].dev >= 0)
-			vv_dma_free(vv_blk_device(ex->devs[w->bufs[b].dev].blk), &w->bufs[b].map);
-	if (w->fuse_ev)
-		event_free(w->fuse_ev);
-	if (w->gone_check)
-		event_free(w->gone_check);
-	if (w->wake_ev)
-		event_free(w->wake_ev);
-	if (w->poll_timer)
-		event_free(w->poll_timer);
-	if (w->wake_fd >= 0)
-		close(w->wake_fd);
-	if (w->pool)
-		munmap(w->pool, (size_t)NBUFS * BUF_SIZE);
-	if (w->base)
-		event_base_free(w->base);
-	free(w->q);
-	free(w->irq);
-	free(w->kick);
-	free(w->irq_ctx);
-	free(w->priv);
 }
 
 static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const char *name)
@@ -450,9 +90,6 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct export ex = {
 		.n = n, .opts = opts, .uid = getuid(), .gid = getgid(), .mounted = time(NULL)};
-	struct event *sigterm = NULL, *sigint = NULL;
-	unsigned started = 0;
-	sigset_t block, old;
 	int ret = 0;
 
 	snprintf(optstr, sizeof(optstr),
@@ -492,76 +129,10 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 	}
 	fcntl(fuse_session_fd(ex.se), F_SETFL, fcntl(fuse_session_fd(ex.se), F_GETFL) | O_NONBLOCK);
 
-	ex.nworkers = count_workers(&ex);
-	ex.workers = calloc(ex.nworkers, sizeof(*ex.workers));
-	if (!ex.workers) {
-		ret = -ENOMEM;
-		goto out_unmount;
-	}
-	for (unsigned i = 0; i < ex.nworkers; i++)
-		ex.workers[i].wake_fd = -1; /* what free_worker() must not close */
-	for (unsigned i = 0; i < ex.nworkers && !ret; i++)
-		ret = setup_worker(&ex, &ex.workers[i], i);
+	ret = workers_setup(&ex);
 	if (ret)
 		goto out_workers;
-	/* Worker 0 takes signals and configuration changes (vv_blk_refresh() wants queue 0). */
-	for (unsigned i = 0; i < n; i++) {
-		struct dev *d = &ex.devs[i];
-
-		d->config_fd = vv_device_config_eventfd(vv_blk_device(d->blk));
-		if (d->config_fd >= 0 && d->config_fd != vv_blk_queue_eventfd(d->blk, 0)) {
-			d->config = event_new(ex.workers[0].base, d->config_fd,
-					      EV_READ | EV_PERSIST, on_config, d);
-			if (d->config)
-				event_add(d->config, NULL);
-		}
-		int fd = vv_device_removal_eventfd(vv_blk_device(d->blk));
-
-		if (fd >= 0) {
-			d->removal = event_new(ex.workers[0].base, fd, EV_READ | EV_PERSIST,
-					       on_removal, d);
-			if (!d->removal || event_add(d->removal, NULL)) {
-				ret = -ENOMEM;
-				goto out_workers;
-			}
-		}
-	}
-	ex.stop_timer = evtimer_new(ex.workers[0].base, on_stop_timeout, &ex);
-	sigterm = evsignal_new(ex.workers[0].base, SIGTERM, on_signal, &ex);
-	sigint = evsignal_new(ex.workers[0].base, SIGINT, on_signal, &ex);
-	if (!sigterm || !sigint || !ex.stop_timer) {
-		ret = -ENOMEM;
-		goto out_workers;
-	}
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
-
-	/* The other workers never take signals: the handler is worker 0's. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	atomic_store(&ex.running, 1);
-	for (started = 1; started < ex.nworkers; started++) {
-		atomic_fetch_add(&ex.running, 1);
-		ret = -pthread_create(&ex.workers[started].thread, NULL, worker_main,
-				      &ex.workers[started]);
-		if (ret) {
-			atomic_fetch_sub(&ex.running, 1);
-			break;
-		}
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (ret) {
-		fprintf(stderr, "virtio-vfio: cannot start a worker thread: %s\n", strerror(-ret));
-		export_stop(&ex);
-	} else if (ready) {
-		ready(ready_ctx);
-	}
-
-	worker_main(&ex.workers[0]);
-	for (unsigned i = 1; i < started; i++)
-		pthread_join(ex.workers[i].thread, NULL);
+	ret = workers_run(&ex, ready, ready_ctx);
 
 	/* Everything in flight completed; make it durable before the device is reset. */
 	for (unsigned i = 0; i < n; i++)
@@ -572,22 +143,8 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 		ret = -ENODEV;
 
 out_workers:
-	if (ex.stop_timer)
-		event_free(ex.stop_timer);
-	if (sigterm)
-		event_free(sigterm);
-	if (sigint)
-		event_free(sigint);
-	for (unsigned i = 0; i < n; i++) {
-		if (ex.devs[i].config)
-			event_free(ex.devs[i].config);
-		if (ex.devs[i].removal)
-			event_free(ex.devs[i].removal);
-	}
-	for (unsigned i = 0; ex.workers && i < ex.nworkers; i++)
-		free_worker(&ex, &ex.workers[i]);
-	free(ex.workers);
-out_unmount:
+	workers_free(&ex);
+	fuse_session_unmount(ex.se);
 	fuse_session_unmount(ex.se);
 out_session:
 	fuse_session_destroy(ex.se);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * export_int.h - the FUSE block export's internals, shared by its loop (export.c), its FUSE
- * operations (ops.c) and its request engine (io.c).
+ * export_int.h - the FUSE block export's internals, shared by its setup (export.c), its
+ * workers (worker.c), its FUSE operations (ops.c) and its request engine (io.c). Calls go
+ * one way: export.c -> worker.c -> ops.c (through libfuse) -> io.c. The engine never calls
+ * a worker: it leaves notes in the worker's data (buffers freed, others to wake).
  *
  * Threads: one worker per device queue in use, each with its own libevent loop, its own
  * receive buffers and its own queue on every exported device; all workers read the one FUSE
@@ -152,6 +154,7 @@ struct worker {
 	bool cur_taken; /* the request just processed kept it */
 	struct fuse_buf fbuf;
 	struct op *deferred, *deferred_tail;
+	bool wake_others;  /* the engine released blocks others may wait for */
 	unsigned inflight; /* FUSE requests taken and not answered */
 	unsigned nreq;	   /* device requests queued and not completed */
 	bool reading;
@@ -168,6 +171,7 @@ struct export
 	atomic_bool lost;	  /* a device was lost: the export ends, and with an error */
 	atomic_uint running;	  /* workers still in their loop; worker 0 leaves last */
 	struct event *stop_timer; /* worker 0: in-flight I/O gets this long after stop */
+	struct event *sigterm, *sigint;
 	uid_t uid;
 	gid_t gid;
 	time_t mounted; /* the files' times: we keep no others */
@@ -177,22 +181,20 @@ struct export
 /* The worker running the FUSE handler now. */
 extern _Thread_local struct worker *io_worker;
 
-/* export.c */
+/* worker.c */
+int workers_setup(struct export *ex);
+/* Runs worker 0 here and the others on threads until all have left; @ready once started. */
+int workers_run(struct export *ex, void (*ready)(void *ctx), void *ready_ctx);
+void workers_free(struct export *ex);
 void export_stop(struct export *ex);
 unsigned export_stop_timeout_ms(const struct export *ex);
-int io_map_buf(struct worker *w, unsigned b, unsigned di);
 
-/* io.c */
+/* io.c: the request engine, on the worker that runs it (io_worker) */
+int io_map_buf(struct worker *w, unsigned b, unsigned di);
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);
 void io_submit(struct op *op);
 void io_run_deferred(struct worker *w);
-void io_drain(struct worker *w, unsigned di);
 void io_kick(struct worker *w);
-void io_update_reading(struct worker *w);
-void io_maybe_finish(struct worker *w);
-void io_wake_all(struct export *ex, const struct worker *except);
-void io_wake(struct worker *w);
-int io_next_buf(struct worker *w);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops export_ops;

@@ -41,83 +41,32 @@ static int payload_iova(const struct op *op, size_t skip, uint64_t *ret_iova)
 	return 0;
 }
 
-/*
- * The buffer to receive the next request into: a free one already mapped for the device the
- * last request went to, since the next likely goes there too; -1 when none is free.
- */
-int io_next_buf(struct worker *w)
-{
-	if (!w->nfree)
-		return -1;
-	for (unsigned i = w->nfree; i-- > 0;)
-		if (w->bufs[w->free_bufs[i]].dev == (int)w->last_dev) {
-			unsigned b = w->free_bufs[i];
-
-			w->free_bufs[i] = w->free_bufs[--w->nfree];
-			return (int)b;
-		}
-	return (int)w->free_bufs[--w->nfree];
-}
-
+/* Back to the worker's free list; the worker takes it up when intake paused for want of one. */
 static void put_buf(struct worker *w, int b)
 {
 	w->free_bufs[w->nfree++] = (unsigned)b;
-	if (w->cur < 0) {
-		w->cur = io_next_buf(w);
-		io_update_reading(w);
+}
+
+/* Maps buffer @b for device @di, and for it alone. */
+int io_map_buf(struct worker *w, unsigned b, unsigned di)
+{
+	struct rbuf *rb = &w->bufs[b];
+	int ret;
+
+	if (rb->dev == (int)di)
+		return 0;
+	if (rb->dev >= 0)
+		vv_dma_free(vv_blk_device(w->ex->devs[rb->dev].blk), &rb->map);
+	rb->dev = -1;
+	ret = vv_dma_map(vv_blk_device(w->ex->devs[di].blk), rb->mem + BUF_PAGE, BUF_MAPPED,
+			 VV_DMA_DEVICE_RW, &rb->map);
+	if (ret) {
+		fprintf(stderr, "virtio-vfio: %s: cannot map an I/O buffer: %s\n",
+			w->ex->devs[di].name, strerror(-ret));
+		return ret;
 	}
-}
-
-/*
- * Reads the channel while a buffer is free. Without one, a look every second whether the
- * channel went away (umount aborted the connection): requests a stuck device holds must
- * not hide that, or nothing would ever end them.
- */
-void io_update_reading(struct worker *w)
-{
-	bool want = !atomic_load(&w->ex->stopping) && w->cur >= 0;
-	struct timeval second = {1, 0};
-
-	if (want == w->reading)
-		return;
-	w->reading = want;
-	if (want) {
-		event_del(w->gone_check);
-		event_add(w->fuse_ev, NULL);
-	} else {
-		event_del(w->fuse_ev);
-		if (!atomic_load(&w->ex->stopping))
-			event_add(w->gone_check, &second);
-	}
-}
-
-/*
- * A worker leaves once stop was asked and its requests are answered; worker 0 only once
- * every other worker has left, since it watches for removals and the stop deadline, and
- * another worker's requests may still need either.
- */
-void io_maybe_finish(struct worker *w)
-{
-	if (!atomic_load(&w->ex->stopping) || w->inflight || w->deferred)
-		return;
-	if (w->idx == 0 && atomic_load(&w->ex->running) > 1)
-		return;
-	event_base_loopbreak(w->base);
-}
-
-void io_wake(struct worker *w)
-{
-	uint64_t one = 1;
-
-	if (write(w->wake_fd, &one, 8) != 8)
-		(void)0; /* the counter is full: a wake-up is pending anyway */
-}
-
-void io_wake_all(struct export *ex, const struct worker *except)
-{
-	for (unsigned i = 0; i < ex->nworkers; i++)
-		if (&ex->workers[i] != except)
-			io_wake(&ex->workers[i]);
+	rb->dev = (int)di;
+	return 0;
 }
 
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind)
@@ -332,7 +281,7 @@ static void complete(struct op *op)
 	int err = op->err;
 
 	if (op->registered && unclaim(op))
-		io_wake_all(w->ex, w); /* and this worker retries its own deferred list */
+		w->wake_others = true; /* this worker retries its own deferred list anyway */
 	if (err)
 		fuse_reply_err(op->req, -err);
 	else if (op->kind == OP_READ)
@@ -578,38 +527,4 @@ void io_run_deferred(struct worker *w)
 		else
 			run(op);
 	}
-}
-
-/*
- * A device we lost (removed, needing a reset, breaking the ring's rules) failed what was in
- * flight; it will complete nothing more, so the export ends rather than answer EIO forever.
- * Whichever worker sees it first says so.
- */
-static void lost(struct export *ex, struct dev *d)
-{
-	if (atomic_exchange(&d->lost, true))
-		return;
-	fprintf(stderr, "virtio-vfio: %s: device lost: I/O in flight failed with EIO; unmounting\n",
-		d->name);
-	atomic_store(&ex->lost, true);
-	export_stop(ex);
-}
-
-/* Completes what device @di finished on this worker's queue, then retries what waits. */
-void io_drain(struct worker *w, unsigned di)
-{
-	struct dev *d = &w->ex->devs[di];
-	struct vv_device *dev = vv_blk_device(d->blk);
-	struct vv_vq *vq = vv_device_queue(dev, w->q[di]);
-
-	do {
-		while (vv_blk_poll(d->blk, w->q[di], 256) > 0)
-			;
-		/* A completion raced the re-arm: look again. A broken queue has nothing more. */
-	} while (!vv_vq_enable_cb(vq) && !vv_vq_is_broken(vq));
-	if (vv_device_aborted(dev))
-		lost(w->ex, d);
-	io_run_deferred(w);
-	io_kick(w);
-	io_maybe_finish(w);
 }
