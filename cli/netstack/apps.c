@@ -15,6 +15,7 @@
 #include <lwip/tcp.h>
 
 #include "netstack.h"
+#include "util/time.h"
 
 #define MAX_CONNS 64
 #define REQ_MAX	  2048
@@ -43,18 +44,11 @@ struct conn {
 	uint8_t buf[];	  /* ECHO_RING or REQ_MAX bytes */
 };
 
+static size_t (*page_body)(char *buf, size_t len);
 static struct tcp_pcb *listen_echo, *listen_http;
 static struct conn *conns;
 static unsigned nconns;
 static unsigned long long refused, timeouts, overruns;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void conn_free(struct conn *c)
 {
@@ -163,7 +157,7 @@ static err_t echo_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err
 	pbuf_copy_partial(p, c->buf + tail, (u16_t)first, 0);
 	pbuf_copy_partial(p, c->buf, (u16_t)(p->tot_len - first), (u16_t)first);
 	c->len += p->tot_len;
-	c->last_ms = now_ms();
+	c->last_ms = now_ns() / NSEC_PER_MSEC;
 	/* The segments go back now (to the pool, if they were in DMA buffers). */
 	pbuf_free(p);
 	return echo_send(c);
@@ -175,7 +169,7 @@ static err_t echo_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 
 	if (!c)
 		return ERR_OK;
-	c->last_ms = now_ms();
+	c->last_ms = now_ns() / NSEC_PER_MSEC;
 	return echo_send(c);
 }
 
@@ -187,7 +181,7 @@ static err_t http_respond(struct conn *c)
 	char head[160];
 	const char *req = (const char *)c->buf;
 	bool get = !strncmp(req, "GET ", 4);
-	size_t n = get ? netstack_status(page, sizeof(page))
+	size_t n = get ? page_body(page, sizeof(page))
 		       : (size_t)snprintf(page, sizeof(page), "only GET is served here\n");
 	int h = snprintf(head, sizeof(head),
 			 "HTTP/1.0 %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -246,7 +240,7 @@ static err_t conn_poll(void *arg, struct tcp_pcb *pcb)
 
 	if (!c)
 		return ERR_OK;
-	if (now_ms() - c->last_ms >= NETSTACK_IDLE_S * 1000ull) {
+	if (now_ns() / NSEC_PER_MSEC - c->last_ms >= NETSTACK_IDLE_S * 1000ull) {
 		timeouts++;
 		return conn_abort(c);
 	}
@@ -265,7 +259,7 @@ static err_t accept_common(struct tcp_pcb *pcb, bool http)
 	}
 	c->pcb = pcb;
 	c->http = http;
-	c->last_ms = now_ms();
+	c->last_ms = now_ns() / NSEC_PER_MSEC;
 	c->next = conns;
 	conns = c;
 	nconns++;
@@ -307,8 +301,9 @@ static struct tcp_pcb *listen_on(u16_t port, tcp_accept_fn fn)
 	return l;
 }
 
-int apps_start(void)
+int apps_start(size_t (*status)(char *buf, size_t len))
 {
+	page_body = status;
 	listen_echo = listen_on(7, echo_accept);
 	listen_http = listen_on(80, http_accept);
 	return listen_echo && listen_http ? 0 : -1;

@@ -28,6 +28,7 @@
 #include <virtio-vfio/net.h>
 
 #include "netstack.h"
+#include "util/time.h"
 
 #define BURST		32
 #define TX_WAIT_NS	10000 /* a full transmit ring: pause between retries */
@@ -118,14 +119,6 @@ static struct {
 	__atomic_store_n(&S.c.field, __atomic_load_n(&S.c.field, __ATOMIC_RELAXED) + (n), \
 			 __ATOMIC_RELAXED)
 #define cnt_get(field) __atomic_load_n(&S.c.field, __ATOMIC_RELAXED)
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 /* --- transmit: lwIP's linkoutput, under the core lock ------------------------------- */
 
@@ -441,7 +434,7 @@ static int drive(int stop_fd)
 {
 	int rx_fd = vv_net_rx_eventfd(S.net, 0), cfg_fd = vv_net_config_eventfd(S.net);
 	bool irq = rx_fd >= 0;
-	uint64_t last = now_us(), last_look = last, last_link = last;
+	uint64_t last = now_ns() / NSEC_PER_USEC, last_look = last, last_link = last;
 	int ep = epoll_create1(EPOLL_CLOEXEC), ret = 0;
 
 	if (ep < 0)
@@ -465,7 +458,7 @@ static int drive(int stop_fd)
 			ret = n;
 			break;
 		}
-		t = now_us();
+		t = now_ns() / NSEC_PER_USEC;
 		if (t - last_look > LOOK_US) {
 			/* Busy: a stop or a link change must not wait for the traffic to end. */
 			last_look = t;
@@ -493,7 +486,7 @@ static int drive(int stop_fd)
 		ret = wait_events(ep, irq ? -1 : POLL_MODE_SLEEP, rx_fd, cfg_fd);
 		if (irq)
 			vv_net_rx_disable_notify(S.net, 0);
-		last = last_look = now_us();
+		last = last_look = now_ns() / NSEC_PER_USEC;
 	}
 	close(ep);
 	return ret > 0 ? 0 : ret;
@@ -558,7 +551,7 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	}
 	netif_set_default(&S.nif);
 	netif_set_up(&S.nif);
-	ret = apps_start();
+	ret = apps_start(netstack_status);
 	if (!ret)
 		guard_start();
 	if (!ret && vv_net_link_up(net))

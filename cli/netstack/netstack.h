@@ -43,9 +43,10 @@ size_t netstack_status(char *buf, size_t len);
 /*
  * apps.c: TCP echo (port 7) and the HTTP status page (port 80), their connections counted
  * and timed out when idle. Under the core lock; apps_status() appends "key value" lines to
- * @buf and returns the bytes it added (at most @len - 1).
+ * @buf and returns the bytes it added (at most @len - 1). The page's body comes from
+ * @status, the netif's (netstack_status()): the apps know nothing of the layer below them.
  */
-int apps_start(void);
+int apps_start(size_t (*status)(char *buf, size_t len));
 void apps_stop(void);
 size_t apps_status(char *buf, size_t len);
 
