@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "util/time.h"
 
 #define MAX_QD	   1024
 #define MAX_QUEUES 64
@@ -71,14 +72,6 @@ struct bench {
 	atomic_bool stop;
 	struct job *jobs;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static unsigned hist_index(uint64_t v)
 {

@@ -36,10 +36,12 @@ void cli_err(const char *fmt, ...) VV_PRINTF(1, 2);
 
 #include <virtio-vfio/ids.h>
 
-#include "pci/sysfs.h"
+#include "util/sysfs.h"
 
 int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *ret_json);
+/* device.c */
 int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN]);
+int cli_virtio_type(const char *bdf);
 int cli_attached_device(const char *arg, int type, const char *purpose, const char *busy_hint,
 			char bdf[PCI_BDF_LEN]);
 /* An attached virtio-blk function, for the blk commands. */

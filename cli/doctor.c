@@ -17,9 +17,9 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
-#include "pci/bind.h"
+#include "host/bind.h"
 #include "pci/caps.h"
-#include "vfio/vfio.h"
+#include "util/memlock.h"
 
 struct tally {
 	int fail, warn;
@@ -79,8 +79,8 @@ static bool file_contains(const char *path, const char *needle)
 /* VFIO type1 counts pinned DMA memory against RLIMIT_MEMLOCK, unless CAP_IPC_LOCK. */
 static void check_memlock(struct tally *t)
 {
-	struct vfio_memlock m;
-	int ret = vfio_memlock_get(&m);
+	struct memlock m;
+	int ret = memlock_get(&m);
 
 	if (ret)
 		report(t, "warn", "cannot read RLIMIT_MEMLOCK and VmLck: %s", strerror(-ret));

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* info.c - `virtio-vfio info`: opens a device through VFIO and shows what it offers. */
-#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
@@ -15,134 +13,76 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
-#include "core/features.h"
+#include "host/feature_names.h"
+#include "util/escape.h"
 #include "json.h"
-
-/* Device features the info probe accepts, so that the config fields they gate are valid. */
-#define BLK_INFO_FEATURES                                                                          \
-	(1ULL << VIRTIO_BLK_F_SIZE_MAX | 1ULL << VIRTIO_BLK_F_SEG_MAX |                            \
-	 1ULL << VIRTIO_BLK_F_GEOMETRY | 1ULL << VIRTIO_BLK_F_RO | 1ULL << VIRTIO_BLK_F_BLK_SIZE | \
-	 1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_BLK_F_TOPOLOGY |                              \
-	 1ULL << VIRTIO_BLK_F_CONFIG_WCE | 1ULL << VIRTIO_BLK_F_MQ |                               \
-	 1ULL << VIRTIO_BLK_F_DISCARD | 1ULL << VIRTIO_BLK_F_WRITE_ZEROES)
-#define NET_INFO_FEATURES                                                                    \
-	(1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS | 1ULL << VIRTIO_NET_F_MTU | \
-	 1ULL << VIRTIO_NET_F_MQ)
 
 #define MAX_SHOWN_QUEUES 64
 
+/*
+ * What info shows is the drivers' own view: the device is opened by the blk or net driver,
+ * which negotiates, reads and checks the config as it would to serve it. Another type is
+ * opened as a bare device with the ring features.
+ */
 struct info {
-	struct vv_device *dev;
+	struct vv_blk *blk;
+	struct vv_net *net;
+	struct vv_device *dev; /* the driver's device, or one of our own */
 	struct vv_pci_layout layout;
 	uint64_t offered, negotiated;
 	unsigned nq;
 	unsigned qmax[MAX_SHOWN_QUEUES];
-	char serial[VIRTIO_BLK_ID_BYTES + 1];
+	char serial[4 * 20 + 1]; /* escaped: a device chose these bytes */
 	int serial_err;
-	struct virtio_blk_config blk;
-	struct virtio_net_config net;
 };
-
-static uint64_t driver_features(int type)
-{
-	return virtio_transport_features() | (type == VV_VIRTIO_BLK   ? BLK_INFO_FEATURES
-					      : type == VV_VIRTIO_NET ? NET_INFO_FEATURES
-								      : 0);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * VIRTIO_BLK_T_GET_ID (virtio 1.2 section 5.2.6): the serial is not in config space, so this
- * is a real request through queue 0: a readable header, a writable 20-byte id and status.
- */
-static int blk_get_serial(struct info *in)
-{
-	struct vv_dma_buf buf;
-	struct virtio_blk_outhdr *hdr;
-	struct vv_sg sg[3];
-	struct vv_vq *vq;
-	void *token = NULL;
-	uint32_t len;
-	uint8_t *status;
-	int64_t deadline;
-	int ret;
-
-	ret = vv_device_setup_queues(in->dev, 1, (const unsigned[]){16});
-	if (!ret)
-		ret = vv_device_start(in->dev);
-	if (!ret)
-		ret = vv_dma_alloc(in->dev, 4096, &buf);
-	if (ret)
-		return ret;
-	hdr = buf.vaddr;
-	hdr->type = htole32(VIRTIO_BLK_T_GET_ID);
-	status = (uint8_t *)buf.vaddr + 128;
-	*status = 0xff;
-	sg[0] = (struct vv_sg){buf.iova, sizeof(*hdr)};
-	sg[1] = (struct vv_sg){buf.iova + 64, VIRTIO_BLK_ID_BYTES};
-	sg[2] = (struct vv_sg){buf.iova + 128, 1};
-	vq = vv_device_queue(in->dev, 0);
-	ret = vv_vq_add(vq, sg, 1, 2, hdr);
-	if (!ret)
-		ret = vv_vq_kick(vq);
-	/* Poll: info is a one-shot; interrupts are the daemons' business. */
-	deadline = now_ms() + 5000;
-	while (!ret && (ret = vv_vq_get(vq, &token, &len)) == 0) {
-		if (now_ms() > deadline) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-	}
-	if (ret == 1)
-		ret = token != hdr		       ? -EIO
-		      : *status == VIRTIO_BLK_S_OK     ? 0
-		      : *status == VIRTIO_BLK_S_UNSUPP ? -EOPNOTSUPP
-						       : -EIO;
-	if (!ret)
-		memcpy(in->serial, (char *)buf.vaddr + 64, VIRTIO_BLK_ID_BYTES); /* NUL-padded */
-	vv_dma_free(in->dev, &buf);
-	return ret;
-}
 
 static int probe(const char *bdf, struct info *in)
 {
-	int type, ret;
+	int type = cli_virtio_type(bdf), ret;
 
-	ret = vv_device_open(bdf, &in->dev);
+	if (type == VV_VIRTIO_BLK) {
+		ret = vv_blk_open(bdf, 1, &in->blk);
+		in->dev = ret ? NULL : vv_blk_device(in->blk);
+	} else if (type == VV_VIRTIO_NET) {
+		/* Rings as large as the device allows, so that their size shows its maximum. */
+		struct vv_net_opts o = {.rx_ring_size = 32768, .tx_ring_size = 32768};
+
+		ret = vv_net_open(bdf, &o, &in->net);
+		in->dev = ret ? NULL : vv_net_device(in->net);
+	} else {
+		ret = vv_device_open(bdf, &in->dev);
+		if (!ret)
+			ret = vv_device_negotiate(in->dev, VV_RING_FEATURES, &in->negotiated);
+	}
 	if (ret)
 		return ret;
-	type = vv_device_type(in->dev);
 	ret = vv_device_pci_layout(in->dev, &in->layout);
 	if (ret)
 		return ret;
 	in->offered = vv_device_features_offered(in->dev);
+	in->negotiated = vv_device_features(in->dev);
 	in->nq = vv_device_num_queues(in->dev);
 	for (unsigned i = 0; i < in->nq && i < MAX_SHOWN_QUEUES; i++)
 		in->qmax[i] = vv_device_queue_max_size(in->dev, i);
-	ret = vv_device_negotiate(in->dev, driver_features(type), &in->negotiated);
-	if (ret)
-		return ret;
-	if (type == VV_VIRTIO_BLK) {
-		size_t n = vv_device_config_size(in->dev);
+	if (in->blk) {
+		/* VIRTIO_BLK_T_GET_ID: the driver's request, aborted if never answered (30 s). */
+		char raw[21];
 
-		n = n < sizeof(in->blk) ? n : sizeof(in->blk);
-		ret = vv_device_config_read(in->dev, 0, &in->blk, n);
-		if (!ret)
-			in->serial_err = blk_get_serial(in);
-	} else if (type == VV_VIRTIO_NET) {
-		size_t n = vv_device_config_size(in->dev);
-
-		n = n < sizeof(in->net) ? n : sizeof(in->net);
-		ret = vv_device_config_read(in->dev, 0, &in->net, n);
+		in->serial_err = vv_blk_get_id(in->blk, raw);
+		if (!in->serial_err)
+			escape_bytes(raw, in->serial, sizeof(in->serial));
 	}
-	return ret;
+	return 0;
+}
+
+static void close_info(struct info *in)
+{
+	if (in->blk)
+		vv_blk_close(in->blk);
+	else if (in->net)
+		vv_net_close(in->net);
+	else
+		vv_device_close(in->dev);
 }
 
 static const char *region_name(int i)
@@ -167,10 +107,9 @@ static bool has(const struct info *in, unsigned bit)
 static void print_text(const struct info *in)
 {
 	const struct vv_device *d = in->dev;
-	int type = vv_device_type(d);
-	uint64_t known = driver_features(type);
-
 	const struct vv_pci_layout *l = &in->layout;
+	int type = vv_device_type(d);
+	uint64_t known = in->negotiated;
 
 	printf("%s: virtio %s (type %d)\n", vv_device_bdf(d), vv_virtio_type_name(type), type);
 	printf("\nCapabilities:\n");
@@ -204,54 +143,54 @@ static void print_text(const struct info *in)
 	for (unsigned i = 0; i < in->nq && i < MAX_SHOWN_QUEUES; i++)
 		printf("  %u: max size %u\n", i, in->qmax[i]);
 
-	if (type == VV_VIRTIO_BLK) {
-		const struct virtio_blk_config *c = &in->blk;
-		uint64_t cap = le64toh(c->capacity);
+	if (in->blk) {
+		const struct vv_blk_info *c = vv_blk_get_info(in->blk);
+		uint64_t cap = vv_blk_capacity(in->blk);
 
 		printf("\nDevice config (blk):\n");
 		printf("  capacity          %llu sectors (%llu MiB)\n", (unsigned long long)cap,
 		       (unsigned long long)(cap >> 11));
 		if (has(in, VIRTIO_BLK_F_BLK_SIZE))
-			printf("  block size        %u\n", le32toh(c->blk_size));
+			printf("  block size        %u\n", c->blk_size);
 		if (has(in, VIRTIO_BLK_F_SIZE_MAX))
-			printf("  size_max          %u\n", le32toh(c->size_max));
+			printf("  size_max          %u\n", c->size_max);
 		if (has(in, VIRTIO_BLK_F_SEG_MAX))
-			printf("  seg_max           %u\n", le32toh(c->seg_max));
+			printf("  seg_max           %u\n", c->seg_max);
 		if (has(in, VIRTIO_BLK_F_TOPOLOGY))
 			printf("  topology          physical_block_exp %u, alignment_offset %u, "
 			       "min_io_size %u, opt_io_size %u\n",
-			       c->physical_block_exp, c->alignment_offset, le16toh(c->min_io_size),
-			       le32toh(c->opt_io_size));
+			       c->physical_block_exp, c->alignment_offset, c->min_io_size,
+			       c->opt_io_size);
 		if (has(in, VIRTIO_BLK_F_MQ))
-			printf("  num_queues        %u\n", le16toh(c->num_queues));
-		if (has(in, VIRTIO_BLK_F_DISCARD))
+			printf("  num_queues        %u\n", c->num_queues);
+		if (c->discard)
 			printf("  discard           max %u sectors, %u segments, alignment %u\n",
-			       le32toh(c->max_discard_sectors), le32toh(c->max_discard_seg),
-			       le32toh(c->discard_sector_alignment));
-		if (has(in, VIRTIO_BLK_F_WRITE_ZEROES))
+			       c->max_discard_sectors, c->max_discard_seg,
+			       c->discard_sector_alignment);
+		if (c->write_zeroes)
 			printf("  write zeroes      max %u sectors, %u segments, may unmap %u\n",
-			       le32toh(c->max_write_zeroes_sectors),
-			       le32toh(c->max_write_zeroes_seg), c->write_zeroes_may_unmap);
-		printf("  read-only         %s\n", has(in, VIRTIO_BLK_F_RO) ? "yes" : "no");
+			       c->max_write_zeroes_sectors, c->max_write_zeroes_seg,
+			       c->write_zeroes_may_unmap);
+		printf("  read-only         %s\n", c->read_only ? "yes" : "no");
 		if (in->serial_err)
 			printf("  serial            (unavailable: %s)\n",
 			       strerror(-in->serial_err));
 		else
 			printf("  serial            %s\n", in->serial);
-	} else if (type == VV_VIRTIO_NET) {
-		const struct virtio_net_config *c = &in->net;
+	} else if (in->net) {
+		const struct vv_net_info *c = vv_net_get_info(in->net);
+		const uint8_t *m = c->mac;
 
 		printf("\nDevice config (net):\n");
-		if (has(in, VIRTIO_NET_F_MAC))
-			printf("  mac               %02x:%02x:%02x:%02x:%02x:%02x\n", c->mac[0],
-			       c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
-		if (has(in, VIRTIO_NET_F_STATUS))
+		if (c->mac_from_device)
+			printf("  mac               %02x:%02x:%02x:%02x:%02x:%02x\n", m[0], m[1],
+			       m[2], m[3], m[4], m[5]);
+		if (c->caps & VV_NET_CAP_LINK_STATUS)
 			printf("  status            %s\n",
-			       le16toh(c->status) & VIRTIO_NET_S_LINK_UP ? "link up" : "link down");
-		printf("  max queue pairs   %u\n",
-		       has(in, VIRTIO_NET_F_MQ) ? le16toh(c->max_virtqueue_pairs) : 1);
-		if (has(in, VIRTIO_NET_F_MTU))
-			printf("  mtu               %u\n", le16toh(c->mtu));
+			       vv_net_link_up(in->net) ? "link up" : "link down");
+		printf("  max queue pairs   %u\n", c->max_queue_pairs);
+		if (c->caps & VV_NET_CAP_MTU)
+			printf("  mtu               %u\n", c->max_mtu);
 	}
 }
 
@@ -259,7 +198,7 @@ static void print_json(const struct info *in)
 {
 	const struct vv_device *d = in->dev;
 	int type = vv_device_type(d);
-	uint64_t known = driver_features(type);
+	uint64_t known = in->negotiated;
 	struct json j;
 	char hex[24];
 
@@ -311,50 +250,46 @@ static void print_json(const struct info *in)
 	}
 	json_arr_end(&j);
 	json_key(&j, "config");
-	if (type == VV_VIRTIO_BLK) {
-		const struct virtio_blk_config *c = &in->blk;
+	if (in->blk) {
+		const struct vv_blk_info *c = vv_blk_get_info(in->blk);
 
 		json_obj_begin(&j);
-		json_kv_int(&j, "capacity_sectors", (int64_t)le64toh(c->capacity));
-		json_kv_int(&j, "block_size",
-			    has(in, VIRTIO_BLK_F_BLK_SIZE) ? le32toh(c->blk_size) : 512);
+		json_kv_int(&j, "capacity_sectors", (int64_t)vv_blk_capacity(in->blk));
+		json_kv_int(&j, "block_size", c->blk_size);
 		if (has(in, VIRTIO_BLK_F_SEG_MAX))
-			json_kv_int(&j, "seg_max", le32toh(c->seg_max));
+			json_kv_int(&j, "seg_max", c->seg_max);
 		if (has(in, VIRTIO_BLK_F_SIZE_MAX))
-			json_kv_int(&j, "size_max", le32toh(c->size_max));
+			json_kv_int(&j, "size_max", c->size_max);
 		if (has(in, VIRTIO_BLK_F_TOPOLOGY)) {
 			json_kv_int(&j, "physical_block_exp", c->physical_block_exp);
-			json_kv_int(&j, "min_io_size", le16toh(c->min_io_size));
-			json_kv_int(&j, "opt_io_size", le32toh(c->opt_io_size));
+			json_kv_int(&j, "min_io_size", c->min_io_size);
+			json_kv_int(&j, "opt_io_size", c->opt_io_size);
 		}
-		if (has(in, VIRTIO_BLK_F_DISCARD))
-			json_kv_int(&j, "max_discard_sectors", le32toh(c->max_discard_sectors));
-		if (has(in, VIRTIO_BLK_F_WRITE_ZEROES))
-			json_kv_int(&j, "max_write_zeroes_sectors",
-				    le32toh(c->max_write_zeroes_sectors));
-		json_kv_int(&j, "num_queues",
-			    has(in, VIRTIO_BLK_F_MQ) ? le16toh(c->num_queues) : 1);
-		json_kv_bool(&j, "read_only", has(in, VIRTIO_BLK_F_RO));
+		if (c->discard)
+			json_kv_int(&j, "max_discard_sectors", c->max_discard_sectors);
+		if (c->write_zeroes)
+			json_kv_int(&j, "max_write_zeroes_sectors", c->max_write_zeroes_sectors);
+		json_kv_int(&j, "num_queues", c->num_queues);
+		json_kv_bool(&j, "read_only", c->read_only);
 		json_kv_str(&j, "serial", in->serial_err ? NULL : in->serial);
 		json_obj_end(&j);
-	} else if (type == VV_VIRTIO_NET) {
-		const struct virtio_net_config *c = &in->net;
+	} else if (in->net) {
+		const struct vv_net_info *c = vv_net_get_info(in->net);
 		char mac[18];
 
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", c->mac[0], c->mac[1],
 			 c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
 		json_obj_begin(&j);
-		json_kv_str(&j, "mac", has(in, VIRTIO_NET_F_MAC) ? mac : NULL);
+		json_kv_str(&j, "mac", c->mac_from_device ? mac : NULL);
 		json_key(&j, "link_up");
-		if (has(in, VIRTIO_NET_F_STATUS))
-			json_bool(&j, le16toh(c->status) & VIRTIO_NET_S_LINK_UP);
+		if (c->caps & VV_NET_CAP_LINK_STATUS)
+			json_bool(&j, vv_net_link_up(in->net));
 		else
 			json_null(&j);
-		json_kv_int(&j, "max_queue_pairs",
-			    has(in, VIRTIO_NET_F_MQ) ? le16toh(c->max_virtqueue_pairs) : 1);
+		json_kv_int(&j, "max_queue_pairs", c->max_queue_pairs);
 		json_key(&j, "mtu");
-		if (has(in, VIRTIO_NET_F_MTU))
-			json_int(&j, le16toh(c->mtu));
+		if (c->caps & VV_NET_CAP_MTU)
+			json_int(&j, c->max_mtu);
 		else
 			json_null(&j);
 		json_obj_end(&j);
@@ -400,13 +335,13 @@ int cmd_info(int argc, char **argv)
 	if (ret) {
 		/* The library logged the cause. */
 		cli_err("%s: cannot open through VFIO: %s", bdf, strerror(-ret));
-		vv_device_close(in.dev);
+		close_info(&in);
 		return EXIT_FAIL;
 	}
 	if (json)
 		print_json(&in);
 	else
 		print_text(&in);
-	vv_device_close(in.dev);
+	close_info(&in);
 	return EXIT_OK;
 }

@@ -16,8 +16,8 @@
 
 #include "cli.h"
 #include "json.h"
-#include "pci/inuse.h"
-#include "pci/sysfs.h"
+#include "host/inuse.h"
+#include "host/knames.h"
 
 #define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
 

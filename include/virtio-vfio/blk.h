@@ -44,6 +44,12 @@ struct vv_blk_info {
 	bool discard;
 	bool write_zeroes;
 	bool write_zeroes_may_unmap;
+	/* Since 0.2; 0 where the feature that gives them was not negotiated. */
+	uint8_t alignment_offset;      /* TOPOLOGY: in logical blocks */
+	uint16_t min_io_size;	       /* TOPOLOGY: in logical blocks */
+	uint32_t opt_io_size;	       /* TOPOLOGY: in logical blocks */
+	uint32_t max_discard_seg;      /* DISCARD: ranges per request */
+	uint32_t max_write_zeroes_seg; /* WRITE_ZEROES: ranges per request */
 };
 
 /* Called once per submitted request: @result is 0, -EIO or -EOPNOTSUPP (device status). */

@@ -75,6 +75,13 @@ int vv_device_type(const struct vv_device *dev);
  */
 uint64_t vv_device_features_offered(struct vv_device *dev);
 
+/*
+ * The ring features the library implements (virtio 1.2 section 6): INDIRECT_DESC (28),
+ * EVENT_IDX (29) and RING_PACKED (34). A driver that passes them to vv_device_negotiate()
+ * lets the device use them; the queues are laid out by what was negotiated.
+ */
+#define VV_RING_FEATURES ((1ULL << 28) | (1ULL << 29) | (1ULL << 34))
+
 /**
  * vv_device_negotiate() - accept the offered features the driver knows, and FEATURES_OK.
  * @dev: the device.

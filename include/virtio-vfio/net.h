@@ -21,8 +21,7 @@
  * vv_net_set_queue_pairs() says otherwise (section 5.1.6.5.5).
  *
  * What the device lacks is reported, not fatal: vv_net_get_info() says what it can do
- * (VV_NET_CAP_*), and the calls that need a missing feature return -ENOTSUP (the same
- * value as -EOPNOTSUPP on Linux).
+ * (VV_NET_CAP_*), and the calls that need a missing feature return -EOPNOTSUPP.
  *
  * Thread safety: each queue (RX or TX of pair q) may be driven by its own thread; calls on
  * one queue must not run concurrently. vv_net_buf_alloc(), vv_net_buf_free() and
@@ -213,7 +212,7 @@ unsigned vv_net_mtu(const struct vv_net *net);
  * @mtu: 68 up to vv_net_info.max_mtu.
  *
  * Context: any thread.
- * Return: 0; -ENOTSUP above 1500 when the device gives no maximum (no VIRTIO_NET_F_MTU);
+ * Return: 0; -EOPNOTSUPP above 1500 when the device gives no maximum (no VIRTIO_NET_F_MTU);
  * -EINVAL outside 68..max_mtu.
  */
 int vv_net_set_mtu(struct vv_net *net, unsigned mtu);
@@ -252,7 +251,7 @@ uint64_t vv_net_link_changes(const struct vv_net *net);
  * @on: true for promiscuous.
  *
  * Context: any thread; blocks until the device answered (at most 2 s).
- * Return: 0; -ENOTSUP without VV_NET_CAP_PROMISC; -EIO if the device refused;
+ * Return: 0; -EOPNOTSUPP without VV_NET_CAP_PROMISC; -EIO if the device refused;
  * -ETIMEDOUT if it never answered (the control queue is then unusable).
  */
 int vv_net_set_promisc(struct vv_net *net, bool on);
@@ -273,7 +272,7 @@ int vv_net_set_allmulti(struct vv_net *net, bool on);
  * @mac: a unicast address.
  *
  * Context: as vv_net_set_promisc().
- * Return: 0; -EINVAL for a multicast or all-zero address; -ENOTSUP without
+ * Return: 0; -EINVAL for a multicast or all-zero address; -EOPNOTSUPP without
  * VV_NET_CAP_SET_MAC; -EIO, -ETIMEDOUT as vv_net_set_promisc().
  */
 int vv_net_set_mac(struct vv_net *net, const uint8_t mac[VV_NET_ETH_ALEN]);
@@ -287,7 +286,7 @@ int vv_net_set_mac(struct vv_net *net, const uint8_t mac[VV_NET_ETH_ALEN]);
  *
  * Context: as vv_net_set_promisc().
  * Return: 0; -EINVAL for 0 or more pairs than were prepared (never more than the device's
- * maximum); -ENOTSUP for more than one pair without VV_NET_CAP_MQ; -EIO, -ETIMEDOUT as
+ * maximum); -EOPNOTSUPP for more than one pair without VV_NET_CAP_MQ; -EIO, -ETIMEDOUT as
  * vv_net_set_promisc().
  */
 int vv_net_set_queue_pairs(struct vv_net *net, unsigned n);

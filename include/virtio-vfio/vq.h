@@ -212,6 +212,16 @@ unsigned vv_vq_size(const struct vv_vq *vq);
 unsigned vv_vq_free_count(const struct vv_vq *vq);
 
 /**
+ * vv_vq_break() - give up on the queue, as if the device had broken the protocol: every
+ * call then fails with -EIO until the device is reset. For a caller that found the device
+ * lying in what it wrote (a frame's header, a status), or that aborted the device.
+ * @vq: the queue.
+ *
+ * Context: the thread that drives the queue, or after vv_device_abort().
+ */
+void vv_vq_break(struct vv_vq *vq);
+
+/**
  * vv_vq_is_broken() - whether the device broke the protocol on this queue.
  * @vq: the queue.
  *

@@ -15,7 +15,7 @@
 
 #include "core/device.h"
 #include "core/virtio.h"
-#include "pci/vpci.h"
+#include "pci/pci_transport.h"
 #include "util/compiler.h"
 #include "util/log.h"
 #include "virtqueue/vq.h"
@@ -183,11 +183,8 @@ static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 		return ret;
 	ret = dev->t->ops->queue_setup(dev->t, idx, size, vq_desc_iova(q->vq), vq_avail_iova(q->vq),
 				       vq_used_iova(q->vq));
-	/* The transport names a refused interrupt itself; anything else is said here. */
-	if (ret && ret != -EBUSY)
-		log_err("%s: queue %u: setup failed: %s", dev->t->name, idx, strerror(-ret));
 	if (ret)
-		return ret;
+		return ret; /* the transport, which knows why, said so */
 	q->eventfd = dev->t->ops->queue_eventfd(dev->t, idx);
 	log_debug("%s: queue %u: %u entries, eventfd %d", dev->t->name, idx, size, q->eventfd);
 	return 0;
@@ -257,7 +254,7 @@ VV_EXPORT int vv_device_start(struct vv_device *dev)
 	if (virtio_needs_reset(dev->t)) {
 		log_err("%s: device needs a reset right after DRIVER_OK", dev->t->name);
 		for (unsigned i = 0; i < dev->nq; i++)
-			vq_mark_broken(dev->queues[i].vq);
+			vv_vq_break(dev->queues[i].vq);
 		return -EIO;
 	}
 	dev->started = true;

@@ -6,22 +6,16 @@
 #include <time.h>
 
 #include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
 
 #include "core/virtio.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* How long a device may take to come out of reset before we call it dead. */
-#define RESET_TIMEOUT_NS (2 * 1000000000LL)
+#define RESET_TIMEOUT_NS (2 * NSEC_PER_SEC)
 /* Config generation retries before the device is deemed to change its config forever. */
 #define CONFIG_RETRIES	 64
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /*
  * Section 4.1.4.3.2: write 0 to device_status, then wait until it reads back 0: only then
@@ -29,7 +23,7 @@ static int64_t now_ns(void)
  */
 int virtio_reset(struct vv_transport *t)
 {
-	int64_t deadline = now_ns() + RESET_TIMEOUT_NS;
+	uint64_t deadline = now_ns() + RESET_TIMEOUT_NS;
 	struct timespec pause = {0, 100000};
 
 	t->ops->set_status(t, 0);
@@ -66,6 +60,12 @@ bool virtio_needs_reset(struct vv_transport *t)
  * Returns 0; -EOPNOTSUPP when the device lacks a required feature (legacy-only, or a device
  * that bypasses the IOMMU); -EIO when the device refused FEATURES_OK.
  */
+/* What the public header spells in numbers, checked against the kernel's names. */
+_Static_assert(VV_RING_FEATURES ==
+		       ((1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
+			(1ULL << VIRTIO_F_RING_PACKED)),
+	       "VV_RING_FEATURES");
+
 int virtio_negotiate(struct vv_transport *t, uint64_t driver_features, uint64_t *ret_features)
 {
 	uint64_t offered = t->ops->get_features(t);

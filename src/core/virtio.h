@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <linux/virtio_config.h>
+
 #include "core/transport.h"
 
 int virtio_reset(struct vv_transport *t);
@@ -19,6 +21,6 @@ int virtio_config_read(struct vv_transport *t, unsigned off, void *buf, size_t l
 bool virtio_needs_reset(struct vv_transport *t);
 
 /* Feature bits every virtio-vfio driver requires: virtio 1.x, and DMA through the IOMMU. */
-#define VIRTIO_REQUIRED_FEATURES ((1ULL << 32) | (1ULL << 33))
+#define VIRTIO_REQUIRED_FEATURES ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ACCESS_PLATFORM))
 
 #endif /* VV_CORE_VIRTIO_H */

@@ -21,15 +21,15 @@
 #include "devs/blk_queue.h"
 #include "util/compiler.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define F(bit) (1ULL << (bit))
 /* Every device feature this driver understands and honours (section 5.2.3). */
-#define BLK_FEATURES                                                                        \
-	(F(VIRTIO_BLK_F_SIZE_MAX) | F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) |    \
-	 F(VIRTIO_BLK_F_TOPOLOGY) | F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE) |    \
-	 F(VIRTIO_BLK_F_RO) | F(VIRTIO_BLK_F_MQ) | F(VIRTIO_BLK_F_DISCARD) |                \
-	 F(VIRTIO_BLK_F_WRITE_ZEROES) | F(28) /* INDIRECT_DESC */ | F(29) /* EVENT_IDX */ | \
-	 F(34) /* RING_PACKED */)
+#define BLK_FEATURES                                                                     \
+	(F(VIRTIO_BLK_F_SIZE_MAX) | F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) | \
+	 F(VIRTIO_BLK_F_TOPOLOGY) | F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE) | \
+	 F(VIRTIO_BLK_F_RO) | F(VIRTIO_BLK_F_MQ) | F(VIRTIO_BLK_F_DISCARD) |             \
+	 F(VIRTIO_BLK_F_WRITE_ZEROES) | VV_RING_FEATURES)
 
 #define BOUNCE_SIZE    (1u << 20)
 #define SYNC_TIMEOUT_S 30
@@ -247,7 +247,7 @@ static int fail_queue(struct vv_blk *b, unsigned q)
 {
 	int n;
 
-	vq_mark_broken(b->queues[q].vq); /* new submissions fail at once */
+	vv_vq_break(b->queues[q].vq); /* new submissions fail at once */
 	n = blk_queue_fail_all(&b->queues[q], -EIO);
 	return n ? n : -EIO;
 }
@@ -275,14 +275,6 @@ VV_EXPORT int vv_blk_queue_eventfd(const struct vv_blk *b, unsigned q)
 }
 
 /* --- completion modes ---------------------------------------------------------------------- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void set_cb(struct vv_blk *b, unsigned q, bool on)
 {

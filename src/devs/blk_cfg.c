@@ -64,6 +64,9 @@ int blk_parse_config(uint64_t f, const void *cfg, size_t cfg_len, struct vv_blk_
 		.seg_max = f & F(VIRTIO_BLK_F_SEG_MAX) ? le32toh(c.seg_max) : 0,
 		.num_queues = f & F(VIRTIO_BLK_F_MQ) ? le16toh(c.num_queues) : 1,
 		.physical_block_exp = f & F(VIRTIO_BLK_F_TOPOLOGY) ? c.physical_block_exp : 0,
+		.alignment_offset = f & F(VIRTIO_BLK_F_TOPOLOGY) ? c.alignment_offset : 0,
+		.min_io_size = f & F(VIRTIO_BLK_F_TOPOLOGY) ? le16toh(c.min_io_size) : 0,
+		.opt_io_size = f & F(VIRTIO_BLK_F_TOPOLOGY) ? le32toh(c.opt_io_size) : 0,
 		.read_only = f & F(VIRTIO_BLK_F_RO),
 		.flush = f & F(VIRTIO_BLK_F_FLUSH),
 		/* Section 5.2.5.1: with FLUSH but without CONFIG_WCE the cache is writeback. */
@@ -74,10 +77,12 @@ int blk_parse_config(uint64_t f, const void *cfg, size_t cfg_len, struct vv_blk_
 	};
 	if (out->discard) {
 		out->max_discard_sectors = le32toh(c.max_discard_sectors);
+		out->max_discard_seg = le32toh(c.max_discard_seg);
 		out->discard_sector_alignment = le32toh(c.discard_sector_alignment);
 	}
 	if (out->write_zeroes) {
 		out->max_write_zeroes_sectors = le32toh(c.max_write_zeroes_sectors);
+		out->max_write_zeroes_seg = le32toh(c.max_write_zeroes_seg);
 		out->write_zeroes_may_unmap = c.write_zeroes_may_unmap;
 	}
 	/*

@@ -9,7 +9,7 @@
 
 #include <virtio-vfio/blk.h>
 
-#include "virtqueue/vq.h"
+#include <virtio-vfio/vq.h>
 
 struct blk_cmd;
 struct blk_parent;

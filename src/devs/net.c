@@ -406,7 +406,7 @@ static int rx_mode(struct vv_net *n, uint8_t cmd, bool on, uint32_t cap)
 	uint8_t v = on;
 
 	if (!(n->info.caps & cap))
-		return -ENOTSUP;
+		return -EOPNOTSUPP;
 	return net_ctrl_cmd(&n->ctrl, VIRTIO_NET_CTRL_RX, cmd, &v, 1);
 }
 
@@ -427,7 +427,7 @@ VV_EXPORT int vv_net_set_mac(struct vv_net *n, const uint8_t mac[VV_NET_ETH_ALEN
 	if (!net_mac_valid(mac))
 		return -EINVAL;
 	if (!(n->info.caps & VV_NET_CAP_SET_MAC))
-		return -ENOTSUP;
+		return -EOPNOTSUPP;
 	ret = net_ctrl_cmd(&n->ctrl, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6);
 	if (ret)
 		return ret;
@@ -514,7 +514,7 @@ VV_EXPORT int vv_net_buf_alloc(struct vv_net *n, unsigned q, struct vv_net_buf *
 VV_EXPORT void vv_net_buf_free(struct vv_net_buf *buf)
 {
 	if (buf)
-		net_pool_put_chain((struct net_buf *)buf);
+		net_pool_put_chain(net_buf_of(buf));
 }
 
 VV_EXPORT int vv_net_tx_burst(struct vv_net *n, unsigned q, struct vv_net_buf **bufs, unsigned cnt)

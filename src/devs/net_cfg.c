@@ -8,6 +8,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include <virtio-vfio/device.h>
 #include <virtio-vfio/net.h>
 
 #include "devs/net_cfg.h"
@@ -22,8 +23,7 @@ uint64_t net_wanted_features(uint32_t offloads)
 		     NET_F(VIRTIO_NET_F_MTU) | NET_F(VIRTIO_NET_F_MRG_RXBUF) |
 		     NET_F(VIRTIO_NET_F_CTRL_VQ) | NET_F(VIRTIO_NET_F_CTRL_RX) |
 		     NET_F(VIRTIO_NET_F_CTRL_MAC_ADDR) | NET_F(VIRTIO_NET_F_MQ) |
-		     NET_F(VIRTIO_RING_F_EVENT_IDX) | NET_F(VIRTIO_RING_F_INDIRECT_DESC) |
-		     NET_F(VIRTIO_F_RING_PACKED); /* the ring layout is the core's business */
+		     VV_RING_FEATURES; /* the ring layout is the core's business */
 
 	/*
 	 * Checksum offloads only when asked: a stack that checks every checksum in software
@@ -134,7 +134,7 @@ unsigned net_ctrl_index(uint64_t features, unsigned max_pairs)
 int net_check_pairs(uint64_t features, unsigned n, unsigned prepared)
 {
 	if (n > 1 && !(features & NET_F(VIRTIO_NET_F_MQ)))
-		return -ENOTSUP;
+		return -EOPNOTSUPP;
 	if (!n || n > prepared)
 		return -EINVAL;
 	return 0;
@@ -143,7 +143,7 @@ int net_check_pairs(uint64_t features, unsigned n, unsigned prepared)
 int net_check_mtu(uint64_t features, unsigned mtu, unsigned max_mtu)
 {
 	if (mtu > NET_DEF_MTU && !(features & NET_F(VIRTIO_NET_F_MTU)))
-		return -ENOTSUP;
+		return -EOPNOTSUPP;
 	if (mtu < NET_MIN_MTU || mtu > max_mtu)
 		return -EINVAL;
 	return 0;

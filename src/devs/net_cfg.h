@@ -66,9 +66,9 @@ unsigned net_total_queues(uint64_t features, unsigned max_pairs);
 /* Index of the control queue; only meaningful with CTRL_VQ. */
 unsigned net_ctrl_index(uint64_t features, unsigned max_pairs);
 
-/* 0 when @n pairs may be selected; -EINVAL (0, more than prepared) or -ENOTSUP (no MQ). */
+/* 0 when @n pairs may be selected; -EINVAL (0, more than prepared) or -EOPNOTSUPP (no MQ). */
 int net_check_pairs(uint64_t features, unsigned n, unsigned prepared);
-/* 0 when @mtu is allowed; -ENOTSUP above 1500 without F_MTU; -EINVAL otherwise. */
+/* 0 when @mtu is allowed; -EOPNOTSUPP above 1500 without F_MTU; -EINVAL otherwise. */
 int net_check_mtu(uint64_t features, unsigned mtu, unsigned max_mtu);
 
 /* VV_NET_CAP_* for the negotiated features. */

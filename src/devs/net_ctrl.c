@@ -8,6 +8,7 @@
 
 #include "devs/net_ctrl.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* Where the parts of a command live in its DMA memory. */
 #define CTRL_HDR	0 /* struct virtio_net_ctrl_hdr: class, command */
@@ -39,17 +40,9 @@ void net_ctrl_fini(struct net_ctrl *c)
 	c->lock_init = false;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static int wait_answer(struct net_ctrl *c)
 {
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = (int64_t)(now_ns() / NSEC_PER_MSEC) + c->timeout_ms;
 	struct timespec pause = {0, 20000};
 
 	for (;;) {
@@ -61,7 +54,7 @@ static int wait_answer(struct net_ctrl *c)
 			return -EIO;
 		if (ret > 0)
 			return 0; /* the only command in flight: token is c */
-		if (now_ms() > deadline)
+		if ((int64_t)(now_ns() / NSEC_PER_MSEC) > deadline)
 			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
 	}

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "virtqueue/vq.h"
+#include <virtio-vfio/vq.h>
 
 #define NET_CTRL_MEM	  128 /* bytes of DMA memory a control queue needs */
 #define NET_CTRL_DATA_MAX 64  /* bytes of command data */

@@ -101,7 +101,7 @@ void net_pool_put_chain(struct net_buf *head)
 	unsigned n = 0;
 
 	for (struct net_buf *b = head, *next; b; b = next) {
-		next = (struct net_buf *)b->pub.next;
+		next = b->pub.next ? net_buf_of(b->pub.next) : NULL;
 		/* A double free would put a buffer in the pool twice: refuse, loudly once. */
 		if (b->state != NB_APP) {
 			static bool warned;

@@ -12,9 +12,10 @@
 #include <stdint.h>
 
 #include <virtio-vfio/net.h>
+#include <virtio-vfio/vq.h>
 
 #include "devs/net_cfg.h"
-#include "virtqueue/vq.h"
+#include "util/compiler.h"
 
 #define NET_TX_MAX_SEGS 16 /* segments of one frame to send */
 #define NET_NO_SLOT	0xffff
@@ -30,13 +31,18 @@ struct net_pool;
 
 /* One buffer. The application sees only pub; the rest is the library's. */
 struct net_buf {
-	struct vv_net_buf pub; /* first: a vv_net_buf pointer is a net_buf pointer */
+	struct vv_net_buf pub; /* what the application sees: net_buf_of() goes back */
 	struct net_pool *pool;
 	uint8_t *base;	   /* the buffer's first byte (our view) */
 	uint64_t iova;	   /* the same byte as the device sees it */
 	uint16_t hdr_slot; /* TX: the separate header slot in use, or NET_NO_SLOT */
 	uint8_t state;	   /* enum net_buf_state */
 };
+
+static inline struct net_buf *net_buf_of(struct vv_net_buf *b)
+{
+	return container_of(b, struct net_buf, pub);
+}
 
 /* A pool of equal buffers carved out of one DMA region; any thread may take and give back. */
 struct net_pool {

@@ -100,13 +100,13 @@ static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_
 	r->head = r->tail = NULL;
 	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE ||
 	    total < NET_ETH_HLEN || total > r->max_frame) {
-		r->head = (struct net_buf *)f;
+		r->head = net_buf_of(f);
 		drop(r);
 		return NULL;
 	}
 	if (r->guest_csum && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
 		if (net_csum_complete(f, total, le16toh(h->csum_start), le16toh(h->csum_offset))) {
-			r->head = (struct net_buf *)f;
+			r->head = net_buf_of(f);
 			drop(r);
 			return NULL;
 		}
@@ -125,7 +125,7 @@ static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_
 static void broken(struct net_rxq *r, const char *why, unsigned a, unsigned b)
 {
 	log_err("%s: rx queue %u: %s (%u, %u): queue broken", r->name, r->index, why, a, b);
-	vq_mark_broken(r->vq);
+	vv_vq_break(r->vq);
 }
 
 int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)

@@ -52,7 +52,7 @@ void net_txq_fini(struct net_txq *t)
 
 static struct net_buf *nb(struct vv_net_buf *b)
 {
-	return (struct net_buf *)b;
+	return net_buf_of(b);
 }
 
 /* Gives a sent frame's buffers back. */

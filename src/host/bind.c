@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pci/bind.h"
-#include "pci/sysfs.h"
+#include "host/bind.h"
+#include "util/sysfs.h"
 #include "util/log.h"
 
 static int write_attr(const char *path, const char *val)

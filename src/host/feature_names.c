@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* features.c - feature bit names (virtio 1.2 sections 5.1.3, 5.2.3, 6) for messages and `info`. */
+/* feature_names.c - feature bit names (virtio 1.2 sections 5.1.3, 5.2.3, 6), for `info`. */
 #include <stddef.h>
 
 #include <linux/virtio_blk.h>
@@ -9,7 +9,7 @@
 
 #include <virtio-vfio/ids.h>
 
-#include "core/features.h"
+#include "host/feature_names.h"
 #include "util/compiler.h"
 
 struct name {
@@ -103,11 +103,4 @@ const char *virtio_feature_name(int type, unsigned bit)
 	if (type == VV_VIRTIO_NET)
 		return lookup(net_names, ARRAY_SIZE(net_names), bit);
 	return NULL;
-}
-
-uint64_t virtio_transport_features(void)
-{
-	return 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_ACCESS_PLATFORM |
-	       1ULL << VIRTIO_RING_F_EVENT_IDX | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |
-	       1ULL << VIRTIO_F_RING_PACKED;
 }

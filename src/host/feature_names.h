@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* features.h - names of virtio feature bits, and the transport bits the library negotiates. */
-#ifndef VV_CORE_FEATURES_H
-#define VV_CORE_FEATURES_H
+/* feature_names.h - names of virtio feature bits. Host tools: the CLI's, not the library's. */
+#ifndef VV_HOST_FEATURE_NAMES_H
+#define VV_HOST_FEATURE_NAMES_H
 
-#include <stdint.h>
-
+/* The bit's name for a device of virtio @type, or NULL when it has none we know. */
 const char *virtio_feature_name(int type, unsigned bit);
 
-/* Transport features the library itself implements (rings, IOMMU); drivers add their own. */
-uint64_t virtio_transport_features(void);
-
-#endif /* VV_CORE_FEATURES_H */
+#endif /* VV_HOST_FEATURE_NAMES_H */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pci/inuse_int.h"
+#include "host/inuse_int.h"
 
 struct vfio_node {
 	char want[32];

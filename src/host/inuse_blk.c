@@ -17,7 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "pci/inuse_int.h"
+#include "host/inuse_int.h"
 
 /* ---- device numbers ---------------------------------------------------------------- */
 

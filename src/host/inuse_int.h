@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "pci/inuse.h"
-#include "pci/sysfs.h"
+#include "host/inuse.h"
+#include "host/knames.h"
+#include "util/escape.h"
 #include "util/compiler.h"
 
 /* snprintf into an array, where a cut-short name or path only shortens a message. */
@@ -22,7 +23,6 @@ void str_fmt(char *buf, size_t len, const char *fmt, ...) VV_PRINTF(3, 4);
 /* Fills @u; either string may be NULL for "". */
 void use_set(struct pci_user *u, const char *release, const char *fmt, ...) VV_PRINTF(3, 4);
 /* Copies @in to @out with every byte that is not printable ASCII, and '\', as \xHH. */
-void escape_bytes(const char *in, char *out, size_t len);
 
 /* A disk and its partitions, the disk first: what a virtio-blk function gives the system. */
 #define BLKSET_MAX 129

@@ -34,7 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pci/inuse_int.h"
+#include "host/inuse_int.h"
 
 /* What the system does with one interface; filled from sysfs or from netlink. */
 struct link_info {

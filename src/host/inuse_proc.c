@@ -14,7 +14,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "pci/inuse_int.h"
+#include "host/inuse_int.h"
+#include "util/escape.h"
 
 void str_fmt(char *buf, size_t len, const char *fmt, ...)
 {
@@ -33,31 +34,6 @@ void use_set(struct pci_user *u, const char *release, const char *fmt, ...)
 	vsnprintf(u->what, sizeof(u->what), fmt, ap);
 	va_end(ap);
 	snprintf(u->release, sizeof(u->release), "%s", release ? release : "");
-}
-
-/*
- * A command name is whatever the process chose (prctl(PR_SET_NAME) takes any bytes): it
- * must not reach a root terminal as escape sequences.
- */
-void escape_bytes(const char *in, char *out, size_t len)
-{
-	size_t o = 0;
-
-	if (!len)
-		return;
-	for (; *in && o + 1 < len; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
-			out[o++] = (char)c;
-		} else {
-			if (o + 5 > len)
-				break;
-			snprintf(out + o, 5, "\\x%02x", c);
-			o += 4;
-		}
-	}
-	out[o] = '\0';
 }
 
 void proc_comm(const char *root, int pid, char *buf, size_t len)

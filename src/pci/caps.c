@@ -119,12 +119,12 @@ static int parse_virtio_cap(const uint8_t *cfg, unsigned limit, uint8_t pos,
 	case VIRTIO_PCI_CAP_DEVICE_CFG:
 		slot = &caps->device;
 		break;
-	case VIRTIO_PCI_CAP_PCI_CFG:
-		if (!caps->pci_cfg_off && cap_len >= sizeof(struct virtio_pci_cfg_cap))
-			caps->pci_cfg_off = pos;
-		return 0;
 	default:
-		return 0; /* section 4.1.4: ignore types we do not know (shared memory, vendor) */
+		/*
+		 * Section 4.1.4: ignore types we do not use: PCI_CFG (4.1.4.9, an access window
+		 * for drivers that cannot map BARs; we map them), shared memory, vendor.
+		 */
+		return 0;
 	}
 	/*
 	 * Section 4.1.4: the driver uses the first instance of each type it can; a reserved

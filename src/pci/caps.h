@@ -30,7 +30,6 @@ struct vpci_caps {
 	struct vpci_region isr;	   /* section 4.1.4.5 */
 	struct vpci_region device; /* section 4.1.4.6; optional (e.g. rng has no config) */
 	uint32_t notify_off_multiplier;
-	uint8_t pci_cfg_off; /* VIRTIO_PCI_CAP_PCI_CFG, section 4.1.4.9; 0 if absent */
 
 	struct {
 		bool present;

@@ -131,11 +131,15 @@ static int vpci_queue_setup(struct vv_transport *t, unsigned idx, unsigned size,
 	char *c = v->common;
 	uint64_t off;
 
-	if (idx >= v->nq)
+	if (idx >= v->nq) {
+		log_err("%s: queue %u: the device has %u", t->name, idx, v->nq);
 		return -EINVAL;
+	}
 	mmio_write16(c + CC(queue_select), (uint16_t)idx);
-	if (mmio_read16(c + CC(queue_enable)))
-		return -EBUSY; /* enabled already: the device was not reset */
+	if (mmio_read16(c + CC(queue_enable))) {
+		log_err("%s: queue %u: enabled already: the device was not reset", t->name, idx);
+		return -EBUSY;
+	}
 	mmio_write16(c + CC(queue_size), (uint16_t)size);
 	mmio_write16(c + CC(queue_msix_vector), vector);
 	/* The device reports a vector it cannot use by reading back NO_VECTOR (4.1.5.1.2). */

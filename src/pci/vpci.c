@@ -16,7 +16,7 @@
 #include <virtio-vfio/ids.h>
 #include <virtio-vfio/mem.h>
 
-#include "pci/sysfs.h"
+#include "util/sysfs.h"
 #include "pci/vpci.h"
 #include "util/log.h"
 

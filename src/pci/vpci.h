@@ -10,6 +10,8 @@
 
 #include "core/transport.h"
 #include "pci/caps.h"
+#include "pci/pci_transport.h"
+#include "util/compiler.h"
 #include "vfio/vfio.h"
 
 struct vpci {
@@ -33,11 +35,10 @@ struct vpci {
 
 static inline struct vpci *to_vpci(struct vv_transport *t)
 {
-	return (struct vpci *)t;
+	return container_of(t, struct vpci, base);
 }
 
-/* vpci.c */
-int vpci_open(const char *bdf, struct vv_transport **ret_t);
+/* vpci.c (and vpci_open() in pci_transport.h) */
 int vpci_setup_irqs(struct vv_transport *t, unsigned nq, enum vv_irq_mode *ret_mode);
 uint16_t vpci_queue_vector(const struct vpci *v, unsigned idx);
 int vpci_queue_eventfd(struct vv_transport *t, unsigned idx);

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* sysfs.c - reads a PCI function's driver, IOMMU group and kernel names from /sys. */
+/*
+ * sysfs.c - a PCI function's address, and what /sys says of it: its driver and IOMMU group.
+ * Depends on nothing, so that both the VFIO layer and the PCI transport can use it.
+ */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pci/sysfs.h"
+#include "util/sysfs.h"
 #include "util/compiler.h"
 
 /*
@@ -99,7 +102,7 @@ int pci_sysfs_exists(const char *root, const char *bdf)
 }
 
 /* Reads the basename of a symlink's target, e.g. the driver or the iommu_group. */
-static int link_basename(const char *path, char *buf, size_t len)
+int sysfs_link_basename(const char *path, char *buf, size_t len)
 {
 	char target[PATH_MAX];
 	ssize_t n = readlink(path, target, sizeof(target) - 1);
@@ -124,7 +127,7 @@ int pci_sysfs_driver(const char *root, const char *bdf, char *buf, size_t len)
 
 	if (ret)
 		return ret;
-	ret = link_basename(path, buf, len);
+	ret = sysfs_link_basename(path, buf, len);
 	if (ret == -ENOENT) {
 		if (len)
 			buf[0] = '\0';
@@ -142,7 +145,7 @@ int pci_sysfs_iommu_group(const char *root, const char *bdf)
 
 	if (ret)
 		return ret;
-	ret = link_basename(path, name, sizeof(name));
+	ret = sysfs_link_basename(path, name, sizeof(name));
 	if (ret)
 		return ret;
 	errno = 0;
@@ -150,106 +153,4 @@ int pci_sysfs_iommu_group(const char *root, const char *bdf)
 	if (errno || *end || end == name || group > INT_MAX)
 		return -EINVAL;
 	return (int)group;
-}
-
-static int add_kname(struct kname *names, unsigned max, unsigned *n, enum kname_kind kind,
-		     const char *name)
-{
-	if (*n >= max)
-		return 0; /* more names than the caller cares for: keep the first ones */
-	if (strlen(name) >= sizeof(names[0].name))
-		return -ENAMETOOLONG;
-	names[*n].kind = kind;
-	strcpy(names[*n].name, name);
-	(*n)++;
-	return 0;
-}
-
-/* Adds every entry of @dir (e.g. .../virtio2/block) as a name of @kind. */
-static int add_dir_entries(const char *dir, enum kname_kind kind, struct kname *names, unsigned max,
-			   unsigned *n)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int ret = 0;
-
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while (!ret && (de = readdir(d)))
-		if (de->d_name[0] != '.')
-			ret = add_kname(names, max, n, kind, de->d_name);
-	closedir(d);
-	return ret;
-}
-
-/*
- * The virtio core registers one "virtioN" child under a bound PCI function; the class
- * devices hang below it. Copies the child's path to @ret_path; returns 1 if there is one.
- */
-static int virtio_child(const char *root, const char *bdf, char *ret_path, size_t len)
-{
-	char dir[PATH_MAX];
-	struct dirent *de;
-	int found = 0;
-	DIR *d;
-	int ret = sysfs_path(dir, sizeof(dir), root, "/sys/bus/pci/devices/%s", bdf);
-
-	if (ret)
-		return ret;
-	d = opendir(dir);
-	if (!d)
-		return -errno;
-	while (!found && (de = readdir(d))) {
-		if (strncmp(de->d_name, "virtio", 6) || !isdigit((unsigned char)de->d_name[6]))
-			continue;
-		found = 1;
-		if ((size_t)snprintf(ret_path, len, "%s/%s", dir, de->d_name) >= len)
-			ret = -ENAMETOOLONG;
-	}
-	closedir(d);
-	return ret ? ret : found;
-}
-
-/* The driver of the virtio child (virtio_blk, virtio_net, 9pnet_virtio, virtiofs, ...). */
-int pci_sysfs_virtio_driver(const char *root, const char *bdf, char *buf, size_t len)
-{
-	char child[PATH_MAX], path[PATH_MAX + 16];
-	int ret = virtio_child(root, bdf, child, sizeof(child));
-
-	if (ret <= 0)
-		return ret ? ret : -ENOENT;
-	snprintf(path, sizeof(path), "%s/driver", child);
-	return link_basename(path, buf, len);
-}
-
-/*
- * The names the kernel gave the function: virtioN/block/vda, virtioN/net/eth0,
- * virtioN/virtio-ports/vport0p1, and a 9p transport's tag in virtioN/mount_tag.
- * Returns how many were found (0 when unbound or the driver makes none).
- */
-int pci_sysfs_knames(const char *root, const char *bdf, struct kname *names, unsigned max)
-{
-	static const struct {
-		const char *dir;
-		enum kname_kind kind;
-	} classes[] = {
-		{"block", KNAME_BLOCK},
-		{"net", KNAME_NET},
-		{"virtio-ports", KNAME_PORT},
-	};
-	char child[PATH_MAX], sub[PATH_MAX + 32], tag[64];
-	unsigned n = 0;
-	int ret = virtio_child(root, bdf, child, sizeof(child));
-
-	if (ret <= 0)
-		return ret;
-	ret = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(classes) && !ret; i++) {
-		snprintf(sub, sizeof(sub), "%s/%s", child, classes[i].dir);
-		ret = add_dir_entries(sub, classes[i].kind, names, max, &n);
-	}
-	snprintf(sub, sizeof(sub), "%s/mount_tag", child);
-	if (!ret && sysfs_read(sub, tag, sizeof(tag)) > 0)
-		ret = add_kname(names, max, &n, KNAME_9P, tag);
-	return ret ? ret : (int)n;
 }

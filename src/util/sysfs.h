@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sysfs.h - what the kernel tells about a PCI function through /sys: its driver, IOMMU
- * group and the names the kernel gave it (vda, eth0).
+ * sysfs.h - a PCI function's address, and what the kernel tells of it through /sys: its
+ * driver and IOMMU group. The bottom layer: it depends on nothing else here.
  *
  * Every function takes @root, a prefix for /sys and /proc: NULL or "" is the running
  * system; the unit tests pass a directory holding a fake tree.
  */
-#ifndef VV_PCI_SYSFS_H
-#define VV_PCI_SYSFS_H
+#ifndef VV_UTIL_SYSFS_H
+#define VV_UTIL_SYSFS_H
 
 #include <stddef.h>
 
@@ -20,25 +20,10 @@ int sysfs_read(const char *path, char *buf, size_t len);
 int sysfs_path(char *buf, size_t len, const char *root, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The basename of a symlink's target, e.g. the driver or the iommu_group. */
+int sysfs_link_basename(const char *path, char *buf, size_t len);
+
 int pci_sysfs_exists(const char *root, const char *bdf);
 int pci_sysfs_driver(const char *root, const char *bdf, char *buf, size_t len);
 int pci_sysfs_iommu_group(const char *root, const char *bdf);
-int pci_sysfs_virtio_driver(const char *root, const char *bdf, char *buf, size_t len);
-
-enum kname_kind {
-	KNAME_BLOCK, /* /dev/<name> */
-	KNAME_NET,   /* network interface */
-	KNAME_9P,    /* mount tag of a 9p transport */
-	KNAME_PORT,  /* virtio-console port */
-};
-
-struct kname {
-	enum kname_kind kind;
-	char name[64];
-};
-
-#define PCI_MAX_KNAMES 8
-
-int pci_sysfs_knames(const char *root, const char *bdf, struct kname *names, unsigned max);
-
-#endif /* VV_PCI_SYSFS_H */
+#endif /* VV_UTIL_SYSFS_H */

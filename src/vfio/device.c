@@ -181,7 +181,7 @@ static int mmap_window(struct vfio_dev *dev, unsigned bar, uint64_t off, uint64_
 	if (!info)
 		return ret;
 	argsz = info->argsz;
-	ret = -ENOTSUP;
+	ret = -EOPNOTSUPP;
 	if (!(info->flags & VFIO_REGION_INFO_FLAG_MMAP))
 		goto out;
 	*ret_off = 0;
@@ -194,7 +194,7 @@ static int mmap_window(struct vfio_dev *dev, unsigned bar, uint64_t off, uint64_
 
 		if (c && c + sizeof(sp) <= argsz) {
 			memcpy(&sp, (char *)info + c, sizeof(sp));
-			ret = -ENOTSUP; /* only the listed areas may be mapped */
+			ret = -EOPNOTSUPP; /* only the listed areas may be mapped */
 			for (uint32_t i = 0; i < sp.nr_areas; i++) {
 				struct vfio_region_sparse_mmap_area a;
 				size_t at = c + sizeof(sp) + i * sizeof(a);

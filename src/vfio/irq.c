@@ -88,19 +88,3 @@ void vfio_msix_disable(struct vfio_dev *dev)
 	dev->msix_fds = NULL;
 	dev->msix_count = 0;
 }
-
-/* Fires a vector from the kernel side, as the device would: tests the interrupt path. */
-int vfio_irq_trigger(struct vfio_dev *dev, unsigned vector)
-{
-	struct vfio_irq_set set = {
-		.argsz = sizeof(set),
-		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = VFIO_PCI_MSIX_IRQ_INDEX,
-		.start = vector,
-		.count = 1,
-	};
-
-	if (vector >= dev->msix_count)
-		return -EINVAL;
-	return ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &set) ? -errno : 0;
-}

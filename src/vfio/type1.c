@@ -14,6 +14,7 @@
 #include <linux/vfio.h>
 
 #include "util/log.h"
+#include "util/memlock.h"
 #include "vfio/vfio.h"
 
 /* Keep IOVA 0 and its neighbourhood unmapped: a DMA there is a bug, and must fault. */
@@ -28,7 +29,7 @@ struct type1 {
 
 static struct type1 *to_type1(struct vfio_iommu *iommu)
 {
-	return (struct type1 *)iommu;
+	return container_of(iommu, struct type1, base);
 }
 
 static int type1_map(struct vfio_iommu *iommu, void *vaddr, uint64_t iova, size_t len,
@@ -234,9 +235,9 @@ static int open_group(struct type1 *t, const char *bdf)
 /* Said once at open, so that -v shows the budget before any mapping runs out of it. */
 static void log_budget(const char *bdf)
 {
-	struct vfio_memlock m;
+	struct memlock m;
 
-	if (!vfio_memlock_get(&m) && !m.unlimited)
+	if (!memlock_get(&m) && !m.unlimited)
 		log_info("%s: no CAP_IPC_LOCK: DMA memory is pinned against RLIMIT_MEMLOCK "
 			 "(%llu KiB, %llu KiB locked already)",
 			 bdf, (unsigned long long)m.limit >> 10,

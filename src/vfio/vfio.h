@@ -13,7 +13,7 @@
 
 #include <virtio-vfio/mem.h>
 
-#include "pci/sysfs.h"
+#include "util/sysfs.h"
 #include "vfio/iova.h"
 
 #include <linux/vfio.h>
@@ -58,20 +58,6 @@ struct vfio_iommu {
 int vfio_type1_open(const char *bdf, struct vfio_iommu **ret_iommu, int *ret_device_fd);
 int vfio_group_viable_explain(int group, char *buf, size_t len);
 
-/* The locked-memory budget VFIO type1 pins DMA memory against. */
-struct vfio_memlock {
-	bool cap_ipc_lock; /* the kernel does not count: no limit */
-	bool unlimited;	   /* CAP_IPC_LOCK or RLIMIT_MEMLOCK infinity */
-	uint64_t limit;	   /* RLIMIT_MEMLOCK soft limit, bytes (UINT64_MAX for infinity) */
-	uint64_t locked;   /* VmLck: what the process has locked or pinned already, bytes */
-};
-
-int vfio_memlock_get(struct vfio_memlock *ret);
-/*
- * Whether @need more bytes can be pinned under RLIMIT_MEMLOCK; if not, logs the limit the
- * process needs and returns -ENOMEM. 0 when it fits, or when /proc cannot tell.
- */
-int vfio_memlock_check(const char *bdf, uint64_t need);
 int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, unsigned access, void **ret_vaddr,
 		   uint64_t *ret_iova);
 int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, unsigned access,
@@ -113,6 +99,5 @@ int vfio_dev_reset(struct vfio_dev *dev);
 
 int vfio_msix_enable(struct vfio_dev *dev, unsigned count);
 void vfio_msix_disable(struct vfio_dev *dev);
-int vfio_irq_trigger(struct vfio_dev *dev, unsigned vector);
 
 #endif /* VV_VFIO_VFIO_H */

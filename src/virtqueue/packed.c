@@ -48,7 +48,7 @@ struct vq_packed {
 	uint16_t event_flags; /* shadow of driver->flags */
 };
 
-#define to_packed(v) ((struct vq_packed *)(v))
+#define to_packed(v) container_of(v, struct vq_packed, vq)
 
 /* Section 2.8.10: ring 16-aligned, each event suppression structure 4-aligned. */
 static size_t driver_off(unsigned num)

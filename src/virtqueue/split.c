@@ -44,7 +44,7 @@ struct vq_split {
 	uint16_t avail_flags; /* shadow of avail->flags */
 };
 
-#define to_split(v) ((struct vq_split *)(v))
+#define to_split(v) container_of(v, struct vq_split, vq)
 
 /* Section 2.7: descriptor table 16-aligned, avail ring 2-aligned, used ring 4-aligned. */
 static size_t avail_off(unsigned num)

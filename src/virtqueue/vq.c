@@ -57,7 +57,7 @@ void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config 
 	snprintf(vq->name, sizeof(vq->name), "%s", cfg->name ? cfg->name : "vq");
 }
 
-void vq_mark_broken(struct vv_vq *vq)
+VV_EXPORT void vv_vq_break(struct vv_vq *vq)
 {
 	vq->broken = true;
 }

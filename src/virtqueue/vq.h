@@ -55,9 +55,6 @@ uint64_t vq_desc_iova(const struct vv_vq *vq);
 uint64_t vq_avail_iova(const struct vv_vq *vq);
 uint64_t vq_used_iova(const struct vv_vq *vq);
 
-/* Marks the queue broken, e.g. after DEVICE_NEEDS_RESET; every call then returns -EIO. */
-void vq_mark_broken(struct vv_vq *vq);
-
 /* Frees the queue; tokens still in flight are forgotten. Accepts NULL. */
 void vq_destroy(struct vv_vq *vq);
 

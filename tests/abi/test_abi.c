@@ -139,6 +139,7 @@ int main(void)
 	ABI_FN(const char *, vv_virtio_type_name, (int));
 	ABI_FN(int, vv_vq_add, (struct vv_vq *, const struct vv_sg *, unsigned, unsigned, void *));
 	ABI_FN(int, vv_vq_add_many, (struct vv_vq *, const struct vv_vq_req *, unsigned));
+	ABI_FN(void, vv_vq_break, (struct vv_vq *));
 	ABI_FN(void, vv_vq_disable_cb, (struct vv_vq *));
 	ABI_FN(bool, vv_vq_enable_cb, (struct vv_vq *));
 	ABI_FN(unsigned, vv_vq_free_count, (const struct vv_vq *));

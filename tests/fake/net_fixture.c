@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net_fixture.h"
+#include "virtqueue/vq.h"
 
 static void notify(void *ctx, unsigned idx)
 {

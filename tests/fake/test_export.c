@@ -311,7 +311,7 @@ static void test_hostile_buffers(void **state)
 		run_requests(t, 3000, 7 + packed);
 		fake_dev_scribble_stop(&t->fd);
 		assert_true(t->fd.scribbled > 0);
-		print_message("packed=%d: %u answers, %u EIO, %llu MiB rewritten by the device\n",
+		print_message("# packed=%d: %u answers, %u EIO, %llu MiB rewritten by the device\n",
 			      packed, t->answered, t->errors,
 			      (unsigned long long)(t->fd.scribbled >> 20));
 		/* Whatever it rewrote, the device could not reach the headers: all answered. */

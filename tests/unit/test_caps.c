@@ -91,7 +91,6 @@ static void test_qemu_layout(void **state)
 	assert_int_equal(c.notify.offset, 0x3000);
 	assert_int_equal(c.notify.length, 0x1000);
 	assert_int_equal(c.notify_off_multiplier, 4);
-	assert_int_equal(c.pci_cfg_off, 0x84);
 	assert_true(c.msix.present);
 	assert_int_equal(c.msix.table_size, 2);
 	assert_int_equal(c.msix.table_bar, 1);

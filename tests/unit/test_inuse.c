@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "fake_tree.h"
-#include "pci/inuse.h"
-#include "pci/inuse_int.h"
+#include "host/inuse.h"
+#include "host/inuse_int.h"
 
 #define root	    fake_root
 #define MOUNTS_BASE "22 1 0:21 / /proc rw - proc proc rw\n"

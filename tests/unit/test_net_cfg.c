@@ -173,7 +173,7 @@ static void test_pairs(void **state)
 
 	/* One pair is always fine; more needs MQ; never 0 nor beyond what was prepared. */
 	assert_int_equal(net_check_pairs(0, 1, 1), 0);
-	assert_int_equal(net_check_pairs(0, 2, 1), -ENOTSUP);
+	assert_int_equal(net_check_pairs(0, 2, 1), -EOPNOTSUPP);
 	assert_int_equal(net_check_pairs(0, 0, 1), -EINVAL);
 	assert_int_equal(net_check_pairs(mq, 0, 4), -EINVAL);
 	assert_int_equal(net_check_pairs(mq, 4, 4), 0);
@@ -185,7 +185,7 @@ static void test_mtu(void **state)
 {
 	assert_int_equal(net_check_mtu(0, 1500, 1500), 0);
 	assert_int_equal(net_check_mtu(0, 576, 1500), 0);
-	assert_int_equal(net_check_mtu(0, 9000, 1500), -ENOTSUP);
+	assert_int_equal(net_check_mtu(0, 9000, 1500), -EOPNOTSUPP);
 	assert_int_equal(net_check_mtu(0, 67, 1500), -EINVAL);
 	assert_int_equal(net_check_mtu(F(VIRTIO_NET_F_MTU), 9000, 9000), 0);
 	assert_int_equal(net_check_mtu(F(VIRTIO_NET_F_MTU), 9001, 9000), -EINVAL);

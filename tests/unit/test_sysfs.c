@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "fake_tree.h"
-#include "pci/sysfs.h"
+#include "host/knames.h"
 
 #define root fake_root
 

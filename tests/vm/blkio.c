@@ -148,7 +148,7 @@ static int fault(struct vv_blk *blk)
 	int ret;
 
 	if (p.fd < 0)
-		return -ENOTSUP;
+		return -EOPNOTSUPP;
 	ret = vv_dma_alloc(dev, 9 * 4096, &buf);
 	if (ret)
 		return ret;

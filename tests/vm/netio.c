@@ -91,8 +91,8 @@ static const char *err_name(int ret)
 	switch (ret) {
 	case 0:
 		return "ok";
-	case -ENOTSUP:
-		return "ENOTSUP";
+	case -EOPNOTSUPP:
+		return "EOPNOTSUPP";
 	case -EINVAL:
 		return "EINVAL";
 	case -EIO:
