@@ -325,12 +325,13 @@ static void on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 	for (unsigned i = 0; i < ex->n; i++) {
 		struct dev *d = &ex->devs[i];
 
-		if (atomic_load(&d->inflight) && !vv_device_aborted(vv_blk_device(d->blk))) {
+		unsigned n = atomic_load(&d->inflight);
+
+		if (n && !vv_device_aborted(vv_blk_device(d->blk))) {
 			fprintf(stderr,
-				"virtio-vfio: %s: %u requests unanswered %u s after stop: "
+				"virtio-vfio: %s: no answer %g s after stop, %u request%s in flight: "
 				"giving up on the device\n",
-				d->name, atomic_load(&d->inflight),
-				export_stop_timeout_ms(ex) / 1000);
+				d->name, export_stop_timeout_ms(ex) / 1000.0, n, n == 1 ? "" : "s");
 			vv_device_abort(vv_blk_device(d->blk));
 		}
 	}

@@ -45,7 +45,7 @@ rc=0
 wait "$mpid" || rc=$?
 vv_assert_eq "$rc" 1 "daemon exit status after giving up on the device"
 err=$(cat /tmp/m.err)
-[[ $err == *"unanswered 30 s after stop"* && $err == *"device lost"* ]] ||
+[[ $err == *"no answer 30 s after stop"* && $err == *"device lost"* ]] ||
 	vv_die "no reason given: $err"
 [[ $err != *Sanitizer* && $err != *"runtime error"* ]] || vv_die "sanitizer report: $err"
 [ "$secs" -ge 30 ] || vv_die "gave up after ${secs}s, before the 30 s deadline"
