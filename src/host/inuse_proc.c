@@ -57,13 +57,20 @@ static int pid_of(const char *name)
 	return *end || pid <= 0 || pid > INT_MAX ? -1 : (int)pid;
 }
 
-int proc_find_fd(const char *root, proc_fd_match_fn match, void *arg, int *ret_pid, char *ret_comm,
-		 size_t len)
+/*
+ * Calls @look(root, dir, pid, arg) for every process but this one (whose descriptors include
+ * the claim on the very device being checked; in a fake tree every pid is a fake) until it
+ * returns non-zero; then names that process. Returns 1 with @ret_pid and the escaped command
+ * name, 0 when none matched, or -errno.
+ */
+static int proc_walk(const char *root,
+		     int (*look)(const char *root, const char *dir, int pid, void *arg), void *arg,
+		     int *ret_pid, char *ret_comm, size_t len)
 {
-	char dir[PATH_MAX], path[2 * PATH_MAX];
 	int self = getpid(), found = 0, pid;
-	struct dirent *pe, *fe;
-	DIR *proc, *fds;
+	char dir[PATH_MAX];
+	struct dirent *pe;
+	DIR *proc;
 
 	if (sysfs_path(dir, sizeof(dir), root, "/proc"))
 		return -ENAMETOOLONG;
@@ -72,20 +79,9 @@ int proc_find_fd(const char *root, proc_fd_match_fn match, void *arg, int *ret_p
 		return -errno;
 	while (!found && (pe = readdir(proc))) {
 		pid = pid_of(pe->d_name);
-		/* Our own descriptors include the claim on the very device being checked. */
 		if (pid < 0 || (pid == self && !(root && *root)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%d/fd", dir, pid);
-		fds = opendir(path);
-		if (!fds)
-			continue; /* gone, or not ours to look at */
-		while (!found && (fe = readdir(fds))) {
-			if (fe->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%d/fd/%s", dir, pid, fe->d_name);
-			found = match(root, path, arg);
-		}
-		closedir(fds);
+		found = look(root, dir, pid, arg) > 0;
 		if (found) {
 			*ret_pid = pid;
 			proc_comm(root, pid, ret_comm, len);
@@ -93,6 +89,41 @@ int proc_find_fd(const char *root, proc_fd_match_fn match, void *arg, int *ret_p
 	}
 	closedir(proc);
 	return found;
+}
+
+struct fd_look {
+	proc_fd_match_fn match;
+	void *arg;
+};
+
+static int look_fds(const char *root, const char *dir, int pid, void *arg)
+{
+	const struct fd_look *l = arg;
+	char path[2 * PATH_MAX];
+	struct dirent *fe;
+	int found = 0;
+	DIR *fds;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", dir, pid);
+	fds = opendir(path);
+	if (!fds)
+		return 0; /* gone, or not ours to look at */
+	while (!found && (fe = readdir(fds))) {
+		if (fe->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/fd/%s", dir, pid, fe->d_name);
+		found = l->match(root, path, l->arg);
+	}
+	closedir(fds);
+	return found;
+}
+
+int proc_find_fd(const char *root, proc_fd_match_fn match, void *arg, int *ret_pid, char *ret_comm,
+		 size_t len)
+{
+	struct fd_look l = {match, arg};
+
+	return proc_walk(root, look_fds, &l, ret_pid, ret_comm, len);
 }
 
 /*
@@ -150,31 +181,26 @@ static int maps_of(const char *root, int pid, const struct blkset *s)
 	return idx;
 }
 
+struct map_look {
+	const struct blkset *s;
+	int idx;
+};
+
+static int look_maps(const char *root, const char *dir, int pid, void *arg)
+{
+	struct map_look *l = arg;
+
+	l->idx = maps_of(root, pid, l->s);
+	return l->idx >= 0;
+}
+
 int proc_find_mapping(const char *root, const struct blkset *s, int *ret_pid, char *ret_comm,
 		      size_t len, unsigned *ret_idx)
 {
-	int self = getpid(), found = 0, pid, idx;
-	char dir[PATH_MAX];
-	struct dirent *pe;
-	DIR *proc;
+	struct map_look l = {s, -1};
+	int found = proc_walk(root, look_maps, &l, ret_pid, ret_comm, len);
 
-	if (sysfs_path(dir, sizeof(dir), root, "/proc"))
-		return -ENAMETOOLONG;
-	proc = opendir(dir);
-	if (!proc)
-		return -errno;
-	while (!found && (pe = readdir(proc))) {
-		pid = pid_of(pe->d_name);
-		if (pid < 0 || (pid == self && !(root && *root)))
-			continue;
-		idx = maps_of(root, pid, s);
-		if (idx >= 0) {
-			found = 1;
-			*ret_pid = pid;
-			*ret_idx = (unsigned)idx;
-			proc_comm(root, pid, ret_comm, len);
-		}
-	}
-	closedir(proc);
+	if (found > 0)
+		*ret_idx = (unsigned)l.idx;
 	return found;
 }

@@ -24,13 +24,7 @@ set -euo pipefail
 vv=$VV_BUILD/cli/virtio-vfio
 
 # --- I/O errors at sector 8192 (4 MiB) ---------------------------------------------------
-bdf=$(vv_bdf_by_serial vvfault0)
-"$vv" attach "$bdf" >/dev/null
-mkdir -p /tmp/m
-"$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
-mpid=$!
-vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
-f=/tmp/m/$bdf
+vv_mount_fg vvfault0
 
 head -c $((4 << 20)) /dev/urandom >/tmp/low
 dd if=/tmp/low of="$f" bs=1M conv=notrunc,fsync oflag=direct status=none ||
@@ -85,12 +79,7 @@ echo "ok: the device could read but not write a VV_DMA_DEVICE_READ mapping"
 "$vv" detach "$bdf" >/dev/null
 
 # --- surprise removal under load ----------------------------------------------------------
-bdf=$(vv_bdf_by_serial vvgone0)
-"$vv" attach "$bdf" >/dev/null
-"$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
-mpid=$!
-vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
-f=/tmp/m/$bdf
+vv_mount_fg vvgone0
 # Each loop ends only when its dd fails: exit 3 says it did.
 (while dd if="$f" of=/dev/null bs=64k count=256 iflag=direct status=none; do :; done
 	exit 3) 2>/tmp/rload.err &

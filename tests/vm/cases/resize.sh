@@ -18,13 +18,7 @@ resize() {
 		vv_die "size after block_resize to $1: $(stat -c %s "$f")"
 }
 
-bdf=$(vv_bdf_by_serial vvresize)
-"$vv" attach "$bdf" >/dev/null
-mkdir -p /tmp/m
-"$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
-mpid=$!
-vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
-f=/tmp/m/$bdf
+vv_mount_fg vvresize
 vv_assert_eq "$(stat -c %s "$f")" $((32 << 20)) "size before"
 head -c 1048576 /dev/urandom >/tmp/pat
 dd if=/tmp/pat of="$f" bs=1M seek=31 conv=notrunc,fsync oflag=direct status=none

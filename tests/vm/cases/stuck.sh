@@ -17,13 +17,7 @@ qemu_io() {
 		"$1" "$2" >/dev/console
 }
 
-bdf=$(vv_bdf_by_serial vvstuck)
-"$vv" attach "$bdf" >/dev/null
-mkdir -p /tmp/m
-"$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
-mpid=$!
-vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
-f=/tmp/m/$bdf
+vv_mount_fg vvstuck
 head -c 65536 /dev/urandom >/tmp/pat
 dd if=/tmp/pat of="$f" bs=64k conv=notrunc,fsync oflag=direct status=none ||
 	vv_die "a write before the breakpoint"
