@@ -72,6 +72,7 @@ static int iommu_add(struct fake_iommu *m, void *vaddr, size_t len, unsigned acc
 	if (!ret) {
 		/* A fresh IOVA every time, never reused: a stale one must fault, not alias. */
 		m->maps[m->nmaps++] = (struct fake_map){vaddr, m->next_iova, len, access, owned};
+		m->added++;
 		*ret_iova = m->next_iova;
 		m->next_iova += len + PAGE;
 	}

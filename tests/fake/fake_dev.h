@@ -38,6 +38,7 @@ struct fake_iommu {
 	unsigned nmaps;
 	uint64_t next_iova;
 	unsigned faults; /* device accesses the IOMMU refused: unmapped or read-only */
+	unsigned added;	 /* mappings made so far */
 	bool stopped;	 /* DMA stopped (Bus Master off) */
 };
 

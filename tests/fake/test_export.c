@@ -49,9 +49,10 @@ struct pending {
 };
 
 struct t {
-	struct fake_dev fd;
-	struct fake_disk disk;
-	struct vv_blk *blk;
+	struct fake_dev fd[2];
+	struct fake_disk disk[2];
+	struct vv_blk *blk[2];
+	unsigned ndev;
 	int sk[2]; /* [0]: the kernel's end, [1]: the export's channel */
 	pthread_t thread;
 	int result;
@@ -68,9 +69,9 @@ static bool recv_reply(struct t *t, int timeout_ms);
 static void *run_export(void *arg)
 {
 	struct t *t = arg;
-	const char *names[] = {"fake0"};
+	const char *names[] = {"fake0", "fake1"};
 
-	t->result = export_run(&t->blk, names, 1, NULL, &t->opts, NULL, NULL);
+	t->result = export_run(t->blk, names, t->ndev, NULL, &t->opts, NULL, NULL);
 	return NULL;
 }
 
@@ -160,7 +161,7 @@ static void init_session(struct t *t)
 	assert_true(recv_reply(t, 5000));
 }
 
-static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms)
+static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsigned ndev)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	struct virtio_blk_config c = {.capacity = htole64(FAKE_DISK_SECTORS),
@@ -171,17 +172,20 @@ static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms)
 	assert_non_null(t);
 	t->msg = malloc(2u << 20);
 	assert_non_null(t->msg);
-	assert_int_equal(fake_dev_init(&t->fd, VV_VIRTIO_BLK,
-				       F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_SEG_MAX) |
-					       F(VIRTIO_BLK_F_SIZE_MAX) |
-					       F(VIRTIO_RING_F_EVENT_IDX) |
-					       F(VIRTIO_RING_F_INDIRECT_DESC) | extra,
-				       &c, sizeof(c), 1, 128, irqs),
-			 0);
-	t->fd.handler = fake_disk_serve;
-	t->fd.handler_ctx = &t->disk;
-	assert_int_equal(device_open_transport(&t->fd.t, &dev), 0);
-	assert_int_equal(blk_open_device(dev, 0, &t->blk), 0);
+	t->ndev = ndev;
+	for (unsigned i = 0; i < ndev; i++) {
+		assert_int_equal(fake_dev_init(&t->fd[i], VV_VIRTIO_BLK,
+					       F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_SEG_MAX) |
+						       F(VIRTIO_BLK_F_SIZE_MAX) |
+						       F(VIRTIO_RING_F_EVENT_IDX) |
+						       F(VIRTIO_RING_F_INDIRECT_DESC) | extra,
+					       &c, sizeof(c), 1, 128, irqs),
+				 0);
+		t->fd[i].handler = fake_disk_serve;
+		t->fd[i].handler_ctx = &t->disk[i];
+		assert_int_equal(device_open_transport(&t->fd[i].t, &dev), 0);
+		assert_int_equal(blk_open_device(dev, 0, &t->blk[i]), 0);
+	}
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, t->sk), 0);
 	/* Room for the largest message: a write request or a read's answer. */
 	for (int i = 0; i < 2; i++) {
@@ -209,8 +213,10 @@ static int stop(struct t *t)
 
 static void finish(struct t *t)
 {
-	vv_blk_close(t->blk);
-	fake_dev_fini(&t->fd);
+	for (unsigned i = 0; i < t->ndev; i++) {
+		vv_blk_close(t->blk[i]);
+		fake_dev_fini(&t->fd[i]);
+	}
 	close(t->sk[0]); /* sk[1] went with the session */
 	free(t->msg);
 	free(t);
@@ -228,28 +234,28 @@ static void send_random(struct t *t, uint64_t *x, const uint8_t *payload)
 	uint64_t r = rnd(x);
 	uint32_t size = (uint32_t)(rnd(x) % MAX_WRITE) + 1;
 	uint64_t off = rnd(x) % (DISK_BYTES - size);
+	uint64_t ino = DEV_INO + rnd(x) % t->ndev; /* any of the exported devices */
 
 	if (r % 8 < 3) {
 		struct fuse_read_in in = {.offset = off, .size = size};
 
-		send_req(t, FUSE_READ, DEV_INO, &in, sizeof(in), NULL, 0, size);
+		send_req(t, FUSE_READ, ino, &in, sizeof(in), NULL, 0, size);
 	} else if (r % 8 < 6) {
 		struct fuse_write_in in = {.offset = off, .size = size};
 
 		if (r & 64) /* aligned: the zero-copy path */
 			in.offset &= ~4095ull, in.size = size = (size + 4095) & ~4095u;
-		send_req(t, FUSE_WRITE, DEV_INO, &in, sizeof(in), payload, in.size, in.size);
+		send_req(t, FUSE_WRITE, ino, &in, sizeof(in), payload, in.size, in.size);
 	} else if (r % 8 == 6) {
 		struct fuse_getattr_in in = {0};
 
-		send_req(t, FUSE_GETATTR, r & 8 ? DEV_INO : FUSE_ROOT_ID, &in, sizeof(in), NULL, 0,
-			 0);
+		send_req(t, FUSE_GETATTR, r & 8 ? ino : FUSE_ROOT_ID, &in, sizeof(in), NULL, 0, 0);
 	} else if (r & 8) {
 		send_req(t, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "fake0", 6, 0);
 	} else {
 		struct fuse_fsync_in in = {0};
 
-		send_req(t, FUSE_FSYNC, DEV_INO, &in, sizeof(in), NULL, 0, 0);
+		send_req(t, FUSE_FSYNC, ino, &in, sizeof(in), NULL, 0, 0);
 	}
 }
 
@@ -278,7 +284,7 @@ static void run_requests(struct t *t, unsigned n, uint64_t seed)
 /* An honest device first: the harness itself, data end to end. */
 static void test_honest(void **state)
 {
-	struct t *t = start(true, 0, 0);
+	struct t *t = start(true, 0, 0, 1);
 	uint8_t data[4096];
 	struct fuse_write_in w = {.offset = 8192, .size = sizeof(data)};
 	struct fuse_read_in r = {.offset = 8192, .size = sizeof(data)};
@@ -287,7 +293,7 @@ static void test_honest(void **state)
 		data[i] = (uint8_t)(i * 13);
 	send_req(t, FUSE_WRITE, DEV_INO, &w, sizeof(w), data, sizeof(data), sizeof(data));
 	assert_true(recv_reply(t, 5000));
-	assert_memory_equal(t->disk.data + 8192, data, sizeof(data));
+	assert_memory_equal(t->disk[0].data + 8192, data, sizeof(data));
 	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, sizeof(data));
 	assert_true(recv_reply(t, 5000));
 	assert_memory_equal(t->msg + sizeof(struct fuse_out_header), data, sizeof(data));
@@ -305,31 +311,97 @@ static void test_honest(void **state)
 static void test_hostile_buffers(void **state)
 {
 	for (int packed = 0; packed < 2; packed++) {
-		struct t *t = start(true, packed ? F(VIRTIO_F_RING_PACKED) : 0, 0);
+		struct t *t = start(true, packed ? F(VIRTIO_F_RING_PACKED) : 0, 0, 1);
 
-		assert_int_equal(fake_dev_scribble_start(&t->fd, false), 0);
+		assert_int_equal(fake_dev_scribble_start(&t->fd[0], false), 0);
 		run_requests(t, 3000, 7 + packed);
-		fake_dev_scribble_stop(&t->fd);
-		assert_true(t->fd.scribbled > 0);
+		fake_dev_scribble_stop(&t->fd[0]);
+		assert_true(t->fd[0].scribbled > 0);
 		print_message("# packed=%d: %u answers, %u EIO, %llu MiB rewritten by the device\n",
 			      packed, t->answered, t->errors,
-			      (unsigned long long)(t->fd.scribbled >> 20));
+			      (unsigned long long)(t->fd[0].scribbled >> 20));
 		/* Whatever it rewrote, the device could not reach the headers: all answered. */
 		assert_int_equal(stop(t), 0);
 		finish(t);
 	}
 }
 
+/* Whether some memory is mapped for both devices now: what must never be. */
+static bool shared_mapping(struct fake_dev *a, struct fake_dev *b)
+{
+	bool shared = false;
+
+	pthread_mutex_lock(&a->iommu.lock);
+	pthread_mutex_lock(&b->iommu.lock);
+	for (unsigned i = 0; i < a->iommu.nmaps && !shared; i++)
+		for (unsigned j = 0; j < b->iommu.nmaps && !shared; j++)
+			shared = a->iommu.maps[i].vaddr <
+					 b->iommu.maps[j].vaddr + b->iommu.maps[j].len &&
+				 b->iommu.maps[j].vaddr <
+					 a->iommu.maps[i].vaddr + a->iommu.maps[i].len;
+	pthread_mutex_unlock(&b->iommu.lock);
+	pthread_mutex_unlock(&a->iommu.lock);
+	return shared;
+}
+
+struct watch {
+	struct t *t;
+	volatile bool stop;
+	unsigned looks, shared;
+};
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+
+	while (!w->stop) {
+		w->shared += shared_mapping(&w->t->fd[0], &w->t->fd[1]);
+		w->looks++;
+		usleep(200);
+	}
+	return NULL;
+}
+
+/*
+ * Two devices in one export, both hostile, requests for either in any order: at no moment is
+ * any memory mapped for both (a buffer serves one device at a time, and moves when an op for
+ * the other takes it), so neither can read or alter the other's I/O.
+ */
+static void test_two_devices_apart(void **state)
+{
+	struct t *t = start(true, 0, 0, 2);
+	struct watch w = {.t = t};
+	pthread_t th;
+	unsigned maps0 = t->fd[0].iommu.added + t->fd[1].iommu.added;
+
+	assert_int_equal(fake_dev_scribble_start(&t->fd[0], false), 0);
+	assert_int_equal(fake_dev_scribble_start(&t->fd[1], false), 0);
+	assert_int_equal(pthread_create(&th, NULL, watch_main, &w), 0);
+	run_requests(t, 2000, 11);
+	w.stop = true;
+	pthread_join(th, NULL);
+	fake_dev_scribble_stop(&t->fd[0]);
+	fake_dev_scribble_stop(&t->fd[1]);
+	print_message("# %u looks at both IOMMUs, %u buffer moves\n", w.looks,
+		      t->fd[0].iommu.added + t->fd[1].iommu.added - maps0);
+	assert_true(w.looks > 100);
+	assert_int_equal(w.shared, 0);
+	assert_true(t->fd[0].iommu.added + t->fd[1].iommu.added > maps0); /* buffers moved */
+	assert_true(t->disk[0].requests > 100 && t->disk[1].requests > 100);
+	assert_int_equal(stop(t), 0);
+	finish(t);
+}
+
 /* The rings too: the device breaks them, the export gives up on it and ends, cleanly. */
 static void test_hostile_rings(void **state)
 {
-	struct t *t = start(true, 0, 1000);
+	struct t *t = start(true, 0, 1000, 1);
 	uint8_t *payload = calloc(1, MAX_WRITE + 4096);
 	uint64_t x = 3;
 	int result;
 
 	assert_non_null(payload);
-	assert_int_equal(fake_dev_scribble_start(&t->fd, true), 0);
+	assert_int_equal(fake_dev_scribble_start(&t->fd[0], true), 0);
 	/* Requests until the export stops taking them: it read EOF or lost the device. */
 	for (unsigned i = 0; i < 20000; i++) {
 		while (t->nout < MAX_OUT)
@@ -337,7 +409,7 @@ static void test_hostile_rings(void **state)
 		if (!recv_reply(t, 2000))
 			break;
 	}
-	fake_dev_scribble_stop(&t->fd);
+	fake_dev_scribble_stop(&t->fd[0]);
 	/*
 	 * The kernel gives up on the connection (umount): every buffer may be held by a
 	 * request the broken device will never answer, and the export must notice anyway.
@@ -346,7 +418,7 @@ static void test_hostile_rings(void **state)
 	pthread_join(t->thread, NULL);
 	result = t->result;
 	assert_true(result == -ENODEV || result == 0);
-	assert_true(vv_device_aborted(vv_blk_device(t->blk)) || result == 0);
+	assert_true(vv_device_aborted(vv_blk_device(t->blk[0])) || result == 0);
 	free(payload);
 	finish(t);
 }
@@ -357,11 +429,11 @@ static void test_hostile_rings(void **state)
  */
 static void test_stuck_device(void **state)
 {
-	struct t *t = start(true, 0, 300);
+	struct t *t = start(true, 0, 300, 1);
 	struct fuse_read_in r = {.offset = 0, .size = 4096};
 	struct timespec a, b;
 
-	t->fd.rings[0].stalled = true;
+	t->fd[0].rings[0].stalled = true;
 	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, 4096);
 	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, 4096);
 	assert_false(recv_reply(t, 200));
@@ -370,7 +442,7 @@ static void test_stuck_device(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	assert_int_equal(t->nout, 0);
 	assert_int_equal(t->errors, 2);
-	assert_true(vv_device_aborted(vv_blk_device(t->blk)));
+	assert_true(vv_device_aborted(vv_blk_device(t->blk[0])));
 	assert_true(b.tv_sec - a.tv_sec < 5);
 	finish(t);
 }
@@ -380,6 +452,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_honest),
 		cmocka_unit_test(test_hostile_buffers),
+		cmocka_unit_test(test_two_devices_apart),
 		cmocka_unit_test(test_hostile_rings),
 		cmocka_unit_test(test_stuck_device),
 	};

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Benchmark, run inside the test guest: two builds of the FUSE export, A (the build named in
+# $VV_BUILD/ab-base) and B ($VV_BUILD), on the same disks in the same guest run, alternating
+# over rounds. Prints each round's numbers and, per workload, the median and range of B/A.
+# Run with `scripts/bench ab REV`; results are recorded in docs/performance.md.
+#vm: timeout 3000
+#vm: topology rootport
+#vm: blk va serial=vvab0 size=512M
+#vm: blk vb serial=vvab1 size=512M
+set -euo pipefail
+. "$VV_REPO/tests/vm/lib/guest.sh"
+
+runtime=${VV_BENCH_SECONDS:-10}
+rounds=${VV_BENCH_ROUNDS:-3}
+build_a=$(cat "$VV_BUILD/ab-base")
+build_b=$VV_BUILD
+bdf0=$(vv_bdf_by_serial vvab0)
+bdf1=$(vv_bdf_by_serial vvab1)
+"$build_b/cli/virtio-vfio" attach "$bdf0" "$bdf1" >/dev/null
+
+mount_with() { # build
+	mkdir -p /tmp/m
+	"$1/cli/virtio-vfio" blk mount "$bdf0" "$bdf1" /tmp/m
+}
+unmount() {
+	umount /tmp/m
+	for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
+}
+f0="/tmp/m/${bdf0//:/\\:}" # fio splits file names at ":"
+f1="/tmp/m/${bdf1//:/\\:}"
+
+# Same data everywhere: reads of holes would measure QEMU, not the export.
+mount_with "$build_b"
+for t in "$f0" "$f1"; do
+	fio --name=fill --filename="$t" --rw=write --bs=1M --size=256M --direct=1 \
+		--ioengine=libaio --iodepth=8 --output=/dev/null
+done
+unmount
+
+# name | fio arguments (--filename given) | metric
+workloads=(
+	"4K randread QD32|--filename=$f0 --rw=randread --bs=4k --iodepth=32|iops"
+	"4K randwrite QD32|--filename=$f0 --rw=randwrite --bs=4k --iodepth=32|iops"
+	"4K randread QD1|--filename=$f0 --rw=randread --bs=4k --iodepth=1|iops"
+	"1M seq read QD4|--filename=$f0 --rw=read --bs=1M --iodepth=4|bw"
+	"1M seq write QD4|--filename=$f0 --rw=write --bs=1M --iodepth=4|bw"
+	"2 disks 4K randread QD16 each|--filename=$f0:$f1 --rw=randread --bs=4k --iodepth=32 --file_service_type=random|iops"
+)
+run() { # args metric -> number
+	local out
+	out=$(fio --name=b $1 --size=256M --direct=1 --ioengine=libaio --time_based \
+		--runtime="$runtime" --ramp_time=2 --output-format=json)
+	if [ "$2" = iops ]; then
+		jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor' <<<"$out"
+	else
+		jq '[.jobs[0].read.bw, .jobs[0].write.bw] | add / 1024 | floor' <<<"$out" # MiB/s
+	fi
+}
+
+declare -A res
+for r in $(seq "$rounds"); do
+	# Alternate which build goes first, so neither always meets a warmer disk.
+	order="a b"
+	[ $((r % 2)) = 0 ] && order="b a"
+	for who in $order; do
+		build=$build_a
+		[ "$who" = b ] && build=$build_b
+		mount_with "$build"
+		for i in "${!workloads[@]}"; do
+			IFS='|' read -r name args metric <<<"${workloads[$i]}"
+			res[$who,$i,$r]=$(run "$args" "$metric")
+			echo "round $r $who: $name ${res[$who,$i,$r]}"
+		done
+		unmount
+	done
+done
+
+printf '\n%-32s %22s %22s %s\n' workload "A (median, range)" "B (median, range)" "B/A median (range)"
+for i in "${!workloads[@]}"; do
+	IFS='|' read -r name args metric <<<"${workloads[$i]}"
+	a=() b=() q=()
+	for r in $(seq "$rounds"); do
+		a+=("${res[a,$i,$r]}")
+		b+=("${res[b,$i,$r]}")
+		q+=("$(awk -v x="${res[b,$i,$r]}" -v y="${res[a,$i,$r]}" 'BEGIN { printf "%.3f", y ? x / y : 0 }')")
+	done
+	stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%g (%g-%g)", m, v[1], v[NR] }'; }
+	unit=$([ "$metric" = iops ] && echo IOPS || echo MiB/s)
+	printf '%-32s %22s %22s %s\n' "$name ($unit)" "$(stats "${a[@]}")" "$(stats "${b[@]}")" \
+		"$(stats "${q[@]}")"
+done
+echo
+"$build_b/cli/virtio-vfio" detach "$bdf0" "$bdf1" >/dev/null
