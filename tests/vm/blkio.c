@@ -205,10 +205,12 @@ static int readonly(struct vv_blk *blk)
 	if (!ret)
 		ret = vv_blk_submit_rw(blk, 0, true, 0, &(struct vv_sg){ro.iova, 4096}, 1,
 				       wait_done, &w);
-	while (!ret && !w.done)
+	if (!ret)
+		ret = vv_blk_kick(blk, 0);
+	for (int i = 0; !ret && !w.done && i < 30; i++)
 		ret = vv_blk_wait(blk, 0, 1000) < 0 ? -EIO : 0;
-	if (!ret && w.result)
-		ret = w.result;
+	if (!ret)
+		ret = w.done ? w.result : -ETIMEDOUT;
 	fprintf(stderr, "vv-blkio: readonly: a write from the page: %s\n", strerror(-ret));
 	if (ret)
 		goto out;
@@ -231,9 +233,9 @@ static int readonly(struct vv_blk *blk)
 	for (int i = 0; !ret && i < 4096; i++)
 		if (page[i] != 0xab)
 			ret = -EPROTO;
-	if (!ret && !w.done)
-		vv_device_abort(dev); /* before the page goes: the device gave up on it anyway */
 out:
+	if (!w.done)
+		vv_device_abort(dev); /* before the page goes, with a request still on it */
 	vv_dma_free(dev, &ro);
 	munmap(page, 4096);
 	return ret;
