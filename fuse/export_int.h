@@ -63,9 +63,10 @@ struct worker;
 struct irq_ctx;
 
 /*
- * A receive buffer's mapping. Its mapped part serves one device at a time, so that no device
- * can read or change another's I/O: an op for another device moves the mapping first (rare:
- * each worker receives into a buffer of the device it served last).
+ * A receive buffer's mapping. Its data part serves one device at a time, so that no device
+ * can read or change another's I/O. With one device it stays mapped; with several it is
+ * mapped for a request's device when the request takes it and unmapped when the request is
+ * answered, since whatever lands in a free buffer may be meant for any device.
  */
 struct rbuf {
 	uint8_t *mem;	       /* BUF_SIZE bytes in the worker's pool */
@@ -146,8 +147,7 @@ struct worker {
 	bool *kick;		 /* per device: requests queued since the last doorbell */
 	uint8_t *pool;		 /* NBUFS * BUF_SIZE bytes */
 	struct rbuf bufs[NBUFS];
-	uint8_t *priv;	   /* RECV_SIZE bytes no device reaches: requests other than WRITE */
-	unsigned last_dev; /* the device the last buffer went to: the next likely one */
+	uint8_t *priv; /* RECV_SIZE bytes no device reaches: requests other than WRITE */
 	unsigned free_bufs[NBUFS];
 	unsigned nfree;
 	int cur;	/* the buffer the next request is received into; -1: none free */
@@ -190,7 +190,7 @@ void export_stop(struct export *ex);
 unsigned export_stop_timeout_ms(const struct export *ex);
 
 /* io.c: the request engine, on the worker that runs it (io_worker) */
-int io_map_buf(struct worker *w, unsigned b, unsigned di);
+int io_map_buf(struct worker *w, unsigned b, unsigned di, size_t len);
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);
 void io_submit(struct op *op);
 void io_run_deferred(struct worker *w);

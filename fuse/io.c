@@ -41,24 +41,39 @@ static int payload_iova(const struct op *op, size_t skip, uint64_t *ret_iova)
 	return 0;
 }
 
-/* Back to the worker's free list; the worker takes it up when intake paused for want of one. */
+/*
+ * Back to the worker's free list; the worker takes it up when intake paused for want of one.
+ * With several devices the buffer leaves its device's reach first: the next request that
+ * lands in it may be meant for another.
+ */
 static void put_buf(struct worker *w, int b)
 {
+	struct rbuf *rb = &w->bufs[b];
+
+	if (w->ex->n > 1 && rb->dev >= 0) {
+		vv_dma_free(vv_blk_device(w->ex->devs[rb->dev].blk), &rb->map);
+		rb->dev = -1;
+	}
 	w->free_bufs[w->nfree++] = (unsigned)b;
 }
 
 /* Maps buffer @b for device @di, and for it alone. */
-int io_map_buf(struct worker *w, unsigned b, unsigned di)
+/*
+ * Maps the first @len bytes of buffer @b's data part (whole pages) for device @di, and for
+ * it alone; a mapping for another device, or one too short, goes first.
+ */
+int io_map_buf(struct worker *w, unsigned b, unsigned di, size_t len)
 {
 	struct rbuf *rb = &w->bufs[b];
 	int ret;
 
-	if (rb->dev == (int)di)
+	len = (len + BUF_PAGE - 1) / BUF_PAGE * BUF_PAGE;
+	if (rb->dev == (int)di && rb->map.len >= len)
 		return 0;
 	if (rb->dev >= 0)
 		vv_dma_free(vv_blk_device(w->ex->devs[rb->dev].blk), &rb->map);
 	rb->dev = -1;
-	ret = vv_dma_map(vv_blk_device(w->ex->devs[di].blk), rb->mem + BUF_PAGE, BUF_MAPPED,
+	ret = vv_dma_map(vv_blk_device(w->ex->devs[di].blk), rb->mem + BUF_PAGE, len,
 			 VV_DMA_DEVICE_RW, &rb->map);
 	if (ret) {
 		fprintf(stderr, "virtio-vfio: %s: cannot map an I/O buffer: %s\n",
@@ -72,29 +87,17 @@ int io_map_buf(struct worker *w, unsigned b, unsigned di)
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind)
 {
 	struct worker *w = io_worker;
-	unsigned di = (unsigned)(d - w->ex->devs);
-	struct op *op;
-	int ret;
+	struct op *op = calloc(1, sizeof(*op));
 
-	/*
-	 * Reads and writes keep the buffer their request is in (fallocate for its edge blocks):
-	 * the worker receives the next request into another. The buffer is this device's
-	 * alone while the op holds it.
-	 */
-	if (kind != OP_FSYNC) {
-		w->last_dev = di;
-		ret = io_map_buf(w, (unsigned)w->cur, di);
-		if (ret) {
-			fuse_reply_err(req, -ret);
-			return NULL;
-		}
-	}
-	op = calloc(1, sizeof(*op));
 	if (!op) {
 		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
 	*op = (struct op){.req = req, .d = d, .w = w, .kind = kind, .buf = -1};
+	/*
+	 * Reads and writes keep the buffer their request is in (fallocate for its edge blocks):
+	 * the worker receives the next request into another.
+	 */
 	if (kind != OP_FSYNC) {
 		op->buf = w->cur;
 		w->cur_taken = true;
@@ -502,10 +505,33 @@ static void begin(struct op *op)
 	}
 }
 
+/*
+ * What of its buffer the op's device must reach, and only that device: a read's data or an
+ * aligned write's payload at the start of the data part; everything up to the edge blocks
+ * for a write that patches them, or a fallocate.
+ */
+static int map_for(struct op *op)
+{
+	size_t len = op->kind == OP_READ		   ? op->nsect * SECTOR
+		     : op->kind == OP_WRITE && !is_rmw(op) ? op->size
+							   : BUF_MAPPED;
+
+	return io_map_buf(op->w, (unsigned)op->buf, (unsigned)(op->d - op->d->ex->devs), len);
+}
+
 void io_submit(struct op *op)
 {
-	if (op->kind != OP_FSYNC)
+	if (op->kind != OP_FSYNC) {
+		int ret;
+
 		cover(op);
+		ret = map_for(op);
+		if (ret) {
+			op->err = ret;
+			complete(op);
+			return;
+		}
+	}
 	/* Behind what already waits on this worker: no overtaking. */
 	if (op->w->deferred)
 		defer(op);

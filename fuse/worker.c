@@ -21,22 +21,10 @@
 
 #include "export_int.h"
 
-/*
- * The buffer to receive the next request into: a free one already mapped for the device the
- * last request went to, since the next likely goes there too; -1 when none is free.
- */
+/* The buffer to receive the next request into; -1 when none is free. */
 static int next_buf(struct worker *w)
 {
-	if (!w->nfree)
-		return -1;
-	for (unsigned i = w->nfree; i-- > 0;)
-		if (w->bufs[w->free_bufs[i]].dev == (int)w->last_dev) {
-			unsigned b = w->free_bufs[i];
-
-			w->free_bufs[i] = w->free_bufs[--w->nfree];
-			return (int)b;
-		}
-	return (int)w->free_bufs[--w->nfree];
+	return w->nfree ? (int)w->free_bufs[--w->nfree] : -1;
 }
 
 /*
@@ -398,10 +386,13 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 		w->pool = NULL;
 		return -ENOMEM;
 	}
-	/* Spread over the devices to begin with; each op moves its buffer where it goes. */
+	/*
+	 * With one device, every buffer is its for good. With several, a buffer is mapped only
+	 * while it serves a request (io.c): a request lands in a buffer no device reaches.
+	 */
 	for (unsigned b = 0; b < NBUFS; b++) {
 		w->bufs[b].mem = w->pool + (size_t)b * BUF_SIZE;
-		ret = io_map_buf(w, b, b % ex->n);
+		ret = ex->n == 1 ? io_map_buf(w, b, 0, BUF_MAPPED) : 0;
 		if (ret)
 			return ret;
 	}

@@ -351,8 +351,10 @@ static void scribble(uint8_t *at, size_t len, uint64_t *x)
 /*
  * What a device that wants to take the process over does: keep rewriting every byte it may
  * write, in a pattern that changes every pass, so that anything the driver or a parser
- * reads from there twice may differ between the reads. Structures begin at page starts (a
- * request header in a buffer, a ring), so those are hit many times between full passes.
+ * reads from there twice may differ between the reads. Structures and payloads begin at the
+ * start of a mapping or of a page (a request header, a write's data, a ring), so those are
+ * hit most: each pass the first 256 bytes of every mapping, every 16th pass the start of
+ * every page, every 256th pass everything.
  */
 static void *scribble_main(void *arg)
 {
@@ -362,6 +364,7 @@ static void *scribble_main(void *arg)
 	for (unsigned pass = 0; __atomic_load_n(&d->scribbling, __ATOMIC_RELAXED); pass++) {
 		for (unsigned i = 0;; i++) {
 			struct fake_map *e;
+			size_t done = 0;
 
 			pthread_mutex_lock(&d->iommu.lock);
 			if (i >= d->iommu.nmaps) {
@@ -371,11 +374,17 @@ static void *scribble_main(void *arg)
 			e = &d->iommu.maps[i];
 			if ((e->access & VV_DMA_DEVICE_WRITE) &&
 			    (d->scribble_rings || !holds_ring(d, e))) {
-				for (size_t pg = 0; pass % 64 && pg < e->len; pg += PAGE)
-					scribble(e->vaddr + pg, 128, &x);
-				if (!(pass % 64))
+				if (!(pass % 256)) {
 					scribble(e->vaddr, e->len, &x);
-				d->scribbled += pass % 64 ? e->len / PAGE * 128 : e->len;
+					done = e->len;
+				} else if (!(pass % 16)) {
+					for (size_t pg = 0; pg < e->len; pg += PAGE, done += 128)
+						scribble(e->vaddr + pg, 128, &x);
+				} else {
+					done = e->len < 256 ? e->len : 256;
+					scribble(e->vaddr, done, &x);
+				}
+				d->scribbled += done;
 			}
 			pthread_mutex_unlock(&d->iommu.lock);
 		}

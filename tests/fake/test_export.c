@@ -53,7 +53,8 @@ struct t {
 	struct fake_disk disk[2];
 	struct vv_blk *blk[2];
 	unsigned ndev;
-	int sk[2]; /* [0]: the kernel's end, [1]: the export's channel */
+	unsigned rnd_devs; /* the devices random requests go to: the first ones */
+	int sk[2];	   /* [0]: the kernel's end, [1]: the export's channel */
 	pthread_t thread;
 	int result;
 	struct export_opts opts;
@@ -172,7 +173,7 @@ static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsi
 	assert_non_null(t);
 	t->msg = malloc(2u << 20);
 	assert_non_null(t->msg);
-	t->ndev = ndev;
+	t->ndev = t->rnd_devs = ndev;
 	for (unsigned i = 0; i < ndev; i++) {
 		assert_int_equal(fake_dev_init(&t->fd[i], VV_VIRTIO_BLK,
 					       F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_SEG_MAX) |
@@ -234,7 +235,7 @@ static void send_random(struct t *t, uint64_t *x, const uint8_t *payload)
 	uint64_t r = rnd(x);
 	uint32_t size = (uint32_t)(rnd(x) % MAX_WRITE) + 1;
 	uint64_t off = rnd(x) % (DISK_BYTES - size);
-	uint64_t ino = DEV_INO + rnd(x) % t->ndev; /* any of the exported devices */
+	uint64_t ino = DEV_INO + rnd(x) % t->rnd_devs;
 
 	if (r % 8 < 3) {
 		struct fuse_read_in in = {.offset = off, .size = size};
@@ -392,6 +393,57 @@ static void test_two_devices_apart(void **state)
 	finish(t);
 }
 
+/*
+ * A hostile device next to an honest one in the same export: what is written to the honest
+ * one arrives as written. A buffer is mapped only while it serves a request, so the hostile
+ * device never sees, let alone changes, a request meant for the other.
+ */
+static void test_hostile_neighbour(void **state)
+{
+	struct t *t = start(true, 0, 0, 2);
+	uint8_t *payload = malloc(MAX_WRITE + 4096), *slot = malloc(65536);
+	unsigned slots = (unsigned)(DISK_BYTES / 65536);
+	uint64_t x = 5;
+
+	assert_non_null(payload);
+	assert_non_null(slot);
+	t->rnd_devs = 1; /* random requests for the hostile device only */
+	assert_int_equal(fake_dev_scribble_start(&t->fd[0], false), 0);
+	for (unsigned i = 0; i < MAX_WRITE + 4096; i++)
+		payload[i] = (uint8_t)rnd(&x);
+	for (unsigned n = 0; n < slots; n++) {
+		struct fuse_write_in w = {.offset = n * 65536ull, .size = 65536};
+
+		/* Requests for the hostile device around each write to the honest one. */
+		for (int k = 0; k < 4; k++) {
+			while (t->nout >= MAX_OUT)
+				if (!recv_reply(t, 10000))
+					fail_msg("no answer in 10 s");
+			if (k < 3) {
+				send_random(t, &x, payload);
+				continue;
+			}
+			for (unsigned i = 0; i < 65536; i++)
+				slot[i] = (uint8_t)(n * 31 + i);
+			send_req(t, FUSE_WRITE, DEV_INO + 1, &w, sizeof(w), slot, 65536, 65536);
+		}
+	}
+	while (t->nout)
+		if (!recv_reply(t, 10000))
+			fail_msg("no answer in 10 s, %u outstanding", t->nout);
+	fake_dev_scribble_stop(&t->fd[0]);
+	for (unsigned n = 0; n < slots; n++)
+		for (unsigned i = 0; i < 65536; i++)
+			if (t->disk[1].data[n * 65536ull + i] != (uint8_t)(n * 31 + i))
+				fail_msg("the honest disk's byte %llu is 0x%02x, written 0x%02x",
+					 n * 65536ull + i, t->disk[1].data[n * 65536ull + i],
+					 (uint8_t)(n * 31 + i));
+	assert_int_equal(stop(t), 0);
+	free(payload);
+	free(slot);
+	finish(t);
+}
+
 /* The rings too: the device breaks them, the export gives up on it and ends, cleanly. */
 static void test_hostile_rings(void **state)
 {
@@ -453,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_honest),
 		cmocka_unit_test(test_hostile_buffers),
 		cmocka_unit_test(test_two_devices_apart),
+		cmocka_unit_test(test_hostile_neighbour),
 		cmocka_unit_test(test_hostile_rings),
 		cmocka_unit_test(test_stuck_device),
 	};
