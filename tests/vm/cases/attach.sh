@@ -15,17 +15,7 @@ rawio=$VV_BUILD/tests/vv-rawio
 drv() { basename "$(readlink -f "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
 disk_of() { basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")"; }
 # Runs a command that must fail with exit 1 and print $2 on stderr.
-refused() {
-	local want=$1 out rc
-	shift
-	set +e
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	set -e
-	[ "$rc" = 1 ] || vv_die "'$*' exited $rc, expected 1 ($out)"
-	case "$out" in *"$want"*) ;; *) vv_die "'$*' said '$out', expected '$want'" ;; esac
-	echo "refused as expected: $out"
-}
+refused() { vv_refused 1 "$@"; }
 
 blk0=$(vv_bdf_by_serial vvattach0)
 blk1=$(vv_bdf_by_serial vvattach1)

@@ -23,17 +23,6 @@ as() {
 	setpriv --reuid="$id" --regid="$id" --clear-groups -- "$@"
 }
 # Runs a command that must fail with exit $1 and say $2 on stderr.
-refused() {
-	local code=$1 want=$2 out rc
-	shift 2
-	set +e
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	set -e
-	[ "$rc" = "$code" ] || vv_die "'$*' exited $rc, expected $code ($out)"
-	case "$out" in *"$want"*) ;; *) vv_die "'$*' said '$out', expected '$want'" ;; esac
-	echo "refused as expected: $out"
-}
 wait_for() {
 	for _ in $(seq $(($2 * 10))); do grep -q "$3" "$1" 2>/dev/null && return 0; sleep 0.1; done
 	echo "--- $1:"; cat "$1"; vv_die "no '$3' in $1 after $2 s"
@@ -48,8 +37,8 @@ ls -l /usr/bin/fusermount3 /dev/fuse
 chmod 0666 /dev/fuse
 
 # --- attach --owner: a bad owner changes nothing -------------------------------------
-refused 2 "no user 'nosuchuser'" "$vv" attach --owner nosuchuser "$blk"
-refused 2 "no group 'nosuchgroup'" "$vv" attach --owner nobody:nosuchgroup "$blk"
+vv_refused 2 "no user 'nosuchuser'" "$vv" attach --owner nosuchuser "$blk"
+vv_refused 2 "no group 'nosuchgroup'" "$vv" attach --owner nobody:nosuchgroup "$blk"
 vv_assert_eq "$(drv "$blk")" virtio-pci "a bad --owner leaves the disk alone"
 "$vv" attach --help | grep -q -- "--owner USER" || vv_die "attach --help lacks --owner"
 
@@ -73,7 +62,7 @@ grep -q "/dev/vfio/$gb is accessible" /tmp/doctor.txt || vv_die "doctor as nobod
 grep -q "RLIMIT_MEMLOCK is" /tmp/doctor.txt || vv_die "doctor as nobody: memlock"
 
 # --- another user: told to ask for attach --owner ------------------------------------------
-refused 1 "attach --owner USER $blk" as 1000 "$vv" blk bench --time 1 "$blk"
+vv_refused 1 "attach --owner USER $blk" as 1000 "$vv" blk bench --time 1 "$blk"
 
 # --- blk bench as nobody, within the default limit (8 MiB since Linux 5.16) ----------------
 as $NOBODY "$vv" blk bench --time 2 "$blk" | tee /tmp/bench.txt

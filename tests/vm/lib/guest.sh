@@ -30,6 +30,21 @@ vv_mount_fg() {
 	f=/tmp/m/$bdf
 }
 
+# Runs a command that must be refused: exit status $1, a message on stderr holding $2, no
+# sanitizer report. Prints the message.
+vv_refused() {
+	local code=$1 want=$2 out rc
+	shift 2
+	set +e
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	set -e
+	[ "$rc" = "$code" ] || vv_die "'$*' exited $rc, expected $code ($out)"
+	case "$out" in *"$want"*) ;; *) vv_die "'$*' said '$out', expected '$want'" ;; esac
+	! grep -q "Sanitizer\|runtime error" <<<"$out" || vv_die "sanitizer: $out"
+	echo "refused as expected: $out"
+}
+
 vv_assert_eq() {
 	[ "$1" = "$2" ] || vv_die "$3: got '$1', expected '$2'"
 	echo "ok: $3"
