@@ -70,9 +70,10 @@ static bool file_contains(const char *path, const char *needle)
 
 /*
  * What blk mount pins for one device with one queue (fuse/export_int.h, src/devs/blk.c):
- * 32 FUSE buffers of 1 MiB + 12 KiB, a 1 MiB bounce buffer, 1 MiB of zeroes without
- * WRITE_ZEROES, the ring and its request headers (measured: 34,456 kB with WRITE_ZEROES).
- * blk bench and net serve need less than 8 MiB.
+ * 32 FUSE buffers of 1 MiB + 12 KiB per worker (queue), whatever the number of devices; per
+ * device a 1 MiB bounce buffer, 1 MiB of zeroes without WRITE_ZEROES, the ring and its
+ * request headers (measured: 34,456 kB with WRITE_ZEROES). blk bench and net serve need
+ * less than 8 MiB.
  */
 #define MOUNT_NEED_MIB 34
 
@@ -91,13 +92,14 @@ static void check_memlock(struct tally *t)
 	else if (m.limit < (64ULL << 20))
 		report(t, "warn",
 		       "RLIMIT_MEMLOCK is %llu KiB and VFIO counts DMA memory against it: "
-		       "blk mount needs about %d MiB per device and queue, blk bench and net "
-		       "serve under 8 MiB: ulimit -l 65536 or more (memlock in limits.conf)",
+		       "blk mount needs about %d MiB for a disk (33 more per queue, 2 more per "
+		       "disk), blk bench and net serve under 8 MiB: ulimit -l 65536 or more "
+		       "(memlock in limits.conf)",
 		       (unsigned long long)m.limit >> 10, MOUNT_NEED_MIB);
 	else
 		report(t, "ok",
 		       "RLIMIT_MEMLOCK is %llu KiB: enough for blk mount of one device (about "
-		       "%d MiB per device and queue)",
+		       "%d MiB for a disk, 33 more per queue, 2 more per disk)",
 		       (unsigned long long)m.limit >> 10, MOUNT_NEED_MIB);
 }
 

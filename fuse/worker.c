@@ -503,6 +503,14 @@ int workers_setup(struct export *ex)
 	int ret = 0;
 
 	ex->nworkers = count_workers(ex);
+	/*
+	 * Every buffer may be mapped at once (for good with one device, each for its request
+	 * with several): ask for all of it, so that a limit too low is named whole.
+	 */
+	ret = vv_dma_check_memlock(vv_blk_device(ex->devs[0].blk),
+				   (size_t)ex->nworkers * NBUFS * BUF_MAPPED);
+	if (ret)
+		return ret;
 	ex->workers = calloc(ex->nworkers, sizeof(*ex->workers));
 	if (!ex->workers)
 		return -ENOMEM;

@@ -83,6 +83,20 @@ int vv_dma_map(struct vv_device *dev, void *vaddr, size_t len, unsigned access,
 	       struct vv_dma_buf *ret_buf);
 
 /**
+ * vv_dma_check_memlock() - whether @len more bytes can be pinned for DMA. Without
+ * CAP_IPC_LOCK, VFIO counts every pinned page against RLIMIT_MEMLOCK; a program that maps
+ * its buffers one by one asks first for the total, so that the limit it is told to set is
+ * the one it needs, not the next step.
+ * @dev: the device (for the message).
+ * @len: bytes the caller is about to map.
+ *
+ * Context: reads /proc/self/status.
+ * Return: 0 when they fit (or the kernel does not count); -ENOMEM after logging the limit
+ * this process needs (`ulimit -l` value included).
+ */
+int vv_dma_check_memlock(struct vv_device *dev, size_t len);
+
+/**
  * vv_dma_free() - unmap memory from vv_dma_alloc() or vv_dma_register(); the former is also
  * freed, the latter stays the caller's.
  * @dev: the device.

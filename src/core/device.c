@@ -18,6 +18,7 @@
 #include "pci/pci_transport.h"
 #include "util/compiler.h"
 #include "util/log.h"
+#include "util/memlock.h"
 #include "virtqueue/vq.h"
 
 #define MAX_INDIRECT 64 /* descriptors per indirect table: 256 KiB at 4 KiB per buffer */
@@ -350,6 +351,11 @@ VV_EXPORT int vv_dma_register(struct vv_device *dev, void *vaddr, size_t len,
 			      struct vv_dma_buf *ret_buf)
 {
 	return vv_dma_map(dev, vaddr, len, VV_DMA_DEVICE_RW, ret_buf);
+}
+
+VV_EXPORT int vv_dma_check_memlock(struct vv_device *dev, size_t len)
+{
+	return memlock_check(dev->t->name, len);
 }
 
 VV_EXPORT void vv_dma_free(struct vv_device *dev, struct vv_dma_buf *buf)

@@ -98,6 +98,7 @@ int main(void)
 	ABI_FN(int, vv_device_start, (struct vv_device *));
 	ABI_FN(int, vv_device_type, (const struct vv_device *));
 	ABI_FN(int, vv_dma_alloc, (struct vv_device *, size_t, struct vv_dma_buf *));
+	ABI_FN(int, vv_dma_check_memlock, (struct vv_device *, size_t));
 	ABI_FN(void, vv_dma_free, (struct vv_device *, struct vv_dma_buf *));
 	ABI_FN(int, vv_dma_map,
 	       (struct vv_device *, void *, size_t, unsigned, struct vv_dma_buf *));
