@@ -184,9 +184,10 @@ static int fault(struct vv_blk *blk)
 
 /*
  * The IOMMU enforces vv_dma_map()'s access: the device may read a VV_DMA_DEVICE_READ page
- * (a write from it reaches the disk) but not write it. QEMU's DMA write there faults in its
- * intel-iommu; the device gives up (DEVICE_NEEDS_RESET) or fails the request. Either way the
- * page is unchanged and the request does not succeed.
+ * (a write from it reaches the disk) but not write it. A read of other bytes into it leaves
+ * it unchanged: QEMU's intel-iommu refuses the write, and QEMU drops it (its bounce buffer
+ * writes nowhere) and may still call the request done; what the device says is its own
+ * business, the memory is ours.
  */
 static int readonly(struct vv_blk *blk)
 {
@@ -211,6 +212,9 @@ static int readonly(struct vv_blk *blk)
 		ret = vv_blk_wait(blk, 0, 1000) < 0 ? -EIO : 0;
 	if (!ret)
 		ret = w.done ? w.result : -ETIMEDOUT;
+	/* Other bytes at sector 8, for the read below: a write that got through would show. */
+	if (!ret)
+		ret = vv_blk_write(blk, 8, (uint8_t[4096]){[0 ... 4095] = 0x5c}, 4096);
 	fprintf(stderr, "vv-blkio: readonly: a write from the page: %s\n", strerror(-ret));
 	if (ret)
 		goto out;
@@ -228,11 +232,9 @@ static int readonly(struct vv_blk *blk)
 	}
 	fprintf(stderr, "vv-blkio: readonly: a read into the page: %s, needs reset %d\n",
 		w.done ? strerror(-w.result) : "not completed", vv_device_needs_reset(dev));
-	if (!ret && w.done && !w.result)
-		ret = -EPROTO; /* the device wrote where it may not */
 	for (int i = 0; !ret && i < 4096; i++)
 		if (page[i] != 0xab)
-			ret = -EPROTO;
+			ret = -EPROTO; /* the device wrote where it may not */
 out:
 	if (!w.done)
 		vv_device_abort(dev); /* before the page goes, with a request still on it */
