@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <linux/virtio_config.h>
+
 #include <virtio-vfio/virtio-vfio.h>
 
 static void log_stderr(void *opaque, enum vv_log_level level, const char *msg)
@@ -269,7 +271,7 @@ int main(int argc, char **argv)
 		       "discard=%d write_zeroes=%d seg_max=%u packed=%d\n",
 		       in->capacity, in->blk_size, vv_blk_num_queues(blk), in->read_only, in->flush,
 		       in->writeback, in->discard, in->write_zeroes, in->seg_max,
-		       !!(vv_device_features(vv_blk_device(blk)) & (1ULL << 34)));
+		       !!(vv_device_features(vv_blk_device(blk)) & (1ULL << VIRTIO_F_RING_PACKED)));
 	} else if (!strcmp(cmd, "id")) {
 		char id[21];
 

@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "packet.h"
+
 #define N_GET	  96 /* HTTP connections that ask for the page and vanish */
 #define N_ECHO	  8  /* echo connections: in-order bytes never acknowledged, then the flood */
 #define N_HOLE	  8  /* HTTP connections: the flood only */
@@ -279,9 +281,8 @@ static void parse_ip(const char *s, uint32_t *ret)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
-	struct ifreq ifr = {0};
 	static uint8_t big[BIG_LEN];
+	const char *what;
 	unsigned secs, rate, up = 0, refused = 0;
 	double start, end;
 
@@ -295,19 +296,9 @@ int main(int argc, char **argv)
 	rate = (unsigned)atoi(argv[5]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	sock = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	sock = packet_open(argv[1], ETH_P_ALL, &ifindex, mymac, &what);
 	if (sock < 0)
-		die("socket");
-	ifindex = (int)if_nametoindex(argv[1]);
-	if (!ifindex)
-		die(argv[1]);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", argv[1]);
-	if (ioctl(sock, SIOCGIFHWADDR, &ifr))
-		die("SIOCGIFHWADDR");
-	memcpy(mymac, ifr.ifr_hwaddr.sa_data, 6);
-	sa.sll_ifindex = ifindex;
-	if (bind(sock, (struct sockaddr *)&sa, sizeof(sa)))
-		die("bind");
+		die(what);
 
 	/* The server's MAC: ask as SRC_IP, which also puts us in its ARP cache. */
 	for (int tries = 0; tries < 50; tries++) {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "netframe.h"
+#include "packet.h"
 
 #define MAXF 65536
 
@@ -42,23 +43,12 @@ static void die(const char *what)
 
 static void open_if(const char *ifname)
 {
-	struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons(NF_ETHERTYPE)};
-	struct ifreq ifr = {0};
+	const char *what;
 	int big = 32 << 20;
 
-	sock = socket(AF_PACKET, SOCK_RAW, htons(NF_ETHERTYPE));
+	sock = packet_open(ifname, NF_ETHERTYPE, &ifindex, mymac, &what);
 	if (sock < 0)
-		die("socket");
-	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex)
-		die(ifname);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(sock, SIOCGIFHWADDR, &ifr))
-		die("SIOCGIFHWADDR");
-	memcpy(mymac, ifr.ifr_hwaddr.sa_data, 6);
-	sa.sll_ifindex = ifindex;
-	if (bind(sock, (struct sockaddr *)&sa, sizeof(sa)))
-		die("bind");
+		die(what);
 	/* Past rmem_max (root): a slow reader must not lose frames to a full socket. */
 	if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
 		setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));

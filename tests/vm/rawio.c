@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
+#include <linux/virtio_ring.h>
 
 #include <virtio-vfio/virtio-vfio.h>
 
@@ -94,7 +95,10 @@ int main(int argc, char **argv)
 	if (ret)
 		return 1;
 	/* Ring features on by default, so the interesting paths run: INDIRECT_DESC, EVENT_IDX. */
-	ret = vv_device_negotiate(dev, plain ? 0 : (1ULL << 28 | 1ULL << 29), &features);
+	ret = vv_device_negotiate(
+		dev,
+		plain ? 0 : (1ULL << VIRTIO_RING_F_INDIRECT_DESC | 1ULL << VIRTIO_RING_F_EVENT_IDX),
+		&features);
 	if (!ret)
 		ret = vv_device_setup_queues(dev, all_queues ? vv_device_num_queues(dev) : 1, NULL);
 	if (!ret)
