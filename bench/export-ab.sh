@@ -19,9 +19,11 @@ bdf0=$(vv_bdf_by_serial vvab0)
 bdf1=$(vv_bdf_by_serial vvab1)
 "$build_b/cli/virtio-vfio" attach "$bdf0" "$bdf1" >/dev/null
 
-mount_with() { # build
+mount_with() { # build device...
+	local build=$1
+	shift
 	mkdir -p /tmp/m
-	"$1/cli/virtio-vfio" blk mount "$bdf0" "$bdf1" /tmp/m
+	"$build/cli/virtio-vfio" blk mount "$@" /tmp/m
 }
 unmount() {
 	umount /tmp/m
@@ -31,21 +33,24 @@ f0="/tmp/m/${bdf0//:/\\:}" # fio splits file names at ":"
 f1="/tmp/m/${bdf1//:/\\:}"
 
 # Same data everywhere: reads of holes would measure QEMU, not the export.
-mount_with "$build_b"
+mount_with "$build_b" "$bdf0" "$bdf1"
 for t in "$f0" "$f1"; do
 	fio --name=fill --filename="$t" --rw=write --bs=1M --size=256M --direct=1 \
 		--ioengine=libaio --iodepth=8 --output=/dev/null
 done
 unmount
 
-# name | fio arguments (--filename given) | metric
+# name | fio arguments (--filename given) | metric. The last three: both disks in one mount;
+# the others: the first disk alone.
 workloads=(
 	"4K randread QD32|--filename=$f0 --rw=randread --bs=4k --iodepth=32|iops"
 	"4K randwrite QD32|--filename=$f0 --rw=randwrite --bs=4k --iodepth=32|iops"
 	"4K randread QD1|--filename=$f0 --rw=randread --bs=4k --iodepth=1|iops"
 	"1M seq read QD4|--filename=$f0 --rw=read --bs=1M --iodepth=4|bw"
 	"1M seq write QD4|--filename=$f0 --rw=write --bs=1M --iodepth=4|bw"
-	"2 disks 4K randread QD16 each|--filename=$f0:$f1 --rw=randread --bs=4k --iodepth=32 --file_service_type=random|iops"
+	"2 disks in one mount 4K randread QD32|--filename=$f0:$f1 --rw=randread --bs=4k --iodepth=32 --file_service_type=random|iops"
+	"2 disks in one mount 4K randwrite QD32|--filename=$f0:$f1 --rw=randwrite --bs=4k --iodepth=32 --file_service_type=random|iops"
+	"2 disks in one mount 1M seq write QD4|--filename=$f0:$f1 --rw=write --bs=1M --iodepth=4 --file_service_type=random|bw"
 )
 run() { # args metric -> number
 	local out
@@ -66,9 +71,11 @@ for r in $(seq "$rounds"); do
 	for who in $order; do
 		build=$build_a
 		[ "$who" = b ] && build=$build_b
-		mount_with "$build"
+		first2=$((${#workloads[@]} - 3))
 		for i in "${!workloads[@]}"; do
 			IFS='|' read -r name args metric <<<"${workloads[$i]}"
+			[ "$i" = 0 ] && mount_with "$build" "$bdf0"
+			[ "$i" = "$first2" ] && { unmount; mount_with "$build" "$bdf0" "$bdf1"; }
 			res[$who,$i,$r]=$(run "$args" "$metric")
 			echo "round $r $who: $name ${res[$who,$i,$r]}"
 		done
@@ -89,7 +96,7 @@ for i in "${!workloads[@]}"; do
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "%g (%g-%g)", m, v[1], v[NR] }'; }
 	unit=$([ "$metric" = iops ] && echo IOPS || echo MiB/s)
-	printf '%-32s %22s %22s %s\n' "$name ($unit)" "$(stats "${a[@]}")" "$(stats "${b[@]}")" \
+	printf '%-46s %22s %22s %s\n' "$name ($unit)" "$(stats "${a[@]}")" "$(stats "${b[@]}")" \
 		"$(stats "${q[@]}")"
 done
 echo

@@ -63,15 +63,23 @@ struct worker;
 struct irq_ctx;
 
 /*
- * A receive buffer's mapping. Its data part serves one device at a time, so that no device
- * can read or change another's I/O. With one device it stays mapped; with several it is
- * mapped for a request's device when the request takes it and unmapped when the request is
- * answered, since whatever lands in a free buffer may be meant for any device.
+ * A receive buffer. With one device its data part is mapped for that device for good, and a
+ * read's data or a write's payload stays where the request arrived (zero copy). With
+ * several, a request may be meant for any of them, so receive buffers are mapped for none:
+ * an op takes a data buffer from its device's own pool (struct dpool), and a write's payload
+ * is copied there. No device ever reaches another's I/O, nor a request before it is its own.
  */
 struct rbuf {
 	uint8_t *mem;	       /* BUF_SIZE bytes in the worker's pool */
-	int dev;	       /* the device it is mapped for; -1: none */
-	struct vv_dma_buf map; /* mem + BUF_PAGE, BUF_MAPPED bytes, as that device sees it */
+	struct vv_dma_buf map; /* one device: mem + BUF_PAGE, BUF_MAPPED bytes, as it sees them */
+};
+
+/* One device's data buffers on one worker, with several devices: NBUFS of BUF_MAPPED bytes. */
+struct dpool {
+	uint8_t *mem;
+	struct vv_dma_buf map; /* all of it, for this device alone */
+	unsigned free[NBUFS];
+	unsigned nfree;
 };
 
 enum op_kind { OP_READ, OP_WRITE, OP_FSYNC, OP_FALLOC };
@@ -102,6 +110,7 @@ struct op {
 	uint64_t first, nsect; /* the blocks covered, in sectors */
 	const uint8_t *data;   /* a write's payload, in the buffer; NULL: zeroes (fallocate) */
 	int buf;	       /* the receive buffer held, -1: none */
+	int dbuf;	       /* with several devices: the data buffer held, -1: none */
 	bool punch;	       /* fallocate: the device may unmap */
 	bool registered;       /* on d->writes */
 	bool waiting;	       /* deferred behind an overlapping write (counted in d->waiters) */
@@ -147,7 +156,8 @@ struct worker {
 	bool *kick;		 /* per device: requests queued since the last doorbell */
 	uint8_t *pool;		 /* NBUFS * BUF_SIZE bytes */
 	struct rbuf bufs[NBUFS];
-	uint8_t *priv; /* RECV_SIZE bytes no device reaches: requests other than WRITE */
+	struct dpool *dpools; /* per device, with several devices */
+	uint8_t *priv;	      /* RECV_SIZE bytes no device reaches: requests other than WRITE */
 	unsigned free_bufs[NBUFS];
 	unsigned nfree;
 	int cur;	/* the buffer the next request is received into; -1: none free */
@@ -190,7 +200,6 @@ void export_stop(struct export *ex);
 unsigned export_stop_timeout_ms(const struct export *ex);
 
 /* io.c: the request engine, on the worker that runs it (io_worker) */
-int io_map_buf(struct worker *w, unsigned b, unsigned di, size_t len);
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);
 void io_submit(struct op *op);
 void io_run_deferred(struct worker *w);

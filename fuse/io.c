@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * io.c - FUSE requests as virtio-blk requests. A read or write keeps the DMA-mapped buffer
- * its FUSE request arrived in, so the device writes a read's data where the reply is sent
- * from and reads a write's payload in place: each byte is copied once, by the kernel. An
+ * io.c - FUSE requests as virtio-blk requests. With one device a read or write keeps the
+ * DMA-mapped buffer its FUSE request arrived in, so the device writes a read's data where
+ * the reply is sent from and reads a write's payload in place: each byte is copied once, by
+ * the kernel. With several, it takes a buffer of its device's own pool (a write's payload
+ * copied there), since the buffer a request lands in is no device's. An
  * unaligned write reads only its edge blocks, patches them and writes edges and payload as
  * one scatter list; fallocate becomes WRITE_ZEROES, or writes of a zeroed buffer.
  */
@@ -18,70 +20,65 @@
 
 _Thread_local struct worker *io_worker;
 
-/* The part of buffer @b the device reaches: a read's data, a write's payload, the edges. */
-static uint8_t *buf_mem(const struct worker *w, int b)
+/*
+ * Where an op's data lives (a read's data, a write's payload, the edge blocks), for us and
+ * for its device: the buffer its request arrived in, with one device; a buffer of the
+ * device's own pool, with several.
+ */
+static uint8_t *data_mem(const struct op *op)
 {
-	return w->bufs[b].mem + BUF_PAGE;
+	const struct worker *w = op->w;
+
+	if (op->dbuf < 0)
+		return w->bufs[op->buf].mem + BUF_PAGE;
+	return w->dpools[op->d - w->ex->devs].mem + (size_t)op->dbuf * BUF_MAPPED;
 }
 
-/* Where byte @at of the op's buffer's data area is for the op's device (io_new() mapped it). */
-static uint64_t buf_iova(const struct op *op, size_t at)
+static uint64_t data_iova(const struct op *op, size_t at)
 {
-	return op->w->bufs[op->buf].map.iova + at;
+	const struct worker *w = op->w;
+
+	if (op->dbuf < 0)
+		return w->bufs[op->buf].map.iova + at;
+	return w->dpools[op->d - w->ex->devs].map.iova + (uint64_t)op->dbuf * BUF_MAPPED + at;
 }
 
-/* Where a write's payload is, for the device: it must lie in the buffer the op holds. */
+/* Where a write's payload is, for the device: it must lie in the op's data buffer. */
 static int payload_iova(const struct op *op, size_t skip, uint64_t *ret_iova)
 {
-	const uint8_t *base = buf_mem(op->w, op->buf);
+	const uint8_t *base = data_mem(op);
 
 	if (op->data < base || op->data + op->size > base + RECV_SIZE)
 		return -EIO; /* libfuse used memory of its own: splice must be off */
-	*ret_iova = buf_iova(op, (size_t)(op->data - base) + skip);
+	*ret_iova = data_iova(op, (size_t)(op->data - base) + skip);
 	return 0;
 }
 
-/*
- * Back to the worker's free list; the worker takes it up when intake paused for want of one.
- * With several devices the buffer leaves its device's reach first: the next request that
- * lands in it may be meant for another.
- */
+/* Back to the worker's free list; the worker takes it up when intake paused for want of one. */
 static void put_buf(struct worker *w, int b)
 {
-	struct rbuf *rb = &w->bufs[b];
-
-	if (w->ex->n > 1 && rb->dev >= 0) {
-		vv_dma_free(vv_blk_device(w->ex->devs[rb->dev].blk), &rb->map);
-		rb->dev = -1;
-	}
 	w->free_bufs[w->nfree++] = (unsigned)b;
 }
 
-/* Maps buffer @b for device @di, and for it alone. */
 /*
- * Maps the first @len bytes of buffer @b's data part (whole pages) for device @di, and for
- * it alone; a mapping for another device, or one too short, goes first.
+ * With several devices: a data buffer of the op's device, the payload of a write copied into
+ * it, and the receive buffer back to the worker at once. False when the pool is empty: the
+ * op waits for one of its device's requests to be answered.
  */
-int io_map_buf(struct worker *w, unsigned b, unsigned di, size_t len)
+static bool take_dbuf(struct op *op)
 {
-	struct rbuf *rb = &w->bufs[b];
-	int ret;
+	struct dpool *p = &op->w->dpools[op->d - op->w->ex->devs];
 
-	len = (len + BUF_PAGE - 1) / BUF_PAGE * BUF_PAGE;
-	if (rb->dev == (int)di && rb->map.len >= len)
-		return 0;
-	if (rb->dev >= 0)
-		vv_dma_free(vv_blk_device(w->ex->devs[rb->dev].blk), &rb->map);
-	rb->dev = -1;
-	ret = vv_dma_map(vv_blk_device(w->ex->devs[di].blk), rb->mem + BUF_PAGE, len,
-			 VV_DMA_DEVICE_RW, &rb->map);
-	if (ret) {
-		fprintf(stderr, "virtio-vfio: %s: cannot map an I/O buffer: %s\n",
-			w->ex->devs[di].name, strerror(-ret));
-		return ret;
+	if (!p->nfree)
+		return false;
+	op->dbuf = (int)p->free[--p->nfree];
+	if (op->data) {
+		memcpy(data_mem(op), op->data, op->size);
+		op->data = data_mem(op);
 	}
-	rb->dev = (int)di;
-	return 0;
+	put_buf(op->w, op->buf);
+	op->buf = -1;
+	return true;
 }
 
 struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind)
@@ -93,7 +90,7 @@ struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind)
 		fuse_reply_err(req, ENOMEM);
 		return NULL;
 	}
-	*op = (struct op){.req = req, .d = d, .w = w, .kind = kind, .buf = -1};
+	*op = (struct op){.req = req, .d = d, .w = w, .kind = kind, .buf = -1, .dbuf = -1};
 	/*
 	 * Reads and writes keep the buffer their request is in (fallocate for its edge blocks):
 	 * the worker receives the next request into another.
@@ -288,8 +285,7 @@ static void complete(struct op *op)
 	if (err)
 		fuse_reply_err(op->req, -err);
 	else if (op->kind == OP_READ)
-		fuse_reply_buf(op->req,
-			       (char *)buf_mem(w, op->buf) + (op->off - op->first * SECTOR),
+		fuse_reply_buf(op->req, (char *)data_mem(op) + (op->off - op->first * SECTOR),
 			       op->size);
 	else if (op->kind == OP_WRITE)
 		fuse_reply_write(op->req, op->size);
@@ -297,6 +293,11 @@ static void complete(struct op *op)
 		fuse_reply_err(op->req, 0);
 	if (op->buf >= 0)
 		put_buf(w, op->buf);
+	if (op->dbuf >= 0) {
+		struct dpool *p = &w->dpools[op->d - w->ex->devs];
+
+		p->free[p->nfree++] = (unsigned)op->dbuf;
+	}
 	w->inflight--;
 	free(op);
 }
@@ -309,11 +310,11 @@ static void plan_edges(struct op *op)
 
 	op->phase = PH_EDGES;
 	if (op->off % bs || (first_blk == last_blk && end % bs))
-		add_step(op, rw_step(STEP_READ, first_blk * bs / SECTOR, buf_iova(op, RECV_SIZE),
+		add_step(op, rw_step(STEP_READ, first_blk * bs / SECTOR, data_iova(op, RECV_SIZE),
 				     (uint32_t)bs));
 	if (end % bs && last_blk != first_blk)
 		add_step(op, rw_step(STEP_READ, last_blk * bs / SECTOR,
-				     buf_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs));
+				     data_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs));
 }
 
 static void patch(uint8_t *to, const uint8_t *from, size_t len)
@@ -366,7 +367,7 @@ static int plan_main(struct op *op)
 	uint64_t bs = op->d->info->blk_size, end = op->off + op->size;
 	uint64_t first_blk = op->off / bs, last_blk = (end - 1) / bs;
 	size_t head = op->off % bs, tail = end % bs;
-	uint8_t *edge0 = op->buf >= 0 ? buf_mem(op->w, op->buf) + RECV_SIZE : NULL;
+	uint8_t *edge0 = op->kind == OP_FSYNC ? NULL : data_mem(op) + RECV_SIZE;
 	uint8_t *edge1 = edge0 ? edge0 + EDGE_MAX : NULL;
 	size_t hl, tl, mid;
 	struct step s = {.kind = STEP_WRITE, .sector = op->first};
@@ -376,7 +377,7 @@ static int plan_main(struct op *op)
 	op->phase = PH_MAIN;
 	switch (op->kind) {
 	case OP_READ:
-		add_step(op, rw_step(STEP_READ, op->first, buf_iova(op, 0),
+		add_step(op, rw_step(STEP_READ, op->first, data_iova(op, 0),
 				     (uint32_t)(op->nsect * SECTOR)));
 		return 0;
 	case OP_FSYNC:
@@ -395,7 +396,8 @@ static int plan_main(struct op *op)
 	if (first_blk == last_blk && (head || tail)) {
 		/* One block, partly ours: it was read into edge 0. */
 		patch(edge0 + head, op->data, op->size);
-		add_step(op, rw_step(STEP_WRITE, op->first, buf_iova(op, RECV_SIZE), (uint32_t)bs));
+		add_step(op,
+			 rw_step(STEP_WRITE, op->first, data_iova(op, RECV_SIZE), (uint32_t)bs));
 		return 0;
 	}
 	hl = head ? bs - head : 0;
@@ -408,10 +410,10 @@ static int plan_main(struct op *op)
 	if (op->kind == OP_FALLOC) {
 		if (hl)
 			add_step(op, rw_step(STEP_WRITE, first_blk * bs / SECTOR,
-					     buf_iova(op, RECV_SIZE), (uint32_t)bs));
+					     data_iova(op, RECV_SIZE), (uint32_t)bs));
 		if (tl)
 			add_step(op, rw_step(STEP_WRITE, last_blk * bs / SECTOR,
-					     buf_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs));
+					     data_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs));
 		op->zero_next = (op->off + hl) / SECTOR;
 		op->zero_end = op->zero_next + mid / SECTOR;
 		if (mid)
@@ -419,7 +421,7 @@ static int plan_main(struct op *op)
 		return 0;
 	}
 	if (hl)
-		s.sg[s.nsg++] = (struct vv_sg){buf_iova(op, RECV_SIZE), (uint32_t)bs};
+		s.sg[s.nsg++] = (struct vv_sg){data_iova(op, RECV_SIZE), (uint32_t)bs};
 	if (mid) {
 		ret = payload_iova(op, hl, &iova);
 		if (ret)
@@ -427,7 +429,7 @@ static int plan_main(struct op *op)
 		s.sg[s.nsg++] = (struct vv_sg){iova, (uint32_t)mid};
 	}
 	if (tl)
-		s.sg[s.nsg++] = (struct vv_sg){buf_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs};
+		s.sg[s.nsg++] = (struct vv_sg){data_iova(op, RECV_SIZE + EDGE_MAX), (uint32_t)bs};
 	add_step(op, s);
 	return 0;
 }
@@ -490,6 +492,10 @@ static void begin(struct op *op)
 {
 	bool writes = op->kind == OP_WRITE || op->kind == OP_FALLOC;
 
+	if (op->buf >= 0 && op->w->ex->n > 1 && !take_dbuf(op)) {
+		defer(op);
+		return;
+	}
 	if (writes && !claim(op)) {
 		defer(op);
 		return;
@@ -505,33 +511,10 @@ static void begin(struct op *op)
 	}
 }
 
-/*
- * What of its buffer the op's device must reach, and only that device: a read's data or an
- * aligned write's payload at the start of the data part; everything up to the edge blocks
- * for a write that patches them, or a fallocate.
- */
-static int map_for(struct op *op)
-{
-	size_t len = op->kind == OP_READ		   ? op->nsect * SECTOR
-		     : op->kind == OP_WRITE && !is_rmw(op) ? op->size
-							   : BUF_MAPPED;
-
-	return io_map_buf(op->w, (unsigned)op->buf, (unsigned)(op->d - op->d->ex->devs), len);
-}
-
 void io_submit(struct op *op)
 {
-	if (op->kind != OP_FSYNC) {
-		int ret;
-
+	if (op->kind != OP_FSYNC)
 		cover(op);
-		ret = map_for(op);
-		if (ret) {
-			op->err = ret;
-			complete(op);
-			return;
-		}
-	}
 	/* Behind what already waits on this worker: no overtaking. */
 	if (op->w->deferred)
 		defer(op);

@@ -362,6 +362,53 @@ static unsigned count_workers(struct export *ex)
 	return n ? n : 1;
 }
 
+static int map_or_say(struct dev *d, void *mem, size_t len, struct vv_dma_buf *ret_map)
+{
+	int ret = vv_dma_map(vv_blk_device(d->blk), mem, len, VV_DMA_DEVICE_RW, ret_map);
+
+	if (ret)
+		fprintf(stderr, "virtio-vfio: %s: cannot map I/O buffers: %s\n", d->name,
+			strerror(-ret));
+	return ret;
+}
+
+/*
+ * One device: the data part of every receive buffer is mapped for it, each on its own (the
+ * header page before it stays out). Several devices: receive buffers are mapped for none, and
+ * each device gets a pool of data buffers, mapped for it alone, in one piece.
+ */
+static int setup_buffers(struct export *ex, struct worker *w)
+{
+	size_t dpool_len = (size_t)NBUFS * BUF_MAPPED;
+	int ret = 0;
+
+	for (unsigned b = 0; b < NBUFS; b++)
+		w->bufs[b].mem = w->pool + (size_t)b * BUF_SIZE;
+	if (ex->n == 1) {
+		for (unsigned b = 0; b < NBUFS && !ret; b++)
+			ret = map_or_say(&ex->devs[0], w->bufs[b].mem + BUF_PAGE, BUF_MAPPED,
+					 &w->bufs[b].map);
+		return ret;
+	}
+	w->dpools = calloc(ex->n, sizeof(*w->dpools));
+	if (!w->dpools)
+		return -ENOMEM;
+	for (unsigned i = 0; i < ex->n && !ret; i++) {
+		struct dpool *p = &w->dpools[i];
+
+		p->mem = mmap(NULL, dpool_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			      -1, 0);
+		if (p->mem == MAP_FAILED) {
+			p->mem = NULL;
+			return -ENOMEM;
+		}
+		ret = map_or_say(&ex->devs[i], p->mem, dpool_len, &p->map);
+		for (unsigned b = NBUFS; b-- > 0;)
+			p->free[p->nfree++] = b;
+	}
+	return ret;
+}
+
 static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 {
 	size_t pool_len = (size_t)NBUFS * BUF_SIZE;
@@ -371,8 +418,6 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 	w->ex = ex;
 	w->idx = idx;
 	w->cur = -1;
-	for (unsigned b = 0; b < NBUFS; b++)
-		w->bufs[b].dev = -1;
 	w->base = event_base_new();
 	w->q = calloc(ex->n, sizeof(*w->q));
 	w->irq = calloc(ex->n, sizeof(*w->irq));
@@ -386,16 +431,9 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 		w->pool = NULL;
 		return -ENOMEM;
 	}
-	/*
-	 * With one device, every buffer is its for good. With several, a buffer is mapped only
-	 * while it serves a request (io.c): a request lands in a buffer no device reaches.
-	 */
-	for (unsigned b = 0; b < NBUFS; b++) {
-		w->bufs[b].mem = w->pool + (size_t)b * BUF_SIZE;
-		ret = ex->n == 1 ? io_map_buf(w, b, 0, BUF_MAPPED) : 0;
-		if (ret)
-			return ret;
-	}
+	ret = setup_buffers(ex, w);
+	if (ret)
+		return ret;
 	for (unsigned b = NBUFS; b-- > 0;)
 		w->free_bufs[w->nfree++] = b;
 	w->cur = next_buf(w);
@@ -442,10 +480,15 @@ static void free_worker(struct export *ex, struct worker *w)
 	for (unsigned i = 0; w->irq && i < ex->n; i++)
 		if (w->irq[i])
 			event_free(w->irq[i]);
-	/* Every request completed: no device reads or writes the pool any more. */
-	for (unsigned b = 0; b < NBUFS; b++)
-		if (w->bufs[b].dev >= 0)
-			vv_dma_free(vv_blk_device(ex->devs[w->bufs[b].dev].blk), &w->bufs[b].map);
+	/* Every request completed: no device reads or writes the buffers any more. */
+	for (unsigned b = 0; ex->n == 1 && b < NBUFS; b++)
+		vv_dma_free(vv_blk_device(ex->devs[0].blk), &w->bufs[b].map);
+	for (unsigned i = 0; w->dpools && i < ex->n; i++) {
+		vv_dma_free(vv_blk_device(ex->devs[i].blk), &w->dpools[i].map);
+		if (w->dpools[i].mem)
+			munmap(w->dpools[i].mem, (size_t)NBUFS * BUF_MAPPED);
+	}
+	free(w->dpools);
 	if (w->fuse_ev)
 		event_free(w->fuse_ev);
 	if (w->gone_check)
@@ -503,12 +546,9 @@ int workers_setup(struct export *ex)
 	int ret = 0;
 
 	ex->nworkers = count_workers(ex);
-	/*
-	 * Every buffer may be mapped at once (for good with one device, each for its request
-	 * with several): ask for all of it, so that a limit too low is named whole.
-	 */
+	/* Ask for all of it before mapping any, so that a limit too low is named whole. */
 	ret = vv_dma_check_memlock(vv_blk_device(ex->devs[0].blk),
-				   (size_t)ex->nworkers * NBUFS * BUF_MAPPED);
+				   (size_t)ex->nworkers * ex->n * NBUFS * BUF_MAPPED);
 	if (ret)
 		return ret;
 	ex->workers = calloc(ex->nworkers, sizeof(*ex->workers));
