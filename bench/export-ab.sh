@@ -83,7 +83,7 @@ for r in $(seq "$rounds"); do
 	done
 done
 
-printf '\n%-32s %22s %22s %s\n' workload "A (median, range)" "B (median, range)" "B/A median (range)"
+printf '\n%-46s %22s %22s %s\n' workload "A (median, range)" "B (median, range)" "B/A median (range)"
 for i in "${!workloads[@]}"; do
 	IFS='|' read -r name args metric <<<"${workloads[$i]}"
 	a=() b=() q=()
