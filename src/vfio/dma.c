@@ -132,7 +132,7 @@ int vfio_dma_register(struct vfio_iommu *iommu, void *vaddr, size_t len, unsigne
 	if (!len || (uintptr_t)vaddr % align || len % align || !access_ok(access))
 		return -EINVAL;
 	pthread_mutex_lock(&iommu->lock);
-	for (struct vfio_dma_map *m = iommu->maps; m; m = m->next)
+	for (struct vfio_dma_map *m = iommu->maps; m && !ret; m = m->next)
 		if ((uint8_t *)vaddr < (uint8_t *)m->vaddr + m->len &&
 		    (uint8_t *)m->vaddr < (uint8_t *)vaddr + len)
 			ret = -EEXIST;

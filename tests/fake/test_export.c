@@ -205,9 +205,9 @@ static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsi
 static int stop(struct t *t)
 {
 	shutdown(t->sk[0], SHUT_WR);
-	while (recv_reply(t, 100) || t->nout)
-		if (!recv_reply(t, 10000))
-			break;
+	/* What is outstanding gets 10 s to be answered; then a short look for strays. */
+	while (recv_reply(t, t->nout ? 10000 : 100))
+		;
 	pthread_join(t->thread, NULL);
 	return t->result;
 }
