@@ -356,6 +356,43 @@ static void scribble(uint8_t *at, size_t len, uint64_t *x)
  * hit most: each pass the first 256 bytes of every mapping, every 16th pass the start of
  * every page, every 256th pass everything.
  */
+#define SCRIBBLE_CHUNK (64u << 10) /* rewritten per hold of the IOMMU lock */
+
+/*
+ * Rewrites part of mapping @i, [@off, @off + SCRIBBLE_CHUNK), as @pass asks, under the IOMMU
+ * lock (the driver may unmap meanwhile; a mapping that changed is left alone). Returns false
+ * past its end, or when it is gone or not the device's to write.
+ */
+static bool scribble_chunk(struct fake_dev *d, unsigned i, const uint8_t *vaddr, size_t off,
+			   unsigned pass, uint64_t *x)
+{
+	struct fake_map *e;
+	bool more = false;
+	size_t end;
+
+	pthread_mutex_lock(&d->iommu.lock);
+	e = &d->iommu.maps[i];
+	if (i >= d->iommu.nmaps || e->vaddr != vaddr || off >= e->len ||
+	    !(e->access & VV_DMA_DEVICE_WRITE) || (!d->scribble_rings && holds_ring(d, e)))
+		goto out;
+	end = e->len - off < SCRIBBLE_CHUNK ? e->len : off + SCRIBBLE_CHUNK;
+	if (!(pass % 256)) {
+		scribble(e->vaddr + off, end - off, x);
+		d->scribbled += end - off;
+		more = true;
+	} else if (!(pass % 16)) {
+		for (size_t pg = off; pg < end; pg += PAGE, d->scribbled += 128)
+			scribble(e->vaddr + pg, 128, x);
+		more = true;
+	} else {
+		scribble(e->vaddr, e->len < 256 ? e->len : 256, x);
+		d->scribbled += e->len < 256 ? e->len : 256;
+	}
+out:
+	pthread_mutex_unlock(&d->iommu.lock);
+	return more;
+}
+
 static void *scribble_main(void *arg)
 {
 	struct fake_dev *d = arg;
@@ -363,30 +400,17 @@ static void *scribble_main(void *arg)
 
 	for (unsigned pass = 0; __atomic_load_n(&d->scribbling, __ATOMIC_RELAXED); pass++) {
 		for (unsigned i = 0;; i++) {
-			struct fake_map *e;
-			size_t done = 0;
+			const uint8_t *vaddr;
 
 			pthread_mutex_lock(&d->iommu.lock);
-			if (i >= d->iommu.nmaps) {
-				pthread_mutex_unlock(&d->iommu.lock);
-				break;
-			}
-			e = &d->iommu.maps[i];
-			if ((e->access & VV_DMA_DEVICE_WRITE) &&
-			    (d->scribble_rings || !holds_ring(d, e))) {
-				if (!(pass % 256)) {
-					scribble(e->vaddr, e->len, &x);
-					done = e->len;
-				} else if (!(pass % 16)) {
-					for (size_t pg = 0; pg < e->len; pg += PAGE, done += 128)
-						scribble(e->vaddr + pg, 128, &x);
-				} else {
-					done = e->len < 256 ? e->len : 256;
-					scribble(e->vaddr, done, &x);
-				}
-				d->scribbled += done;
-			}
+			vaddr = i < d->iommu.nmaps ? d->iommu.maps[i].vaddr : NULL;
 			pthread_mutex_unlock(&d->iommu.lock);
+			if (!vaddr)
+				break;
+			/* In chunks: the device's own threads need the lock to reach memory too. */
+			for (size_t off = 0; scribble_chunk(d, i, vaddr, off, pass, &x);
+			     off += SCRIBBLE_CHUNK)
+				;
 		}
 	}
 	return NULL;
