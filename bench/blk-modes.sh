@@ -42,9 +42,9 @@ lib_run() {
 workloads=(
 	"4K randread QD1|--rw=randread --bs=4k --iodepth=1|--rw randread --bs 4k --qd 1"
 	"4K randread QD32|--rw=randread --bs=4k --iodepth=32|--rw randread --bs 4k --qd 32"
-	"4K randwrite QD32|--rw=randwrite --bs=4k --iodepth=32|--rw randwrite --bs 4k --qd 32"
+	"4K randwrite QD32|--rw=randwrite --bs=4k --iodepth=32|--rw randwrite --bs 4k --qd 32 --allow-write"
 	"1M read QD4|--rw=read --bs=1M --iodepth=4|--rw read --bs 1m --qd 4"
-	"1M write QD4|--rw=write --bs=1M --iodepth=4|--rw write --bs 1m --qd 4"
+	"1M write QD4|--rw=write --bs=1M --iodepth=4|--rw write --bs 1m --qd 4 --allow-write"
 )
 declare -A res
 for w in "${workloads[@]}"; do

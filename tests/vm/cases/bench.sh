@@ -4,7 +4,7 @@
 # I/O and reports it in text and JSON; two queues run two threads; polling a device without
 # MSI-X works; a read-only disk refuses write workloads. Correctness, not speed: the speed
 # comparison is bench/blk-modes.sh.
-#vm: timeout 240
+#vm: timeout 360
 #vm: topology rootport
 #vm: blk vb serial=vvbench0 size=64M extra=num-queues=2
 #vm: blk vi serial=vvbench-intx size=16M extra=vectors=0,num-queues=1
@@ -19,7 +19,7 @@ bdf=$(vv_bdf_by_serial vvbench0)
 
 for mode in irq poll hybrid; do
 	for rw in randread randwrite read write randrw; do
-		out=$("$vv" blk bench --json --time 1 --mode $mode --rw $rw --qd 8 "$bdf")
+		out=$("$vv" blk bench --json --time 1 --mode $mode --rw $rw --qd 8 --allow-write "$bdf")
 		ios=$(jq -r .ios <<<"$out")
 		[ "$ios" -gt 0 ] || vv_die "$mode $rw: no I/O: $out"
 		[ "$(jq -r .mode <<<"$out")" = $mode ] || vv_die "mode not reported: $out"
@@ -47,6 +47,49 @@ echo "$out"
 [[ $out == *"queues=2"*"IOPS"*"p99.9"* ]] || vv_die "text report: $out"
 out=$("$vv" blk bench --time 1 --queues 3 "$bdf" 2>&1) && vv_die "3 queues of 2 accepted: $out"
 [[ $out == *"has 2 queue(s), 3 asked"* ]] || vv_die "too many queues: $out"
+
+# A write workload destroys data: refused without --allow-write, before the device is opened.
+for rw in randwrite write randrw; do
+	rc=0
+	out=$("$vv" blk bench --time 1 --rw $rw "$bdf" 2>&1) || rc=$?
+	vv_assert_eq "$rc" 2 "blk bench --rw $rw without --allow-write: exit status"
+	[[ $out == *"overwrites the data in the range; add --allow-write"* ]] || vv_die "$rw: $out"
+done
+echo "ok: write workloads need --allow-write"
+
+# --offset/--size: I/O stays in the range. Mark the disk outside it, write inside it, and the
+# marks are intact; --verify checks every block the run wrote, on both queues, in every mode.
+"$vv" detach "$bdf" >/dev/null
+disk=/dev/$(basename "$(dirname "$(grep -lx vvbench0 /sys/block/vd*/serial)")")
+dd if=/dev/urandom of=/tmp/marks bs=1M count=64 status=none
+dd if=/tmp/marks of="$disk" bs=1M oflag=direct status=none
+"$vv" attach "$bdf" >/dev/null
+for mode in irq poll hybrid; do
+	out=$("$vv" blk bench --json --time 2 --mode $mode --rw randrw --rwmixread 30 --queues 2 \
+		--qd 16 --bs 8k --offset 16m --size 8m --allow-write --verify "$bdf")
+	jq -e '.offset == 16777216 and .size == 8388608 and .rwmixread == 30 and
+		.verified_blocks > 0' <<<"$out" >/dev/null || vv_die "$mode range/verify: $out"
+done
+out=$("$vv" blk bench --json --time 2 --rw write --qd 4 --bs 64k --offset 40m --size 4m \
+	--allow-write --verify "$bdf")
+[ "$(jq -r .verified_blocks <<<"$out")" = 64 ] || vv_die "sequential write over 4m: $out"
+echo "ok: --offset/--size/--rwmixread/--verify ($(jq -r .verified_blocks <<<"$out") blocks checked)"
+out=$("$vv" blk bench --time 1 --offset 60m --size 8m "$bdf" 2>&1) && vv_die "range past the end: $out"
+[[ $out == *"ends past the disk"* ]] || vv_die "range past the end: $out"
+out=$("$vv" blk bench --time 1 --offset 1000 "$bdf" 2>&1) && vv_die "unaligned offset: $out"
+[[ $out == *"multiples of 512"* ]] || vv_die "unaligned offset: $out"
+out=$("$vv" blk bench --time 1 --verify "$bdf" 2>&1) && vv_die "--verify on reads: $out"
+[[ $out == *"use a write workload"* ]] || vv_die "--verify on reads: $out"
+"$vv" detach "$bdf" >/dev/null
+disk=/dev/$(basename "$(dirname "$(grep -lx vvbench0 /sys/block/vd*/serial)")")
+cmp <(head -c 16M /tmp/marks) <(head -c 16M "$disk") || vv_die "blk bench wrote below --offset"
+cmp <(tail -c +$((24 * 1048576 + 1)) /tmp/marks | head -c $((16 * 1048576))) \
+	<(tail -c +$((24 * 1048576 + 1)) "$disk" | head -c $((16 * 1048576))) ||
+	vv_die "blk bench wrote past --offset + --size"
+cmp <(tail -c +$((44 * 1048576 + 1)) /tmp/marks) <(tail -c +$((44 * 1048576 + 1)) "$disk") ||
+	vv_die "blk bench wrote past the end of the sequential range"
+echo "ok: nothing written outside the ranges"
+"$vv" attach "$bdf" >/dev/null
 "$vv" detach "$bdf" >/dev/null
 
 bdf=$(vv_bdf_by_serial vvbench-intx)
@@ -59,7 +102,7 @@ echo "ok: a device without MSI-X is polled"
 bdf=$(vv_bdf_by_serial vvbench-packed)
 "$vv" attach "$bdf" >/dev/null
 for mode in irq poll hybrid; do
-	out=$("$vv" blk bench --json --time 1 --mode $mode --rw randrw --qd 16 "$bdf")
+	out=$("$vv" blk bench --json --time 1 --mode $mode --rw randrw --qd 16 --allow-write --verify "$bdf")
 	[ "$(jq -r .ios <<<"$out")" -gt 0 ] || vv_die "packed $mode: $out"
 done
 echo "ok: a packed ring in every mode"
@@ -67,7 +110,7 @@ echo "ok: a packed ring in every mode"
 
 bdf=$(vv_bdf_by_serial vvbench-ro)
 "$vv" attach "$bdf" >/dev/null
-out=$("$vv" blk bench --time 1 --rw randwrite "$bdf" 2>&1) && vv_die "wrote a read-only disk"
+out=$("$vv" blk bench --time 1 --rw randwrite --allow-write "$bdf" 2>&1) && vv_die "wrote a read-only disk"
 [[ $out == *"read-only device"* ]] || vv_die "write workload on a read-only disk: $out"
 "$vv" blk bench --time 1 --rw randread "$bdf" >/dev/null
 "$vv" detach "$bdf" >/dev/null
