@@ -1,80 +1,136 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Benchmark, run inside the test guest: fio on the kernel's virtio-blk driver and fio on our
-# FUSE file, over two identical devices in the same guest run. Prints a table with ratios.
-# Run with scripts/bench; results are recorded in docs/performance.md.
-#vm: timeout 1500
+# Benchmark, run inside the test guest by scripts/bench: every way this guest can drive a
+# virtio-blk disk, on two identical, fully prefilled disks, over the same 256 MiB range, in
+# one guest run, alternating over rounds.
+#   kernel: fio with libaio; with io_uring, submissions and completions batched; with
+#           io_uring on a polled queue (virtio_blk.poll_queues=1, --hipri)
+#   FUSE:   the same fio jobs on our exported file (libaio, io_uring batched), one worker
+#           and two (queues=2)
+#   lib:    `blk bench` (the library alone) in irq, poll and hybrid modes
+# and the guest's memory copy rate, which bounds any FUSE export (FUSE copies each byte).
+# Each measurement is one "VV-BENCH {json}" line on the console; scripts/bench turns them
+# into medians, ranges and ratios (bench/report.py). Results: docs/performance.md.
+#vm: timeout 5400
 #vm: topology rootport
-#vm: blk vk serial=vvbench-kernel size=512M
-#vm: blk vv serial=vvbench-ours size=512M
+#vm: blk vk serial=vvbench-kernel size=256M extra=num-queues=2
+#vm: blk vv serial=vvbench-ours size=256M extra=num-queues=2
+#vm: append virtio_blk.poll_queues=1
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
 vv=$VV_BUILD/cli/virtio-vfio
-runtime=${VV_BENCH_SECONDS:-15}
-kdisk=/dev/$(basename "$(dirname "$(grep -lx vvbench-kernel /sys/block/vd*/serial)")")
+runtime=${VV_BENCH_SECONDS:-10}
+rounds=${VV_BENCH_ROUNDS:-3}
+size=256M
+disk_of() { echo "/dev/$(basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")")"; }
+kdisk=$(disk_of vvbench-kernel)
+odisk=$(disk_of vvbench-ours)
 bdf=$(vv_bdf_by_serial vvbench-ours)
+[ "$(cat /sys/module/virtio_blk/parameters/poll_queues)" = 1 ] ||
+	vv_die "virtio_blk.poll_queues did not reach the module"
+
+# Identical data on both, every byte written: reads of holes would measure QEMU, not drivers.
+head -c $size /dev/urandom >/tmp/fill
+for t in "$kdisk" "$odisk"; do
+	dd if=/tmp/fill of="$t" bs=1M oflag=direct status=none
+done
+rm /tmp/fill
+cmp "$kdisk" "$odisk" || vv_die "the two disks differ after the fill"
 "$vv" attach "$bdf" >/dev/null
 mkdir -p /tmp/m
-"$vv" blk mount "$bdf" /tmp/m
-ours="/tmp/m/${bdf//:/\\:}" # fio splits file names at ":"
 
-# Same data on both: reads of holes would measure QEMU, not the drivers.
-for t in "$kdisk" "$ours"; do
-	fio --name=fill --filename="$t" --rw=write --bs=1M --size=256M --direct=1 \
-		--ioengine=libaio --iodepth=8 --output=/dev/null
-done
-
-# name | fio arguments | metric
+# name | fio arguments | blk bench arguments | queue depth
 workloads=(
-	"4K randread QD1|--rw=randread --bs=4k --iodepth=1|iops"
-	"4K randread QD32|--rw=randread --bs=4k --iodepth=32|iops"
-	"4K randwrite QD32|--rw=randwrite --bs=4k --iodepth=32|iops"
-	"1M seq read QD4|--rw=read --bs=1M --iodepth=4|bw"
-	"1M seq write QD4|--rw=write --bs=1M --iodepth=4|bw"
+	"4K randread QD1|--rw=randread --bs=4k|--rw randread --bs 4k|1"
+	"4K randread QD32|--rw=randread --bs=4k|--rw randread --bs 4k|32"
+	"4K randwrite QD32|--rw=randwrite --bs=4k|--rw randwrite --bs 4k --allow-write|32"
+	"1M read QD4|--rw=read --bs=1M|--rw read --bs 1m|4"
+	"1M write QD4|--rw=write --bs=1M|--rw write --bs 1m --allow-write|4"
 )
-run() { # target args metric -> number
-	local out
-	out=$(fio --name=b --filename="$1" $2 --size=256M --direct=1 --ioengine=libaio \
-		--time_based --runtime="$runtime" --ramp_time=2 --output-format=json)
-	if [ "$3" = iops ]; then
-		jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor' <<<"$out"
-	else
-		jq '[.jobs[0].read.bw, .jobs[0].write.bw] | add / 1024 | floor' <<<"$out" # MiB/s
-	fi
+
+emit() { # round workload who iops bytes_per_s lat_us
+	printf 'VV-BENCH {"round":%s,"workload":"%s","who":"%s","iops":%s,"bytes_per_s":%s,"lat_us":%s}\n' \
+		"$@"
 }
 
-# The ceiling for any FUSE export here: FUSE copies every byte once inside the guest, and
-# under TCG a guest copy is emulated. Copies of 1 MiB from tmpfs (page cache) measure it.
-head -c $((256 << 20)) /dev/zero >/tmp/copysrc
-for jobs in 1 2; do
-	bw=$(fio --name=copy --filename=/tmp/copysrc --rw=read --bs=1M --size=256M --ioengine=psync \
-		--numjobs=$jobs --group_reporting --time_based --runtime="$runtime" --output-format=json |
-		jq '.jobs[0].read.bw / 1024 | floor')
-	echo "guest copy ceiling, $jobs thread(s): $bw MiB/s"
-done
-rm -f /tmp/copysrc
+# fio TARGET ENGINE-ARGS QD FIO-ARGS -> "iops bytes_per_s lat_us"
+fio_run() {
+	fio --name=b --filename="$1" $2 --iodepth="$3" $4 --size=$size --direct=1 \
+		--time_based --runtime="$runtime" --ramp_time=2 --output-format=json |
+		jq -r '.jobs[0] | [(.read.iops + .write.iops), (.read.bw_bytes + .write.bw_bytes),
+			(if .read.iops > 0 then .read.lat_ns.mean else .write.lat_ns.mean end) / 1000]
+			| map(tostring) | join(" ")'
+}
+libaio="--ioengine=libaio"
+# Batched: one io_uring_enter submits up to QD requests and reaps what is done.
+uring_batch() { echo "--ioengine=io_uring --iodepth_batch_submit=$1 --iodepth_batch_complete_max=$1 --fixedbufs --registerfiles"; }
+uring_poll() { echo "$(uring_batch "$1") --hipri"; }
 
-printf '\n%-20s %12s %12s %7s\n' workload kernel virtio-vfio ratio
-for w in "${workloads[@]}"; do
-	IFS='|' read -r name args metric <<<"$w"
-	k=$(run "$kdisk" "$args" "$metric")
-	o=$(run "$ours" "$args" "$metric")
-	unit=$([ "$metric" = iops ] && echo IOPS || echo MiB/s)
-	printf '%-20s %12s %12s %7s\n' "$name" "$k $unit" "$o $unit" \
-		"$(awk -v a="$o" -v b="$k" 'BEGIN { printf "%.2fx", b ? a / b : 0 }')"
-done
+kernel_round() {
+	local r=$1 w name fargs largs qd
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r name fargs largs qd <<<"$w"
+		emit "$r" "$name" "kernel libaio" $(fio_run "$kdisk" "$libaio" "$qd" "$fargs")
+		emit "$r" "$name" "kernel io_uring" $(fio_run "$kdisk" "$(uring_batch "$qd")" "$qd" "$fargs")
+		# 1 MiB polled reads hung fio in this guest (Linux 6.1): polled requests are 4 KiB.
+		[[ $name == 4K* ]] || continue
+		emit "$r" "$name" "kernel polled" $(fio_run "$kdisk" "$(uring_poll "$qd")" "$qd" "$fargs")
+	done
+}
+fuse_round() { # round queues
+	local r=$1 q=$2 w name fargs largs qd f tag=""
+	[ "$q" = 1 ] || tag=" q$q"
+	"$vv" blk mount -o queues="$q" "$bdf" /tmp/m
+	f=$(find /tmp/m -maxdepth 1 -type f | head -n 1)
+	f=${f//:/\\:} # fio splits file names at ":"
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r name fargs largs qd <<<"$w"
+		# Two workers only matter where one is the bottleneck: deep and large I/O.
+		[ "$q" = 1 ] || [ "$qd" != 1 ] || continue
+		emit "$r" "$name" "FUSE$tag libaio" $(fio_run "$f" "$libaio" "$qd" "$fargs")
+		[ "$q" = 1 ] || continue
+		emit "$r" "$name" "FUSE io_uring" $(fio_run "$f" "$(uring_batch "$qd")" "$qd" "$fargs")
+	done
+	umount /tmp/m
+	vv_wait_gone "$bdf"
+}
+lib_round() {
+	local r=$1 w name fargs largs qd mode
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r name fargs largs qd <<<"$w"
+		for mode in irq poll hybrid; do
+			emit "$r" "$name" "lib $mode" $("$vv" blk bench --json --time "$runtime" \
+				--mode $mode $largs --qd "$qd" --size $size "$bdf" |
+				jq -r '[.iops, .bytes_per_s, .lat_us.avg] | map(tostring) | join(" ")')
+		done
+	done
+}
+# FUSE copies every byte once inside the guest, and under TCG a guest copy is emulated:
+# copies of 1 MiB from tmpfs (page cache) measure what bounds a FUSE export here.
+copy_round() {
+	local r=$1 jobs
+	head -c $((256 << 20)) /dev/zero >/tmp/copysrc
+	for jobs in 1 2; do
+		emit "$r" "copy 1M" "guest copy, $jobs thread(s)" $(fio --name=copy \
+			--filename=/tmp/copysrc --rw=read --bs=1M --size=256M --ioengine=psync \
+			--numjobs=$jobs --group_reporting --time_based --runtime="$runtime" \
+			--output-format=json | jq -r '.jobs[0] | [.read.iops, .read.bw_bytes,
+			.read.lat_ns.mean / 1000] | map(tostring) | join(" ")')
+	done
+	rm -f /tmp/copysrc
+}
 
-# Two workers (-o queues=2): what they change for large sequential I/O.
-umount /tmp/m
-for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
-"$vv" blk mount -o queues=2 "$bdf" /tmp/m
-for w in "${workloads[@]:3}"; do
-	IFS='|' read -r name args metric <<<"$w"
-	o=$(run "$ours" "$args" "$metric")
-	printf '%-20s %12s %12s\n' "$name" "queues=2" "$o MiB/s"
+# Each round runs every group; the order rotates so that no contender always goes first.
+groups=(kernel_round "fuse_round_1" lib_round "fuse_round_2" copy_round)
+fuse_round_1() { fuse_round "$1" 1; }
+fuse_round_2() { fuse_round "$1" 2; }
+for r in $(seq 1 "$rounds"); do
+	for i in $(seq 0 $((${#groups[@]} - 1))); do
+		g=${groups[$(((i + r - 1) % ${#groups[@]}))]}
+		echo "round $r: $g"
+		"$g" "$r"
+	done
 done
-echo
-umount /tmp/m
-for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
 "$vv" detach "$bdf" >/dev/null
+echo "VV-BENCH-DONE runtime=$runtime rounds=$rounds"
