@@ -43,8 +43,11 @@ static long read_hex(const char *bdf, const char *attr)
 	return v;
 }
 
-/* What vv_blk_open()'s -ENODEV meant: no such function, another type, or no VFIO. */
-static void explain_nodev(const char *bdf, char *why, size_t len)
+/*
+ * Whether sysfs shows a virtio-blk function at @bdf: checked before opening, so that a
+ * device of another kind is refused without being touched. Returns 0 or -ENODEV with @why.
+ */
+static int check_type(const char *bdf, char *why, size_t len)
 {
 	long vendor = read_hex(bdf, "vendor"), device = read_hex(bdf, "device");
 	long subsys = read_hex(bdf, "subsystem_device");
@@ -52,19 +55,19 @@ static void explain_nodev(const char *bdf, char *why, size_t len)
 
 	if (vendor < 0 || device < 0) {
 		snprintf(why, len, "%s: no such PCI device (see 'virtio-vfio list')", bdf);
-		return;
+		return -ENODEV;
 	}
 	if (!vv_pci_is_virtio((uint16_t)vendor, (uint16_t)device)) {
 		snprintf(why, len, "%s (%04lx:%04lx) is not a virtio device", bdf, vendor, device);
-		return;
+		return -ENODEV;
 	}
 	type = vv_pci_virtio_type((uint16_t)vendor, (uint16_t)device, (uint16_t)subsys);
-	if (type != VV_VIRTIO_BLK)
+	if (type != VV_VIRTIO_BLK) {
 		snprintf(why, len, "%s is a virtio %s device, not blk: the engine drives disks",
 			 bdf, vv_virtio_type_name(type));
-	else
-		snprintf(why, len, "%s cannot be opened through VFIO (the message above says why)",
-			 bdf);
+		return -ENODEV;
+	}
+	return 0;
 }
 
 /* Why vv_blk_open() failed, in words that say what to do (device.h lists the errnos). */
@@ -74,9 +77,6 @@ static void explain(const char *bdf, int err, char *why, size_t len)
 	case -ENOENT:
 		snprintf(why, len, "%s is not bound to vfio-pci: run 'virtio-vfio attach %s' first",
 			 bdf, bdf);
-		break;
-	case -ENODEV:
-		explain_nodev(bdf, why, len);
 		break;
 	case -EBUSY:
 		snprintf(why, len,
@@ -111,6 +111,11 @@ int vvfio_dev_get(const char *bdf, struct vvfio_dev **ret, char *why, size_t why
 		return 0;
 	}
 	/* Under the lock: two jobs naming one device must not both open it (EBUSY). */
+	err = check_type(bdf, why, why_len);
+	if (err) {
+		pthread_mutex_unlock(&lock);
+		return err;
+	}
 	err = vv_blk_open(bdf, 0, &blk);
 	if (err) {
 		pthread_mutex_unlock(&lock);
