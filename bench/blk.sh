@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Benchmark, run inside the test guest: fio on the kernel's virtio-blk driver and fio on our
-# FUSE file, over two identical devices in the same guest run. Prints a table with ratios.
+# Benchmark, run inside the test guest: fio on the kernel's virtio-blk driver, fio on our
+# FUSE file, and fio through the fio engine (virtio-vfio-fio.so: the library, no FUSE) in its
+# irq and poll modes, over two identical devices in the same guest run. Prints a table with
+# ratios to the kernel.
 # Run with scripts/bench; results are recorded in docs/performance.md.
 #vm: timeout 1500
 #vm: topology rootport
@@ -33,9 +35,10 @@ workloads=(
 	"1M seq read QD4|--rw=read --bs=1M --iodepth=4|bw"
 	"1M seq write QD4|--rw=write --bs=1M --iodepth=4|bw"
 )
-run() { # target args metric -> number
-	local out
-	out=$(fio --name=b --filename="$1" $2 --size=256M --direct=1 --ioengine=libaio \
+run() { # target args metric [fio engine arguments] -> number
+	local out io=(--direct=1 --ioengine=libaio)
+	[ $# -gt 3 ] && io=("${@:4}")
+	out=$(fio --name=b --filename="$1" $2 --size=256M "${io[@]}" \
 		--time_based --runtime="$runtime" --ramp_time=2 --output-format=json)
 	if [ "$3" = iops ]; then
 		jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor' <<<"$out"
@@ -55,26 +58,52 @@ for jobs in 1 2; do
 done
 rm -f /tmp/copysrc
 
-printf '\n%-20s %12s %12s %7s\n' workload kernel virtio-vfio ratio
+declare -A kern fuse
 for w in "${workloads[@]}"; do
 	IFS='|' read -r name args metric <<<"$w"
-	k=$(run "$kdisk" "$args" "$metric")
-	o=$(run "$ours" "$args" "$metric")
-	unit=$([ "$metric" = iops ] && echo IOPS || echo MiB/s)
-	printf '%-20s %12s %12s %7s\n' "$name" "$k $unit" "$o $unit" \
-		"$(awk -v a="$o" -v b="$k" 'BEGIN { printf "%.2fx", b ? a / b : 0 }')"
+	kern[$name]=$(run "$kdisk" "$args" "$metric")
+	fuse[$name]=$(run "$ours" "$args" "$metric")
 done
 
 # Two workers (-o queues=2): what they change for large sequential I/O.
 umount /tmp/m
 for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
 "$vv" blk mount -o queues=2 "$bdf" /tmp/m
+declare -A fuse2
 for w in "${workloads[@]:3}"; do
 	IFS='|' read -r name args metric <<<"$w"
-	o=$(run "$ours" "$args" "$metric")
-	printf '%-20s %12s %12s\n' "$name" "queues=2" "$o MiB/s"
+	fuse2[$name]=$(run "$ours" "$args" "$metric")
 done
-echo
 umount /tmp/m
 for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
+
+# The fio engine on the same device: fio drives the library directly, one queue per job.
+eng=$VV_BUILD/fio/virtio-vfio-fio.so
+declare -A eirq epoll
+for w in "${workloads[@]}"; do
+	IFS='|' read -r name args metric <<<"$w"
+	if [ -f "$eng" ]; then
+		e=(--thread --ioengine=external:"$eng")
+		eirq[$name]=$(run "${bdf//:/\\:}" "$args" "$metric" "${e[@]}" --vv_mode=irq)
+		epoll[$name]=$(run "${bdf//:/\\:}" "$args" "$metric" "${e[@]}" --vv_mode=poll)
+	else
+		eirq[$name]=- epoll[$name]=- # meson skipped the engine (no fio source)
+	fi
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b && a != "-") ? a / b : 0 }'; }
+printf '\n%-20s %12s %12s %7s %12s %7s %12s %7s\n' workload kernel "FUSE file" ratio \
+	"engine irq" ratio "engine poll" ratio
+for w in "${workloads[@]}"; do
+	IFS='|' read -r name args metric <<<"$w"
+	unit=$([ "$metric" = iops ] && echo IOPS || echo MiB/s)
+	k=${kern[$name]} o=${fuse[$name]} ei=${eirq[$name]} ep=${epoll[$name]}
+	printf '%-20s %12s %12s %7s %12s %7s %12s %7s\n' "$name" "$k $unit" "$o $unit" \
+		"$(ratio "$o" "$k")" "$ei $unit" "$(ratio "$ei" "$k")" "$ep $unit" "$(ratio "$ep" "$k")"
+done
+for w in "${workloads[@]:3}"; do
+	IFS='|' read -r name args metric <<<"$w"
+	printf '%-20s %12s %12s\n' "$name" "queues=2" "${fuse2[$name]} MiB/s"
+done
+echo
 "$vv" detach "$bdf" >/dev/null
