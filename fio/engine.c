@@ -412,8 +412,8 @@ static void vvfio_cleanup(struct thread_data *td)
 	td->io_ops_data = NULL;
 }
 
-/* fio looks the engine up by this name (dlsym "ioengine"). */
-struct ioengine_ops ioengine = {
+/* fio looks the engine up by this name (dlsym "ioengine"); the only symbol exported. */
+__attribute__((visibility("default"))) struct ioengine_ops ioengine = {
 	.name = "virtio-vfio",
 	.version = FIO_IOOPS_VERSION,
 	.flags = FIO_DISKLESSIO | FIO_NOEXTEND | FIO_NODISKUTIL | FIO_RAWIO,
