@@ -34,7 +34,8 @@ struct vvfio_opts {
 struct vvfio_attach {
 	struct vvfio_dev *dev;
 	struct vv_blk *blk;
-	int q; /* -1 until the job's thread opens the file */
+	int q;		   /* -1 until the job's thread opens the file */
+	unsigned inflight; /* requests on the queue */
 	struct vv_dma_buf dma;
 };
 
@@ -274,7 +275,9 @@ static void vvfio_done(void *opaque, int result)
 {
 	struct io_u *io_u = opaque;
 	struct vvfio_td *st = io_u->engine_data;
+	struct vvfio_attach *a = FILE_ENG_DATA(io_u->file);
 
+	a->inflight--;
 	if (result) {
 		io_u->error = -result;
 		io_u->resid = io_u->xfer_buflen;
@@ -289,12 +292,14 @@ static enum fio_q_status vvfio_queue(struct thread_data *td, struct io_u *io_u)
 	struct vvfio_td *st = td->io_ops_data;
 	struct vvfio_attach *a = FILE_ENG_DATA(io_u->file);
 	uint64_t off = io_u->offset, len = io_u->xfer_buflen;
+	uintptr_t buf = (uintptr_t)io_u->xfer_buf, mem = (uintptr_t)st->mem;
 	unsigned q = (unsigned)a->q;
 	struct vv_sg sg;
 	int err;
 
 	fio_ro_check(td, io_u);
 	io_u->engine_data = st;
+	a->inflight++; /* before submitting: a flush the device needs not may complete at once */
 	switch (io_u->ddir) {
 	case DDIR_READ:
 	case DDIR_WRITE:
@@ -302,7 +307,13 @@ static enum fio_q_status vvfio_queue(struct thread_data *td, struct io_u *io_u)
 			err = -EINVAL; /* the device counts 512-byte sectors */
 			break;
 		}
-		sg.iova = a->dma.iova + (uint64_t)((char *)io_u->xfer_buf - (char *)st->mem);
+		/* Only the registered buffers have an IOVA: fio's own, from iomem_alloc. */
+		if (!a->dma.len || buf < mem || len > st->mem_len ||
+		    buf - mem > st->mem_len - len) {
+			err = -EFAULT;
+			break;
+		}
+		sg.iova = a->dma.iova + (uint64_t)(buf - mem);
 		sg.len = (uint32_t)len;
 		err = vv_blk_submit_rw(a->blk, q, io_u->ddir == DDIR_WRITE, off / 512, &sg, 1,
 				       vvfio_done, io_u);
@@ -310,9 +321,11 @@ static enum fio_q_status vvfio_queue(struct thread_data *td, struct io_u *io_u)
 	case DDIR_SYNC:
 	case DDIR_DATASYNC:
 	case DDIR_SYNC_FILE_RANGE:
+		/* VIRTIO_BLK_T_FLUSH (virtio 1.2 section 5.2.6): the device's write cache. */
 		err = vv_blk_submit_flush(a->blk, q, vvfio_done, io_u);
 		break;
 	case DDIR_TRIM:
+		/* VIRTIO_BLK_T_DISCARD (5.2.6): split by the library to the device's limits. */
 		if (off % 512 || len % 512) {
 			err = -EINVAL;
 			break;
@@ -322,8 +335,12 @@ static enum fio_q_status vvfio_queue(struct thread_data *td, struct io_u *io_u)
 	default:
 		err = -EINVAL;
 	}
-	if (err == -ENOSPC)
-		return FIO_Q_BUSY; /* the ring is full: fio commits, reaps and retries */
+	if (err)
+		a->inflight--;
+	/* The ring is full: fio commits, reaps and retries. With nothing out to reap, the
+	 * request can never fit (more descriptors than the ring has): an error, not a hang. */
+	if (err == -ENOSPC && a->inflight)
+		return FIO_Q_BUSY;
 	if (err) {
 		io_u->error = -err;
 		io_u->resid = len;
