@@ -7,7 +7,8 @@
 #           io_uring on a polled queue (virtio_blk.poll_queues=1, --hipri)
 #   FUSE:   the same fio jobs on our exported file (libaio, io_uring batched), one worker
 #           and two (queues=2)
-#   lib:    `blk bench` (the library alone) in irq, poll and hybrid modes
+#   lib:    `blk bench` (the library alone) in irq, poll and hybrid modes, and the same fio
+#           jobs through the fio engine (fio/virtio-vfio-fio.so) in irq and poll modes
 # and the guest's memory copy rate, which bounds any FUSE export (FUSE copies each byte).
 # Each measurement is one "VV-BENCH {json}" line on the console; scripts/bench turns them
 # into medians, ranges and ratios (bench/report.py). Results: docs/performance.md.
@@ -20,6 +21,7 @@ set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
 vv=$VV_BUILD/cli/virtio-vfio
+engine=$VV_BUILD/fio/virtio-vfio-fio.so
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 size=256M
@@ -103,6 +105,11 @@ lib_round() {
 			emit "$r" "$name" "lib $mode" $("$vv" blk bench --json --time "$runtime" \
 				--mode $mode $largs --qd "$qd" --size $size "$bdf" |
 				jq -r '[.iops, .bytes_per_s, .lat_us.avg] | map(tostring) | join(" ")')
+		done
+		[ -f "$engine" ] || continue # meson skipped the engine (no fio source)
+		for mode in irq poll; do
+			emit "$r" "$name" "fio engine $mode" $(fio_run "${bdf//:/\\:}" \
+				"--thread --ioengine=external:$engine --vv_mode=$mode" "$qd" "$fargs")
 		done
 	done
 }
