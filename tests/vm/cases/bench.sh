@@ -3,7 +3,7 @@
 # `blk bench` on real devices: each completion mode (irq, poll, hybrid) and workload completes
 # I/O and reports it in text and JSON; two queues run two threads; polling a device without
 # MSI-X works; a read-only disk refuses write workloads. Correctness, not speed: the speed
-# comparison is bench/blk-modes.sh.
+# comparison is bench/blk.sh (scripts/bench).
 #vm: timeout 360
 #vm: topology rootport
 #vm: blk vb serial=vvbench0 size=64M extra=num-queues=2
