@@ -17,6 +17,7 @@ n=0 bad=0
 #   devs       the drivers: the public API (vq.h included) and their own files
 #   host       host tools (binding, in-use, names): the CLI's, never the library's
 #   fuse       the FUSE export: the public API only
+#   nbdkit     the nbdkit plugin: the public API only
 #   cli        the tool: host tools, and the capability parser for `doctor`
 allowed() {
 	case "$1" in
@@ -29,6 +30,7 @@ allowed() {
 	src/host) echo "util/ host/" ;;
 	src) echo "util/" ;;
 	fuse) echo "" ;;
+	nbdkit) echo "" ;;
 	cli) echo "util/ host/ pci/caps.h netstack/" ;;
 	cli/netstack) echo "util/" ;;
 	include/virtio-vfio) echo "" ;;
@@ -64,7 +66,7 @@ check_file() {
 }
 
 cd "$src" || exit 2
-files=$(find src fuse cli include/virtio-vfio -name '*.[ch]' | sort)
+files=$(find src fuse nbdkit cli include/virtio-vfio -name '*.[ch]' | sort)
 for f in $files; do
 	check_file "$f"
 done
