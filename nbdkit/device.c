@@ -66,7 +66,7 @@ static int read_hex(const char *bdf, const char *attr, unsigned *ret)
 
 int nbd_check_device(const char *bdf)
 {
-	unsigned vendor, device, subsys;
+	unsigned vendor = 0, device = 0, subsys = 0;
 	char path[PATH_MAX], drv[PATH_MAX];
 	const char *name;
 	ssize_t n;

@@ -418,4 +418,7 @@ static struct nbdkit_plugin plugin = {
 /* Many worker threads per connection: io.c shares the queues among them. */
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
+/* The macro defines it; declared for -Wmissing-prototypes. */
+NBDKIT_DLL_PUBLIC struct nbdkit_plugin *plugin_init(void);
+
 NBDKIT_REGISTER_PLUGIN(plugin)
