@@ -52,8 +52,9 @@ run() {
 	else
 		target=(--filename="$1" --direct=1 --ioengine=libaio)
 	fi
+	# The nbd engine says "fio: connected to NBD server" before the JSON.
 	out=$(fio --name=b "${target[@]}" $2 --size=256M --time_based --runtime="$runtime" \
-		--ramp_time=2 --output-format=json)
+		--ramp_time=2 --output-format=json | sed -n '/^{/,$p')
 	if [ "$3" = iops ]; then
 		jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor' <<<"$out"
 	else
