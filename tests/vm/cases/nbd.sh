@@ -9,6 +9,7 @@
 #   namespace reads and writes; the kernel's nbd client carries an ext4 filesystem.
 # - Kill -9 of a client mid-write: every write whose flush was acknowledged is there, read
 #   back through the server and, once it stopped, through the kernel's own driver.
+# - A resized disk (QMP block_resize): new connections see the new size.
 # - nbdkit -r serves read-only.
 # - device_del under a client's write load: the server says why, fails what is in flight,
 #   exits 0, and the kernel completes the removal.
@@ -193,6 +194,12 @@ if [ -e /dev/nbd0 ] || modprobe nbd 2>/dev/null; then
 else
 	vv_die "the nbd module does not load"
 fi
+
+# --- a resized disk: the config interrupt reaches the plugin, new connections see the size -
+echo 'VV-QMP: {"execute": "block_resize", "arguments": {"node-name": "d_vnbd", "size": 100663296}}' >/dev/console
+vv_wait "[ \"\$(nbdinfo --size $uri 2>/dev/null)\" = 100663296 ]" 300 ||
+	vv_die "size after block_resize: $(nbdinfo --size $uri)"
+echo "ok: after block_resize to 96 MiB, new connections see it"
 
 # --- kill -9 of a client mid-write loses no acknowledged flush ----------------------------
 : >/tmp/acked
