@@ -18,12 +18,15 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <virtio-vfio/blk.h>
 #include <virtio-vfio/device.h>
 #include <virtio-vfio/mem.h>
 #include <virtio-vfio/vq.h>
+
+#include <nbdkit-plugin.h>
 
 #include "io.h"
 
@@ -33,11 +36,13 @@
 #define WINDOW	     4u		  /* chunks one request keeps in flight */
 #define SLEEP_MS     200	  /* a reaper looks again at least this often */
 #define POLL_IDLE_US 50		  /* a queue without an interrupt vector is polled this often */
+#define STALL_MS     30000	  /* requests in flight and no completion: the device is gone */
 
 enum chunk_state { CHUNK_FREE, CHUNK_READY, CHUNK_INFLIGHT, CHUNK_DONE };
 
 /* A piece of one request, in one bounce slot (none for flush, discard, write zeroes). */
 struct chunk {
+	struct queue *q;
 	enum chunk_state state;
 	int slot;
 	uint64_t off; /* bytes on the device, block-aligned */
@@ -52,6 +57,8 @@ struct queue {
 	unsigned idx;
 	int efd; /* completion eventfd; -1: polled */
 	struct vv_vq *vq;
+	unsigned inflight;    /* requests on the ring */
+	uint64_t stall_since; /* ms: first empty wait with requests in flight; 0: none */
 	struct vv_dma_buf mem;
 	unsigned free[SLOTS];
 	unsigned nfree;
@@ -81,6 +88,14 @@ static uint8_t *slot_mem(const struct queue *q, int slot)
 	return (uint8_t *)q->mem.vaddr + (size_t)slot * SLOT_BYTES;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Runs in whichever thread reaps, with the queue's lock held. */
 static void chunk_done(void *opaque, int result)
 {
@@ -88,6 +103,7 @@ static void chunk_done(void *opaque, int result)
 
 	c->result = result;
 	c->state = CHUNK_DONE;
+	c->q->inflight--;
 }
 
 /*
@@ -124,6 +140,24 @@ static void sleep_on(struct queue *q)
 }
 
 /*
+ * Requests on @q and no completion for STALL_MS: the device stopped answering. As the library's
+ * sync helpers and the FUSE export do, give up on it: the abort resets it, and what is in flight
+ * completes with -EIO.
+ */
+static void give_up(struct nbd_io *io, struct queue *q)
+{
+	struct vv_device *dev = vv_blk_device(io->blk);
+
+	if (!vv_device_aborted(dev)) {
+		nbdkit_error("%s: queue %u: no answer for %u s with %u requests in flight; "
+			     "giving up on the device",
+			     vv_device_bdf(dev), q->idx, STALL_MS / 1000, q->inflight);
+		vv_device_abort(dev);
+	}
+	q->stall_since = 0;
+}
+
+/*
  * A slot came free: a reaper asleep on the eventfd waits for it too, and would otherwise
  * notice only at the next completion. Lock held, so a reaper is asleep or about to be.
  */
@@ -151,7 +185,14 @@ static void wait_progress(struct nbd_io *io, struct queue *q)
 		pthread_mutex_unlock(&q->lock);
 		sleep_on(q);
 		pthread_mutex_lock(&q->lock);
-		reap(io, q);
+		if (reap(io, q) || !q->inflight)
+			q->stall_since = 0;
+		else if (!q->stall_since)
+			q->stall_since = now_ms();
+		else if (now_ms() - q->stall_since >= STALL_MS)
+			give_up(io, q);
+	} else {
+		q->stall_since = 0;
 	}
 	q->reaping = false;
 	pthread_cond_broadcast(&q->cond);
@@ -161,11 +202,17 @@ static void wait_progress(struct nbd_io *io, struct queue *q)
 static int submit(struct nbd_io *io, struct queue *q, struct chunk *c, bool write)
 {
 	struct vv_sg sg = {.iova = q->mem.iova + (uint64_t)c->slot * SLOT_BYTES, .len = c->len};
-	int ret = vv_blk_submit_rw(io->blk, q->idx, write, c->off / SECTOR, &sg, 1, chunk_done, c);
+	int ret;
 
-	if (ret)
-		return ret;
+	/* In flight before the call: the library may complete a request inside it. */
 	c->state = CHUNK_INFLIGHT;
+	q->inflight++;
+	ret = vv_blk_submit_rw(io->blk, q->idx, write, c->off / SECTOR, &sg, 1, chunk_done, c);
+	if (ret) {
+		c->state = CHUNK_READY;
+		q->inflight--;
+		return ret;
+	}
 	return vv_blk_kick(io->blk, q->idx);
 }
 
@@ -184,7 +231,7 @@ static int rw_chunks(struct nbd_io *io, bool write, uint8_t *buf, uint64_t off, 
 	int result = 0;
 
 	for (unsigned i = 0; i < WINDOW; i++)
-		ch[i] = (struct chunk){.state = CHUNK_FREE, .slot = -1};
+		ch[i] = (struct chunk){.q = q, .state = CHUNK_FREE, .slot = -1};
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		bool progress = false;
@@ -206,7 +253,7 @@ static int rw_chunks(struct nbd_io *io, bool write, uint8_t *buf, uint64_t off, 
 				pthread_mutex_lock(&q->lock);
 			}
 			q->free[q->nfree++] = (unsigned)c->slot;
-			*c = (struct chunk){.state = CHUNK_FREE, .slot = -1};
+			*c = (struct chunk){.q = q, .state = CHUNK_FREE, .slot = -1};
 			busy--;
 			progress = true;
 		}
@@ -215,10 +262,18 @@ static int rw_chunks(struct nbd_io *io, bool write, uint8_t *buf, uint64_t off, 
 			wake_reaper(q);
 		}
 		/* Start more: a free window entry and a free slot each; none after an error. */
-		for (unsigned i = 0; i < WINDOW && !result; i++) {
+		for (unsigned i = 0; i < WINDOW; i++) {
 			struct chunk *c = &ch[i];
 			int ret;
 
+			if (result) {
+				/* One the ring had no room for goes no further: its slot back. */
+				if (c->state == CHUNK_READY) {
+					c->state = CHUNK_DONE;
+					progress = true;
+				}
+				continue;
+			}
 			if (c->state == CHUNK_FREE && pos < dev_end && q->nfree) {
 				c->slot = (int)q->free[--q->nfree];
 				c->off = pos;
@@ -262,16 +317,26 @@ typedef int (*start_fn)(struct nbd_io *io, struct queue *q, struct chunk *c, con
 static int one_request(struct nbd_io *io, start_fn start, const void *arg)
 {
 	struct queue *q = my_queue(io);
-	struct chunk c = {.state = CHUNK_READY, .slot = -1};
+	struct chunk c = {.q = q, .state = CHUNK_READY, .slot = -1};
 	int ret;
 
 	pthread_mutex_lock(&q->lock);
-	while ((ret = start(io, q, &c, arg)) == -ENOSPC)
-		wait_progress(io, q);
-	if (!ret) {
+	for (;;) {
+		/* In flight before the call: a flush without VIRTIO_BLK_F_FLUSH completes in it. */
 		c.state = CHUNK_INFLIGHT;
-		ret = vv_blk_kick(io->blk, q->idx);
+		q->inflight++;
+		ret = start(io, q, &c, arg);
+		if (!ret)
+			break;
+		c.state = CHUNK_READY;
+		q->inflight--;
+		if (ret != -ENOSPC)
+			break;
+		wait_progress(io, q);
+	}
+	if (!ret) {
 		/* Even when the kick failed the request is on the ring: it completes (-EIO). */
+		ret = vv_blk_kick(io->blk, q->idx);
 		while (c.state != CHUNK_DONE)
 			wait_progress(io, q);
 		if (!ret)
