@@ -9,6 +9,8 @@
 #           and two (queues=2)
 #   lib:    `blk bench` (the library alone) in irq, poll and hybrid modes, and the same fio
 #           jobs through the fio engine (fio/virtio-vfio-fio.so) in irq and poll modes
+#   NBD:    the same fio jobs over NBD (fio's nbd engine, a Unix socket) to
+#           `nbdkit virtio-vfio` (nbdkit/), and nbdcopy of the range to null:
 # and the guest's memory copy rate, which bounds any FUSE export (FUSE copies each byte).
 # Each measurement is one "VV-BENCH {json}" line on the console; scripts/bench turns them
 # into medians, ranges and ratios (bench/report.py). Results: docs/performance.md.
@@ -22,6 +24,7 @@ set -euo pipefail
 
 vv=$VV_BUILD/cli/virtio-vfio
 engine=$VV_BUILD/fio/virtio-vfio-fio.so
+plugin=$VV_BUILD/nbdkit/nbdkit-virtio-vfio-plugin.so
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 size=256M
@@ -113,6 +116,28 @@ lib_round() {
 		done
 	done
 }
+nbd_round() {
+	local r=$1 w name fargs largs qd uri='nbd+unix:///?socket=/tmp/nbd.sock' t0 ms
+	[ -f "$plugin" ] || return 0 # meson skipped the plugin (no nbdkit-plugin-dev)
+	nbdkit -U /tmp/nbd.sock --pidfile /tmp/nbdkit.pid "$plugin" device="$bdf"
+	vv_wait "nbdinfo --size '$uri' >/dev/null 2>&1" 300 || vv_die "nbdkit does not answer"
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r name fargs largs qd <<<"$w"
+		# The nbd engine says "fio: connected to NBD server" before the JSON.
+		emit "$r" "$name" "NBD (nbdkit)" $(fio --name=b --ioengine=nbd --uri="$uri" $fargs \
+			--iodepth="$qd" --size=$size --time_based --runtime="$runtime" --ramp_time=2 \
+			--output-format=json | sed -n '/^{/,$p' |
+			jq -r '.jobs[0] | [(.read.iops + .write.iops), (.read.bw_bytes + .write.bw_bytes),
+			(if .read.iops > 0 then .read.lat_ns.mean else .write.lat_ns.mean end) / 1000]
+			| map(tostring) | join(" ")')
+	done
+	t0=$(date +%s%N)
+	nbdcopy "$uri" null:
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	emit "$r" "nbdcopy" "nbdcopy to null:" 0 $((256 * 1048576 * 1000 / (ms ? ms : 1))) 0
+	kill "$(cat /tmp/nbdkit.pid)"
+	vv_wait_gone "$bdf"
+}
 # FUSE copies every byte once inside the guest, and under TCG a guest copy is emulated:
 # copies of 1 MiB from tmpfs (page cache) measure what bounds a FUSE export here.
 copy_round() {
@@ -129,7 +154,7 @@ copy_round() {
 }
 
 # Each round runs every group; the order rotates so that no contender always goes first.
-groups=(kernel_round "fuse_round_1" lib_round "fuse_round_2" copy_round)
+groups=(kernel_round "fuse_round_1" lib_round nbd_round "fuse_round_2" copy_round)
 fuse_round_1() { fuse_round "$1" 1; }
 fuse_round_2() { fuse_round "$1" 2; }
 for r in $(seq 1 "$rounds"); do

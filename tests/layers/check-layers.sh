@@ -18,6 +18,7 @@ n=0 bad=0
 #   host       host tools (binding, in-use, names): the CLI's, never the library's
 #   fuse       the FUSE export: the public API only
 #   fio        the fio engine: the public API only (and fio's headers, from its source)
+#   nbdkit     the nbdkit plugin: the public API only
 #   cli        the tool: host tools, and the capability parser for `doctor`
 allowed() {
 	case "$1" in
@@ -31,6 +32,7 @@ allowed() {
 	src) echo "util/" ;;
 	fuse) echo "" ;;
 	fio) echo "" ;;
+	nbdkit) echo "" ;;
 	cli) echo "util/ host/ pci/caps.h netstack/" ;;
 	cli/netstack) echo "util/" ;;
 	include/virtio-vfio) echo "" ;;
@@ -66,7 +68,7 @@ check_file() {
 }
 
 cd "$src" || exit 2
-files=$(find src fuse fio cli include/virtio-vfio -name '*.[ch]' | sort)
+files=$(find src fuse fio nbdkit cli include/virtio-vfio -name '*.[ch]' | sort)
 for f in $files; do
 	check_file "$f"
 done
