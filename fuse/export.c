@@ -78,6 +78,44 @@ static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const
 	return 0;
 }
 
+unsigned export_workers(const struct export *ex)
+{
+	return ex->nworkers;
+}
+
+bool export_stopping(const struct export *ex)
+{
+	return atomic_load(&ex->stopping);
+}
+
+void export_stats(const struct export *ex, unsigned dev, struct export_dev_stats *ret)
+{
+	const struct dev *d = &ex->devs[dev];
+	uint64_t taken = 0, answered = 0;
+
+	*ret = (struct export_dev_stats){0};
+	for (unsigned i = 0; i < ex->nworkers; i++) {
+		const struct wstats *s = &ex->workers[i].stats[dev];
+		uint64_t r = STAT_GET(s->reads), w = STAT_GET(s->writes);
+		uint64_t f = STAT_GET(s->flushes), z = STAT_GET(s->fallocates);
+
+		/* Read while they move: a difference that would go negative is clamped. */
+		taken += STAT_GET(s->taken);
+		answered += r + w + f + z;
+		ret->reads += r;
+		ret->writes += w;
+		ret->flushes += f;
+		ret->fallocates += z;
+		ret->bytes_read += STAT_GET(s->bytes_read);
+		ret->bytes_written += STAT_GET(s->bytes_written);
+		ret->errors += STAT_GET(s->errors);
+	}
+	ret->in_flight = taken > answered ? taken - answered : 0;
+	ret->dev_in_flight = atomic_load_explicit(&d->inflight, memory_order_relaxed);
+	ret->size_bytes = atomic_load_explicit(&d->bytes, memory_order_relaxed);
+	ret->lost = atomic_load(&d->lost) || vv_device_aborted(vv_blk_device(d->blk));
+}
+
 int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const char *mountpoint,
 	       const struct export_opts *opts, void (*ready)(void *ctx), void *ready_ctx)
 {
@@ -128,7 +166,12 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 	ret = workers_setup(&ex);
 	if (ret)
 		goto out_workers;
+	if (opts->serving)
+		opts->serving(&ex, opts->serving_ctx);
 	ret = workers_run(&ex, ready, ready_ctx);
+	/* Every path out (unmount, signal, stop deadline, lost device) comes by here. */
+	if (opts->serving)
+		opts->serving(NULL, opts->serving_ctx);
 
 	/* Everything in flight completed; make it durable before the device is reset. */
 	for (unsigned i = 0; i < n; i++)

@@ -7,8 +7,10 @@
 #define VV_FUSE_EXPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vv_blk;
+struct export;
 
 struct export_opts {
 	bool read_only;
@@ -16,7 +18,33 @@ struct export_opts {
 	unsigned queues;	  /* per device; 0: all */
 	unsigned stop_timeout_ms; /* after stop, how long I/O in flight may take; 0: 30 s */
 	int channel_fd;		  /* with no mountpoint: a FUSE channel to serve (tests) */
+	/*
+	 * Called with the export once its counters exist and before it serves (for a status
+	 * endpoint: export_stats() from any thread), and with NULL after its last request
+	 * was answered, before they go away. Optional.
+	 */
+	void (*serving)(struct export *ex, void *ctx);
+	void *serving_ctx;
 };
+
+/*
+ * One device's counters, summed over the workers. Each worker writes its own (relaxed
+ * stores, no lock), so a sum taken while I/O runs may be a few requests apart from itself.
+ */
+struct export_dev_stats {
+	uint64_t reads, writes, flushes, fallocates; /* FUSE requests answered, by kind */
+	uint64_t bytes_read, bytes_written;	     /* of those answered without error */
+	uint64_t errors;			     /* answered with an error */
+	uint64_t in_flight;			     /* FUSE requests taken, not yet answered */
+	uint64_t dev_in_flight;			     /* device requests queued, not completed */
+	uint64_t size_bytes;
+	bool lost; /* aborted: removed, needing a reset, broke the rules, or no answer after stop */
+};
+
+/* Any thread, between opts->serving(ex) and opts->serving(NULL). */
+unsigned export_workers(const struct export *ex);
+bool export_stopping(const struct export *ex);
+void export_stats(const struct export *ex, unsigned dev, struct export_dev_stats *ret);
 
 /*
  * Mounts @n already opened devices (@bdfs their names) on @mountpoint and serves requests until

@@ -142,6 +142,22 @@ struct dev {
 	atomic_bool lost;      /* aborted: removed, needs a reset, or broke the rules */
 };
 
+/*
+ * A worker's counters for one device: written by that worker alone (relaxed atomic stores,
+ * STAT_ADD), read by anyone (export_stats()). Each worker's array is cache-line aligned, so
+ * the workers never write the same line.
+ */
+struct wstats {
+	uint64_t taken; /* FUSE requests taken: in flight is taken - answered */
+	uint64_t reads, writes, flushes, fallocates;
+	uint64_t bytes_read, bytes_written, errors;
+};
+
+#define STAT_ADD(field, n)                                                            \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
+			 __ATOMIC_RELAXED)
+#define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
 struct worker {
 	struct export *ex;
 	unsigned idx;
@@ -157,6 +173,7 @@ struct worker {
 	uint8_t *pool;		 /* NBUFS * BUF_SIZE bytes */
 	struct rbuf bufs[NBUFS];
 	struct dpool *dpools; /* per device, with several devices */
+	struct wstats *stats; /* per device */
 	uint8_t *priv;	      /* RECV_SIZE bytes no device reaches: requests other than WRITE */
 	unsigned free_bufs[NBUFS];
 	unsigned nfree;

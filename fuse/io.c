@@ -97,6 +97,7 @@ struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind)
 		w->cur_taken = true;
 	}
 	w->inflight++;
+	STAT_ADD(w->stats[d - w->ex->devs].taken, 1);
 	return op;
 }
 
@@ -271,6 +272,33 @@ static void defer(struct op *op)
 	w->deferred_tail = op;
 }
 
+/* The worker's counters for the op's device; taken - (the kinds summed) is in flight. */
+static void count(const struct op *op, int err)
+{
+	struct wstats *s = &op->w->stats[op->d - op->w->ex->devs];
+
+	if (err)
+		STAT_ADD(s->errors, 1);
+	switch (op->kind) {
+	case OP_READ:
+		if (!err)
+			STAT_ADD(s->bytes_read, op->size);
+		STAT_ADD(s->reads, 1);
+		break;
+	case OP_WRITE:
+		if (!err)
+			STAT_ADD(s->bytes_written, op->size);
+		STAT_ADD(s->writes, 1);
+		break;
+	case OP_FSYNC:
+		STAT_ADD(s->flushes, 1);
+		break;
+	case OP_FALLOC:
+		STAT_ADD(s->fallocates, 1);
+		break;
+	}
+}
+
 /* Answers the FUSE request and lets go of everything the op held. */
 static void complete(struct op *op)
 {
@@ -279,6 +307,8 @@ static void complete(struct op *op)
 
 	if (op->registered && unclaim(op))
 		w->wake_others = true; /* this worker retries its own deferred list anyway */
+	/* Before the answer: whoever got it finds it counted (fio, then `status`). */
+	count(op, err);
 	if (err)
 		fuse_reply_err(op->req, -err);
 	else if (op->kind == OP_READ)

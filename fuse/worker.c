@@ -424,8 +424,11 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 	w->kick = calloc(ex->n, sizeof(*w->kick));
 	w->irq_ctx = calloc(ex->n, sizeof(*w->irq_ctx));
 	w->priv = malloc(RECV_SIZE);
-	if (!w->base || !w->q || !w->irq || !w->kick || !w->irq_ctx || !w->priv)
+	/* Its own cache lines: the status reader sums them while the workers write theirs. */
+	w->stats = aligned_alloc(64, (ex->n * sizeof(*w->stats) + 63) / 64 * 64);
+	if (!w->base || !w->q || !w->irq || !w->kick || !w->irq_ctx || !w->priv || !w->stats)
 		return -ENOMEM;
+	memset(w->stats, 0, ex->n * sizeof(*w->stats));
 	w->pool = mmap(NULL, pool_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (w->pool == MAP_FAILED) {
 		w->pool = NULL;
@@ -508,6 +511,7 @@ static void free_worker(struct export *ex, struct worker *w)
 	free(w->kick);
 	free(w->irq_ctx);
 	free(w->priv);
+	free(w->stats);
 }
 
 /* Worker 0 takes signals, configuration changes (vv_blk_refresh() wants queue 0), removals. */

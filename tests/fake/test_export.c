@@ -63,9 +63,24 @@ struct t {
 	uint64_t next_unique;
 	unsigned answered, errors;
 	uint8_t *msg;
+	struct export *ex;		 /* between the two calls of opts.serving */
+	struct export_dev_stats last[2]; /* the counters as the export ended */
+	unsigned serving_calls;
 };
 
 static bool recv_reply(struct t *t, int timeout_ms);
+
+/* export_opts.serving: the counters are readable from here on, until the call with NULL. */
+static void on_serving(struct export *ex, void *ctx)
+{
+	struct t *t = ctx;
+
+	if (!ex)
+		for (unsigned i = 0; i < t->ndev; i++)
+			export_stats(t->ex, i, &t->last[i]);
+	__atomic_store_n(&t->ex, ex, __ATOMIC_RELEASE);
+	t->serving_calls++;
+}
 
 static void *run_export(void *arg)
 {
@@ -195,7 +210,10 @@ static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsi
 		if (setsockopt(t->sk[i], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
 			setsockopt(t->sk[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
-	t->opts = (struct export_opts){.channel_fd = t->sk[1], .stop_timeout_ms = stop_timeout_ms};
+	t->opts = (struct export_opts){.channel_fd = t->sk[1],
+				       .stop_timeout_ms = stop_timeout_ms,
+				       .serving = on_serving,
+				       .serving_ctx = t};
 	assert_int_equal(pthread_create(&t->thread, NULL, run_export, t), 0);
 	init_session(t);
 	return t;
@@ -496,6 +514,92 @@ static void test_stuck_device(void **state)
 	assert_int_equal(t->errors, 2);
 	assert_true(vv_device_aborted(vv_blk_device(t->blk[0])));
 	assert_true(b.tv_sec - a.tv_sec < 5);
+	/* The status counters saw it: two reads, both failed, the device given up on. */
+	assert_int_equal(t->last[0].reads, 2);
+	assert_int_equal(t->last[0].errors, 2);
+	assert_int_equal(t->last[0].bytes_read, 0);
+	assert_int_equal(t->last[0].in_flight, 0);
+	assert_true(t->last[0].lost);
+	finish(t);
+}
+
+/*
+ * The counters `virtio-vfio status` shows: each FUSE request counted once by kind, bytes as
+ * asked (an unaligned write counts its own bytes, not the blocks it patched), requests the
+ * export answers without the device (a read past the end) not at all; in flight while a
+ * device holds requests, and back to zero.
+ */
+static void test_counters(void **state)
+{
+	struct t *t = start(true, 0, 0, 2);
+	static uint8_t data[8192];
+	struct export_dev_stats s;
+	struct fuse_write_in w = {.size = 4096};
+	struct fuse_read_in r = {.size = 8192};
+	struct fuse_write_in uw = {.offset = 10, .size = 100};
+	struct fuse_read_in eof = {.offset = DISK_BYTES, .size = 4096};
+	struct fuse_fsync_in f = {0};
+
+	assert_int_equal(t->serving_calls, 1);
+	assert_non_null(t->ex);
+	for (unsigned i = 0; i < 10; i++) {
+		w.offset = i * 4096ull;
+		send_req(t, FUSE_WRITE, DEV_INO, &w, sizeof(w), data, 4096, 4096);
+	}
+	for (unsigned i = 0; i < 7; i++) {
+		r.offset = i * 8192ull;
+		send_req(t, FUSE_READ, DEV_INO + 1, &r, sizeof(r), NULL, 0, 8192);
+	}
+	send_req(t, FUSE_WRITE, DEV_INO, &uw, sizeof(uw), data, 100, 100);
+	send_req(t, FUSE_FSYNC, DEV_INO, &f, sizeof(f), NULL, 0, 0);
+	send_req(t, FUSE_READ, DEV_INO, &eof, sizeof(eof), NULL, 0, 0);
+	while (t->nout)
+		assert_true(recv_reply(t, 5000));
+
+	export_stats(t->ex, 0, &s);
+	assert_int_equal(s.writes, 11);
+	assert_int_equal(s.bytes_written, 10 * 4096 + 100);
+	assert_int_equal(s.reads, 0);
+	assert_int_equal(s.flushes, 1);
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(s.in_flight, 0);
+	assert_int_equal(s.dev_in_flight, 0);
+	assert_int_equal(s.size_bytes, DISK_BYTES);
+	assert_false(s.lost);
+	export_stats(t->ex, 1, &s);
+	assert_int_equal(s.reads, 7);
+	assert_int_equal(s.bytes_read, 7 * 8192);
+	assert_int_equal(s.writes, 0);
+
+	/* A device that holds its requests: they are in flight, on the device too. */
+	t->fd[1].rings[0].stalled = true;
+	r.offset = 0;
+	send_req(t, FUSE_READ, DEV_INO + 1, &r, sizeof(r), NULL, 0, 8192);
+	send_req(t, FUSE_READ, DEV_INO + 1, &r, sizeof(r), NULL, 0, 8192);
+	for (int i = 0; i < 200; i++) {
+		export_stats(t->ex, 1, &s);
+		if (s.in_flight == 2 && s.dev_in_flight == 2)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(s.in_flight, 2);
+	assert_int_equal(s.dev_in_flight, 2);
+	assert_int_equal(s.reads, 7);
+	/* Answering again: the next doorbell has it serve all three. */
+	t->fd[1].rings[0].stalled = false;
+	send_req(t, FUSE_READ, DEV_INO + 1, &r, sizeof(r), NULL, 0, 8192);
+	while (t->nout)
+		assert_true(recv_reply(t, 5000));
+	export_stats(t->ex, 1, &s);
+	assert_int_equal(s.reads, 10);
+	assert_int_equal(s.bytes_read, 10 * 8192);
+	assert_int_equal(s.in_flight, 0);
+
+	assert_int_equal(stop(t), 0);
+	assert_int_equal(t->serving_calls, 2);
+	assert_null(t->ex);
+	assert_int_equal(t->last[0].writes, 11);
+	assert_int_equal(t->last[1].reads, 10);
 	finish(t);
 }
 
@@ -508,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_neighbour),
 		cmocka_unit_test(test_hostile_rings),
 		cmocka_unit_test(test_stuck_device),
+		cmocka_unit_test(test_counters),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
