@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "export.h"
 #include "logfwd.h"
+#include "status.h"
 
 #define MAX_DEVS 16
 
@@ -126,6 +127,7 @@ static int blk_mount(int argc, char **argv)
 	char bdfs[MAX_DEVS][PCI_BDF_LEN];
 	const char *names[MAX_DEVS];
 	struct vv_blk *blks[MAX_DEVS] = {0};
+	struct blk_status bs;
 	bool foreground = false;
 	const char *mnt;
 	struct stat st;
@@ -197,8 +199,14 @@ static int blk_mount(int argc, char **argv)
 			cli_err("%s: cannot open as a virtio-blk device: %s", bdfs[i],
 				strerror(-ret));
 	}
-	if (!ret)
+	if (!ret) {
+		/* `virtio-vfio status` reads this process's counters through a socket. */
+		blk_status_init(&bs, blks, names, (unsigned)n, mnt, &eo);
+		eo.serving = blk_status_serving;
+		eo.serving_ctx = &bs;
 		ret = export_run(blks, names, (unsigned)n, mnt, &eo, tell_parent, &pipe_fd);
+		blk_status_fini(&bs);
+	}
 	for (int i = 0; i < n; i++)
 		vv_blk_close(blks[i]);
 	logfwd_stop();

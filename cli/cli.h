@@ -59,5 +59,6 @@ int cmd_doctor(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_net(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif /* VV_CLI_H */

@@ -28,6 +28,7 @@ static const struct command {
 #ifdef HAVE_LWIP
 	{"net", cmd_net, "net serve: a TCP/IP stack (lwIP) on an attached virtio-net"},
 #endif
+	{"status", cmd_status, "what 'blk mount' and 'net serve' serve, with live counters"},
 };
 
 void cli_err(const char *fmt, ...)

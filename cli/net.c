@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "netstack/netstack.h"
+#include "status.h"
 
 #define DEF_POLL_US 50
 
@@ -95,6 +96,7 @@ static int net_serve(int argc, char **argv)
 	const char *cidr = NULL;
 	char bdf[PCI_BDF_LEN], *end;
 	struct ready_ctx rc;
+	struct net_status ns;
 	struct vv_net *net;
 	sigset_t sigs;
 	int c, ret, sfd;
@@ -182,7 +184,11 @@ static int net_serve(int argc, char **argv)
 	vv_net_set_promisc(net, false);
 	so.name = bdf;
 	rc = (struct ready_ctx){.bdf = bdf, .cidr = cidr, .net = net};
+	/* `virtio-vfio status` reads the counters through a socket while we serve. */
+	ns = (struct net_status){.net = net, .bdf = bdf, .cidr = cidr, .poll_us = so.poll_us};
+	net_status_open(&ns);
 	ret = netstack_run(net, &so, sfd, ready, &rc);
+	net_status_close(&ns);
 	if (ret)
 		cli_err("%s: net serve failed: %s", bdf, strerror(-ret));
 	/* The stack is frozen under its lock: no buffer is touched after the device is closed. */
