@@ -162,6 +162,9 @@ static int sock_pid(const char *name)
 	return (int)v;
 }
 
+/* Sockets of other users' processes: root's are mode 0600, and so are theirs. */
+static unsigned denied;
+
 static void scan_dir(const char *dir, struct proc *procs, unsigned *np)
 {
 	DIR *d = opendir(dir);
@@ -184,6 +187,10 @@ static void scan_dir(const char *dir, struct proc *procs, unsigned *np)
 					path, pid);
 			continue;
 		}
+		if (ret == -EACCES || ret == -EPERM) {
+			denied++;
+			continue;
+		}
 		if (ret) {
 			fprintf(stderr, "%s: warning: %s: no status: %s\n", prog, path,
 				strerror(-ret));
@@ -195,6 +202,26 @@ static void scan_dir(const char *dir, struct proc *procs, unsigned *np)
 			continue;
 		}
 		procs[(*np)++] = (struct proc){pid, doc};
+	}
+	closedir(d);
+}
+
+/* Root sees every user's processes too: /run/user/UID/virtio-vfio, but @done once only. */
+static void scan_users(const char *done, struct proc *procs, unsigned *np)
+{
+	DIR *d = opendir("/run/user");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char dir[PATH_MAX];
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(dir, sizeof(dir), "/run/user/%s/%s", e->d_name, STATUS_DIR_USER);
+		if (strcmp(dir, done))
+			scan_dir(dir, procs, np);
 	}
 	closedir(d);
 }
@@ -345,6 +372,10 @@ int cmd_status(int argc, char **argv)
 		scan_dir(dirs[0], procs, &n);
 	if (!status_dir(false, dirs[1], sizeof(dirs[1])) && strcmp(dirs[0], dirs[1]))
 		scan_dir(dirs[1], procs, &n);
+	else
+		dirs[1][0] = 0;
+	if (geteuid() == 0 && !getenv("VV_STATUS_DIR"))
+		scan_users(dirs[1], procs, &n);
 	qsort(procs, n, sizeof(*procs), by_pid);
 	for (unsigned i = 0; i < n; i++) {
 		if (filter && !matches(procs[i].doc, filter)) {
@@ -361,6 +392,11 @@ int cmd_status(int argc, char **argv)
 		printf("nothing is served (no 'blk mount' or 'net serve' runs)\n");
 	for (unsigned i = 0; i < kept; i++)
 		jnode_free(procs[i].doc);
+	if (denied)
+		fprintf(stderr,
+			"%s: %u serving process%s of other users not shown: their sockets are "
+			"theirs (run as root to see all)\n",
+			prog, denied, denied == 1 ? "" : "es");
 	if (filter && !kept) {
 		cli_err("status: nothing serves %s", filter);
 		return EXIT_FAIL;

@@ -4,7 +4,7 @@
 # they serve and their counters; the counters move under fio and match fio's own totals
 # exactly (direct I/O, 4 KiB blocks); net serve's move under ping and TCP echo; the filter;
 # entries gone after umount and SIGTERM; a stopped server does not hang `status`; the socket
-# of a process killed with -9 is removed.
+# of a process killed with -9 is removed; a user's mount, its socket in $XDG_RUNTIME_DIR.
 #vm: timeout 420
 #vm: topology rootport
 #vm: blk va serial=vvstat0 size=64M
@@ -155,6 +155,38 @@ out=$("$vv" status 2>&1)
 echo "$out"
 [[ $out == *"removed $sdir/$fg.sock: its process $fg is gone"* ]] || vv_die "stale socket: $out"
 [ ! -e "$sdir/$fg.sock" ] || vv_die "stale socket still there"
+vv_assert_eq "$(sq '.processes | length')" 0 "nothing listed at the end"
+
+# --- a user's mount: its socket in its XDG_RUNTIME_DIR, seen by the user and by root; root's
+# own mount is not the user's to read ----------------------------------------------------------
+NOBODY=65534
+xdg=/run/user/$NOBODY
+"$vv" detach "$b1" >/dev/null
+"$vv" attach --owner $NOBODY "$b1" >/dev/null
+chmod 0666 /dev/fuse # devtmpfs makes it 0600; udev's rules make it 0666 (see nonroot)
+mkdir -p "$xdg" /tmp/m3
+chown $NOBODY:$NOBODY "$xdg" /tmp/m3
+chmod 700 "$xdg"
+as_nobody() {
+	XDG_RUNTIME_DIR=$xdg prlimit --memlock=unlimited:unlimited \
+		setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups -- "$@"
+}
+as_nobody "$vv" blk mount "$b1" /tmp/m3
+up=$(pgrep -f "blk mount $b1")
+[ -S "$xdg/virtio-vfio/$up.sock" ] || vv_die "no user socket: $(ls -lR "$xdg")"
+"$vv" blk mount "$b0" /tmp/m
+p0=$(pgrep -f "blk mount $b0")
+vv_assert_eq "$(as_nobody "$vv" status --json 2>/tmp/st.err | jq -r '.processes[] | [.pid, .uid, .mountpoint] | @tsv')" \
+	"$up	$NOBODY	/tmp/m3" "the user sees its own mount"
+grep -q "1 serving process of other users not shown" /tmp/st.err ||
+	vv_die "the user was not told about root's mount: $(cat /tmp/st.err)"
+vv_assert_eq "$(sq '[.processes[].pid] | @tsv')" "$(printf '%s\n' $p0 $up | sort -n | paste -sd '\t')" \
+	"root sees both, by pid"
+as_nobody fusermount3 -u /tmp/m3
+vv_wait "! pgrep -f 'blk mount $b1' >/dev/null" 100 || vv_die "the user's mount did not end"
+[ ! -e "$xdg/virtio-vfio/$up.sock" ] || vv_die "the user's mount left its socket"
+umount /tmp/m
+vv_wait_gone "$b0"
 vv_assert_eq "$(sq '.processes | length')" 0 "nothing listed at the end"
 "$vv" detach "$b0" "$b1" "$a0" >/dev/null
 echo "status: all checks passed"
