@@ -250,14 +250,33 @@ static bool str_is(const char *a, const char *b)
 	return a && b && a[0] && !strcmp(a, b);
 }
 
+/*
+ * @path made absolute and without trailing slashes, by its text alone: resolving it would
+ * ask the FUSE mount it may name, and a daemon that does not answer would hang us.
+ */
+static void abs_path(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	int r = -1;
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		r = snprintf(buf, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
+	if (r < 0 || (size_t)r >= len)
+		snprintf(buf, len, "%s", path); /* too long to be one of ours anyway */
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = 0;
+}
+
 /* Whether @doc serves @what: a device's BDF, serial, file name or path, or its mountpoint. */
 static bool matches(const struct jnode *doc, const char *what)
 {
-	char bdf[32], real[PATH_MAX];
-	const char *abs = realpath(what, real) ? real : what;
+	char bdf[32], abs[PATH_MAX];
 	const struct jnode *devs = jnode_get(doc, "devices");
 
 	full_bdf(what, bdf, sizeof(bdf));
+	abs_path(what, abs, sizeof(abs));
 	if (str_is(jnode_get_str(doc, "mountpoint", NULL), abs))
 		return true;
 	for (const struct jnode *d = devs ? devs->child : NULL; d; d = d->next) {
