@@ -35,7 +35,8 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -f, --foreground  stay in the foreground\n"
-		"  -o OPTIONS        comma-separated: ro, allow_other,\n"
+		"  -o OPTIONS        comma-separated: ro, allow_other, fsname=NAME (the\n"
+		"                    source /proc/mounts shows; default virtio-vfio),\n"
 		"                    queues=N (virtqueues per device, and worker threads;\n"
 		"                    default 1)\n"
 		"      --pidfile FILE  write the serving process's pid to FILE\n"
@@ -56,7 +57,21 @@ static int parse_opts(char *s, struct export_opts *o)
 			o->read_only = false;
 		else if (!strcmp(tok, "allow_other"))
 			o->allow_other = true;
-		else if (!strncmp(tok, "queues=", 7)) {
+		else if (!strncmp(tok, "fsname=", 7)) {
+			const char *v = tok + 7;
+
+			/* It goes into FUSE's own option string and /proc/mounts: plain text only.
+			 */
+			if (!*v || strlen(v) > 200 || strpbrk(v, ",\\ \t\n") ||
+			    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789:._-/@+=") != strlen(v)) {
+				cli_err("blk mount: -o fsname wants letters, digits and :._-/@+= "
+					"(at most 200), not '%s'",
+					v);
+				return EXIT_USAGE;
+			}
+			o->fsname = v;
+		} else if (!strncmp(tok, "queues=", 7)) {
 			char *end;
 			long v;
 

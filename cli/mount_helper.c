@@ -169,6 +169,19 @@ int main(int argc, char **argv)
 	}
 	fuse_opt_free_args(&args);
 
+	/*
+	 * The source /proc/mounts shows is what fstab names: mount -a then knows the line is
+	 * mounted already. A name blk mount would refuse there keeps the default.
+	 */
+	if (strlen(c.args[0]) <= 200 &&
+	    strspn(c.args[0], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			      ":._-/@+=") == strlen(c.args[0])) {
+		char fs[256];
+
+		snprintf(fs, sizeof(fs), "fsname=%s", c.args[0]);
+		if (add_pass(&c, fs))
+			return 1;
+	}
 	cmd[n++] = "virtio-vfio";
 	cmd[n++] = "blk";
 	cmd[n++] = "mount";

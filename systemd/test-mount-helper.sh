@@ -20,10 +20,10 @@ check() { # NAME WANT-STATUS WANT-OUTPUT ARGS...
 }
 cli='*/virtio-vfio'
 check "fstab and systemd options dropped, export options kept" 0 \
-	"$cli blk mount -o rw,queues=2 0000:01:00.0 /mnt/d" \
+	"$cli blk mount -o rw,queues=2,fsname=0000:01:00.0 0000:01:00.0 /mnt/d" \
 	0000:01:00.0 /mnt/d -f -o rw,defaults,nofail,_netdev,auto,x-systemd.requires=a.service,x-systemd.device-timeout=5,comment=x,noatime,nosuid,nodev,queues=2 -t fuse.virtio-vfio
-check "no options" 0 "$cli blk mount vvdisk0 /mnt/d" vvdisk0 /mnt/d -f -n -s
-check "ro and allow_other" 0 "$cli blk mount -o ro,allow_other vvdisk0 /mnt/d" \
+check "no options" 0 "$cli blk mount -o fsname=vvdisk0 vvdisk0 /mnt/d" vvdisk0 /mnt/d -f -n -s
+check "ro and allow_other" 0 "$cli blk mount -o ro,allow_other,fsname=vvdisk0 vvdisk0 /mnt/d" \
 	vvdisk0 /mnt/d -f -oro,allow_other,user,users,noauto
 check "unknown option refused" 1 "*unknown option 'bogus'*" vvdisk0 /mnt/d -f -o bogus
 check "another type refused" 1 "*type ext4 is not ours*" vvdisk0 /mnt/d -f -t ext4
