@@ -369,7 +369,7 @@ static int boot_one(const char *bdf, void *ctx)
 		*failed = 1;
 		return 0;
 	}
-	if (pci_sysfs_exists(NULL, bdf) <= 0) {
+	if (pci_sysfs_exists(NULL, bdf) < 0) {
 		cli_err("%s: recorded with --persist, but there is no such PCI function now "
 			"(removed? 'detach %s' forgets it)",
 			bdf, bdf);

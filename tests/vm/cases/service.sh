@@ -11,6 +11,7 @@
 #vm: boots 3
 #vm: blk d0 serial=vvsvc0 size=64M
 #vm: blk d1 serial=vvsvc1 size=64M
+#vm: netpair vsn vsk mac0=52:54:00:00:0b:a0 mac1=52:54:00:00:0b:a1
 . "$VV_REPO/tests/vm/lib/guest.sh"
 set -euo pipefail
 
@@ -18,7 +19,6 @@ vv=/usr/local/bin/virtio-vfio
 saved=/var/lib/vv-case/bdfs
 echo "boot $VV_BOOT, PID 1 is $(readlink /proc/1/exe)"
 case "$(readlink /proc/1/exe)" in */systemd) ;; *) vv_die "PID 1 is not systemd" ;; esac
-systemd-analyze time || true
 
 driver() { basename "$(readlink -f "/sys/bus/pci/devices/$1/driver")"; }
 group_node() { echo "/dev/vfio/$(basename "$(readlink -f "/sys/bus/pci/devices/$1/iommu_group")")"; }
@@ -93,6 +93,29 @@ if [ "$VV_BOOT" = 1 ]; then
 	umount /mnt/vvb
 	vv_wait_gone "$B"
 
+	# The net unit: ready means serving; the kernel's NIC in a namespace pings it.
+	net=$(vv_bdf_by_mac 52:54:00:00:0b:a0)
+	for a in /sys/class/net/*/address; do
+		[ "$(cat "$a")" = 52:54:00:00:0b:a1 ] && kif=$(basename "$(dirname "$a")")
+	done
+	"$vv" attach "$net"
+	echo "IP=198.18.11.1/24" >"/etc/virtio-vfio/net-$net.conf"
+	systemctl start "virtio-vfio-net@$net.service"
+	vv_assert_eq "$(systemctl is-active "virtio-vfio-net@$net.service")" active "net unit active"
+	ip netns add peer
+	ip link set "$kif" netns peer
+	ip -n peer link set "$kif" up
+	ip -n peer addr add 198.18.11.2/24 dev "$kif"
+	ip netns exec peer ping -c 2 -W 5 198.18.11.1 || vv_die "no ping answer from the net unit"
+	vv_assert_eq "$(cat "/run/virtio-vfio/net-$net.pid")" \
+		"$(systemctl show -p MainPID --value "virtio-vfio-net@$net.service")" "net pidfile = MainPID"
+	systemctl stop "virtio-vfio-net@$net.service"
+	vv_assert_eq "$(systemctl show -p Result --value "virtio-vfio-net@$net.service")" success "net unit stopped cleanly"
+	journalctl -q -u "virtio-vfio-net@$net.service" -o cat | grep -q "serving 198.18.11.1/24" ||
+		vv_die "net serve's ready line not in the journal"
+	ip netns del peer
+	"$vv" detach "$net"
+
 	systemctl enable "virtio-vfio-blk@$A.service" virtio-vfio-persist.service
 	systemctl daemon-reload
 	exit 0
@@ -100,6 +123,8 @@ fi
 
 read -r A B <"$saved"
 if [ "$VV_BOOT" = 2 ]; then
+	systemctl --no-pager status virtio-vfio-persist.service "virtio-vfio-blk@$A.service" mnt-vvb.mount |
+		grep -v '^ *[└├│]' || true
 	for d in "$A" "$B"; do
 		vv_assert_eq "$(driver "$d")" vfio-pci "$d on vfio-pci after the reboot"
 		vv_assert_eq "$(cat "/sys/bus/pci/devices/$d/driver_override")" vfio-pci "$d override"
