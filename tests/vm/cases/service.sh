@@ -6,7 +6,7 @@
 # Boot 2: both disks came up on vfio-pci without the kernel's driver ever binding them, the
 # owner applied, the unit and the fstab mount up at boot, the data of boot 1 there; detach.
 # Boot 3: both back on virtio-pci.
-#vm: timeout 400
+#vm: timeout 900
 #vm: init systemd
 #vm: boots 3
 #vm: blk d0 serial=vvsvc0 size=64M
