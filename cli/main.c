@@ -75,10 +75,14 @@ int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *r
 
 static void log_to_stderr(void *opaque, enum vv_log_level level, const char *msg)
 {
-	/* The library's levels are syslog's numbers: the journal (or logfwd) keeps them as such. */
+	const char *err = level <= VV_LOG_ERR ? "error: " : "";
+
+	/* The library's levels are syslog's numbers: the journal (or logfwd) keeps them as such.
+	 * One call, one write: the prefix must start the line whichever thread logs too. */
 	if (cli_log_levels)
-		fprintf(stderr, "<%d>", (int)level);
-	fprintf(stderr, "%s: %s%s\n", prog, level <= VV_LOG_ERR ? "error: " : "", msg);
+		fprintf(stderr, "<%d>%s: %s%s\n", (int)level, prog, err, msg);
+	else
+		fprintf(stderr, "%s: %s%s\n", prog, err, msg);
 }
 
 static void usage(FILE *out)
