@@ -143,10 +143,10 @@ if [ "$VV_BOOT" = 2 ]; then
 		vv_die "A's data after the reboot"
 	cmp /var/lib/vv-case/pat <(dd if="$(ls /mnt/vvb/*)" bs=1M count=1 iflag=direct status=none) ||
 		vv_die "B's data after the reboot"
-	vv_assert_eq "$(serial_of "$A")" vvsvc0 "A is the same disk"
 
 	# detach: not any more, not at the next boot either.
 	systemctl disable --now "virtio-vfio-blk@$A.service"
+	vv_assert_eq "$(serial_of "$A")" vvsvc0 "A is the same disk"
 	umount /mnt/vvb
 	vv_wait_gone "$B"
 	sed -i '\|/mnt/vvb|d' /etc/fstab
