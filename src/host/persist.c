@@ -157,6 +157,9 @@ int pci_persist_forget(const char *root, const char *bdf)
 
 	if (ret)
 		return ret;
+	/* Looked up first: on a read-only /etc, unlink() of a missing record says EROFS. */
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;
 	if (unlink(path) && errno != ENOENT)
 		return -errno;
 	return 0;
