@@ -22,6 +22,7 @@
 #include "host/bind.h"
 #include "host/inuse.h"
 #include "host/knames.h"
+#include "host/persist.h"
 
 /* "; refusing (release it: umount /data; --force overrides)": the tail of a refusal. */
 static void refuse_in_use(const char *bdf, const struct pci_user *u)
@@ -119,8 +120,10 @@ static void load_vfio_pci(void)
 
 struct opts {
 	bool force;
-	bool owner; /* --owner given: hand the group node to uid:gid */
-	bool group; /* ... with a GROUP, which may open it too */
+	bool persist; /* --persist: record the binding (and owner) for the next boots */
+	bool boot;    /* --boot: apply every recorded binding */
+	bool owner;   /* --owner given: hand the group node to uid:gid */
+	bool group;   /* ... with a GROUP, which may open it too */
 	uid_t uid;
 	gid_t gid; /* (gid_t)-1: leave the node's group */
 };
@@ -288,6 +291,22 @@ static int bind_vfio(const char *bdf, const char *orig, int group, sigset_t *old
 	return 0;
 }
 
+/* --persist: the binding, and the owner given now, are applied again at every boot. */
+static int persist(const char *bdf, const struct opts *o)
+{
+	struct pci_persist p = {
+		.owner = o->owner, .uid = o->uid, .gid = o->gid, .mode = o->group ? 0660 : 0600};
+	int ret = pci_persist_save(NULL, bdf, &p);
+
+	if (ret) {
+		cli_err("%s: attached, but cannot record it in %s: %s (it will not survive a "
+			"reboot)",
+			bdf, VV_PERSIST_DIR, strerror(-ret));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
 static int attach_one(const char *arg, const struct opts *o)
 {
 	char bdf[PCI_BDF_LEN], orig[64];
@@ -307,9 +326,11 @@ static int attach_one(const char *arg, const struct opts *o)
 		/* --owner on an attached function only changes the owner. */
 		if (o->owner && group >= 0 && give_node(bdf, group, o))
 			return EXIT_FAIL;
+		if (o->persist && persist(bdf, o))
+			return EXIT_FAIL;
 		printf("%s: already attached (vfio-pci, ", bdf);
 		print_node(group, o);
-		printf(")\n");
+		printf(")%s\n", o->persist ? ", persistent" : "");
 		return 0;
 	}
 	ret = check_unused(bdf, o->force, &claim);
@@ -322,10 +343,57 @@ static int attach_one(const char *arg, const struct opts *o)
 		return ret;
 	if (o->owner && give_node(bdf, group, o))
 		return EXIT_FAIL;
+	if (o->persist && persist(bdf, o))
+		return EXIT_FAIL;
 	printf("%s: attached (was %s), ", bdf, *orig ? orig : "unbound");
 	print_node(group, o);
-	printf("\n");
+	printf("%s\n", o->persist ? ", persistent" : "");
 	return 0;
+}
+
+/*
+ * --boot, for one recorded function: what udev's rule started (driver_override, so that no
+ * kernel driver took it) is finished here: vfio-pci bound, the owner applied. A function
+ * the kernel's driver got first (no udev rule ran) goes through attach's usual checks.
+ */
+static int boot_one(const char *bdf, void *ctx)
+{
+	struct pci_persist p;
+	struct opts o = {0};
+	int *failed = ctx, ret;
+
+	ret = pci_persist_load(NULL, bdf, &p);
+	if (ret) {
+		cli_err("%s: %s/%s: %s; skipped", bdf, VV_PERSIST_DIR, bdf,
+			ret == -EINVAL ? "malformed record" : strerror(-ret));
+		*failed = 1;
+		return 0;
+	}
+	if (pci_sysfs_exists(NULL, bdf) < 0) {
+		cli_err("%s: recorded with --persist, but there is no such PCI function now "
+			"(removed? 'detach %s' forgets it)",
+			bdf, bdf);
+		*failed = 1;
+		return 0;
+	}
+	o.owner = p.owner;
+	o.uid = p.uid;
+	o.gid = p.gid;
+	o.group = p.mode & 0070;
+	if (attach_one(bdf, &o))
+		*failed = 1;
+	return 0;
+}
+
+static int attach_boot(void)
+{
+	int failed = 0, ret = pci_persist_each(NULL, boot_one, &failed);
+
+	if (ret) {
+		cli_err("attach --boot: cannot read %s: %s", VV_PERSIST_DIR, strerror(-ret));
+		return EXIT_FAIL;
+	}
+	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
 /* Who owned a group node before detach took it back, to give it back on a refusal. */
@@ -383,6 +451,13 @@ static int detach_one(const char *arg, const struct opts *o)
 		return EXIT_FAIL;
 	}
 	if (strcmp(cur, "vfio-pci")) {
+		/* A record would bind it at the next boot: detach means "not any more". */
+		ret = pci_persist_forget(NULL, bdf);
+		if (ret) {
+			cli_err("%s: cannot remove %s/%s: %s", bdf, VV_PERSIST_DIR, bdf,
+				strerror(-ret));
+			return EXIT_FAIL;
+		}
 		printf("%s: not attached (driver: %s)\n", bdf, *cur ? cur : "none");
 		return 0;
 	}
@@ -421,6 +496,12 @@ static int detach_one(const char *arg, const struct opts *o)
 		return EXIT_FAIL;
 	}
 	pci_state_forget(bdf);
+	ret = pci_persist_forget(NULL, bdf);
+	if (ret)
+		fprintf(stderr,
+			"%s: warning: %s: cannot remove %s/%s: %s: it goes to vfio-pci "
+			"again at the next boot\n",
+			prog, bdf, VV_PERSIST_DIR, bdf, strerror(-ret));
 	printf("%s: detached, back on %s", bdf, orig);
 	n = pci_sysfs_knames(NULL, bdf, names, PCI_MAX_KNAMES);
 	for (int i = 0; i < n; i++)
@@ -433,7 +514,8 @@ static void usage(FILE *out, const char *cmd)
 {
 	if (!strcmp(cmd, "attach"))
 		fprintf(out,
-			"Usage: %s attach [--force] [--owner USER[:GROUP]] DEVICE...\n"
+			"Usage: %s attach [--force] [--owner USER[:GROUP]] [--persist] DEVICE...\n"
+			"       %s attach --boot\n"
 			"\n"
 			"Take virtio PCI functions from their kernel driver and bind them to vfio-pci,\n"
 			"so that a virtio-vfio program can drive them. DEVICE is a PCI address such as\n"
@@ -451,14 +533,22 @@ static void usage(FILE *out, const char *cmd)
 			"                     uid; mode 0600, 0660 with GROUP) so that USER can run\n"
 			"                     blk mount, blk bench and net serve without root; DMA\n"
 			"                     memory then counts against USER's RLIMIT_MEMLOCK\n"
+			"      --persist      also at every boot: record the binding (and the owner)\n"
+			"                     in " VV_PERSIST_DIR
+			"; udev's rule keeps the kernel's\n"
+			"                     driver off the function, virtio-vfio-persist.service\n"
+			"                     binds it and applies the owner. detach forgets it\n"
+			"      --boot         attach every recorded function, with its owner (what\n"
+			"                     virtio-vfio-persist.service runs at boot)\n"
 			"  -h, --help         show this help\n",
-			prog);
+			prog, prog);
 	else
 		fprintf(out,
 			"Usage: %s detach [--force] DEVICE...\n"
 			"\n"
 			"Give attached functions back to the driver they had before attach (virtio-pci\n"
-			"if unknown). Refuses while a process holds the device's VFIO group open.\n"
+			"if unknown), and forget any attach --persist record of them. Refuses while a\n"
+			"process holds the device's VFIO group open.\n"
 			"The /dev/vfio node, and any owner attach --owner gave it, goes with the\n"
 			"group's last function on vfio-pci.\n"
 			"\n"
@@ -468,12 +558,17 @@ static void usage(FILE *out, const char *cmd)
 			prog);
 }
 
+/* Long options only: values no short option can take. */
+enum { OPT_PERSIST = 256, OPT_BOOT };
+
 static int run(int argc, char **argv, const char *cmd,
 	       int (*one)(const char *, const struct opts *))
 {
 	static const struct option attach_opts[] = {
 		{"force", no_argument, NULL, 'f'},
 		{"owner", required_argument, NULL, 'o'},
+		{"persist", no_argument, NULL, OPT_PERSIST},
+		{"boot", no_argument, NULL, OPT_BOOT},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -498,6 +593,12 @@ static int run(int argc, char **argv, const char *cmd,
 			if (ret)
 				return ret;
 			break;
+		case OPT_PERSIST:
+			o.persist = true;
+			break;
+		case OPT_BOOT:
+			o.boot = true;
+			break;
 		case 'h':
 			usage(stdout, cmd);
 			return EXIT_OK;
@@ -505,6 +606,14 @@ static int run(int argc, char **argv, const char *cmd,
 			usage(stderr, cmd);
 			return EXIT_USAGE;
 		}
+	}
+	if (o.boot) {
+		if (optind < argc || o.persist || o.owner || o.force) {
+			cli_err("attach: --boot takes no DEVICE and no other option: it applies "
+				"what --persist recorded");
+			return EXIT_USAGE;
+		}
+		return attach_boot();
 	}
 	if (optind >= argc) {
 		cli_err("%s: no DEVICE given", cmd);

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "export.h"
 #include "logfwd.h"
+#include "service.h"
 #include "status.h"
 
 #define MAX_DEVS 16
@@ -25,7 +26,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s blk mount [-f] [-o OPTIONS] DEVICE... MOUNTPOINT\n"
+		"Usage: %s blk mount [-f] [-o OPTIONS] [--pidfile FILE] DEVICE... MOUNTPOINT\n"
 		"       %s blk bench [OPTIONS] DEVICE   (see blk bench --help)\n"
 		"\n"
 		"Export attached virtio-blk functions as regular files MOUNTPOINT/<BDF> whose\n"
@@ -35,10 +36,15 @@ static void usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -f, --foreground  stay in the foreground\n"
-		"  -o OPTIONS        comma-separated: ro, allow_other,\n"
+		"  -o OPTIONS        comma-separated: ro, allow_other, fsname=NAME (the\n"
+		"                    source /proc/mounts shows; default virtio-vfio),\n"
 		"                    queues=N (virtqueues per device, and worker threads;\n"
 		"                    default 1)\n"
-		"  -h, --help        show this help\n",
+		"      --pidfile FILE  write the serving process's pid to FILE\n"
+		"  -h, --help        show this help\n"
+		"\n"
+		"Under systemd (Type=notify) it reports readiness once the mount is up; see\n"
+		"virtio-vfio-blk@.service and mount.virtio-vfio(8) for fstab.\n",
 		prog, prog);
 }
 
@@ -52,7 +58,21 @@ static int parse_opts(char *s, struct export_opts *o)
 			o->read_only = false;
 		else if (!strcmp(tok, "allow_other"))
 			o->allow_other = true;
-		else if (!strncmp(tok, "queues=", 7)) {
+		else if (!strncmp(tok, "fsname=", 7)) {
+			const char *v = tok + 7;
+
+			/* It goes into FUSE's own option string and /proc/mounts: plain text only.
+			 */
+			if (!*v || strlen(v) > 200 || strpbrk(v, ",\\ \t\n") ||
+			    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				      "0123456789:._-/@+=") != strlen(v)) {
+				cli_err("blk mount: -o fsname wants letters, digits and :._-/@+= "
+					"(at most 200), not '%s'",
+					v);
+				return EXIT_USAGE;
+			}
+			o->fsname = v;
+		} else if (!strncmp(tok, "queues=", 7)) {
 			char *end;
 			long v;
 
@@ -72,11 +92,18 @@ static int parse_opts(char *s, struct export_opts *o)
 	return 0;
 }
 
-/* The parent of a daemonizing mount waits for one of these on the pipe. */
+/*
+ * The mount is up: tell the service manager (a daemonized child names itself as the main
+ * process: systemd knows only the parent that exits), then the parent waiting on the pipe.
+ */
 static void tell_parent(void *ctx)
 {
 	int *fd = ctx;
 
+	if (*fd >= 0)
+		svc_notify_pid("READY=1", getpid());
+	else
+		svc_notify("READY=1");
 	if (*fd >= 0) {
 		if (write(*fd, "OK", 2) != 2)
 			(void)0;
@@ -120,10 +147,12 @@ static int blk_mount(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"foreground", no_argument, NULL, 'f'},
+		{"pidfile", required_argument, NULL, OPT_PIDFILE},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct export_opts eo = {0};
+	const char *pidfile = NULL;
 	char bdfs[MAX_DEVS][PCI_BDF_LEN];
 	const char *names[MAX_DEVS];
 	struct vv_blk *blks[MAX_DEVS] = {0};
@@ -142,6 +171,9 @@ static int blk_mount(int argc, char **argv)
 		case 'o':
 			if (parse_opts(optarg, &eo))
 				return EXIT_USAGE;
+			break;
+		case OPT_PIDFILE:
+			pidfile = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -199,6 +231,11 @@ static int blk_mount(int argc, char **argv)
 			cli_err("%s: cannot open as a virtio-blk device: %s", bdfs[i],
 				strerror(-ret));
 	}
+	/* Before the parent returns: whoever reads the pidfile then finds the serving process. */
+	if (!ret && pidfile && (ret = svc_pidfile_write(pidfile))) {
+		cli_err("blk mount: --pidfile %s: %s", pidfile, strerror(-ret));
+		pidfile = NULL;
+	}
 	if (!ret) {
 		/* `virtio-vfio status` reads this process's counters through a socket. */
 		blk_status_init(&bs, blks, names, (unsigned)n, mnt, &eo);
@@ -207,8 +244,11 @@ static int blk_mount(int argc, char **argv)
 		ret = export_run(blks, names, (unsigned)n, mnt, &eo, tell_parent, &pipe_fd);
 		blk_status_fini(&bs);
 	}
+	/* Already unmounted, drained and flushed: what is left is closing the devices. */
+	svc_notify("STOPPING=1");
 	for (int i = 0; i < n; i++)
 		vv_blk_close(blks[i]);
+	svc_pidfile_remove(pidfile);
 	logfwd_stop();
 	return ret ? EXIT_FAIL : EXIT_OK;
 }

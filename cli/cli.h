@@ -16,6 +16,12 @@ enum {
 };
 
 extern const char *prog;
+/*
+ * Whether each line on stderr starts with "<N>", its syslog priority: set when stderr is the
+ * journal, or logfwd's pipe to syslog, both of which read it (the library's log levels are
+ * syslog's numbers).
+ */
+extern bool cli_log_levels;
 
 /*
  * How to turn an IOMMU on, for attach and doctor. The no-IOMMU mode is named because users

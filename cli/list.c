@@ -18,6 +18,7 @@
 #include "json.h"
 #include "host/inuse.h"
 #include "host/knames.h"
+#include "host/persist.h"
 
 #define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
 
@@ -33,6 +34,8 @@ struct entry {
 	int nknames;
 	int in_use;	      /* 1 yes, 0 no, < 0 could not tell (-errno) */
 	struct pci_user user; /* user.what: the reason */
+	int persistent;	      /* attach --persist recorded it: 1; 0 no; -EINVAL malformed */
+	struct pci_persist rec;
 };
 
 /* libpci's error callback must not return; we jump back to the scan instead of exiting. */
@@ -78,6 +81,8 @@ static void fill_from_sysfs(struct entry *e)
 		snprintf(e->driver, sizeof(e->driver), "?");
 	ret = pci_sysfs_iommu_group(NULL, e->bdf);
 	e->group = ret >= 0 ? ret : -1;
+	ret = pci_persist_load(NULL, e->bdf, &e->rec);
+	e->persistent = !ret ? 1 : ret == -EINVAL ? -EINVAL : 0;
 	ret = pci_sysfs_knames(NULL, e->bdf, e->knames, PCI_MAX_KNAMES);
 	e->nknames = ret > 0 ? ret : 0;
 	e->in_use = pci_dev_in_use(NULL, e->bdf, &e->user);
@@ -213,6 +218,12 @@ static void print_json(const struct entry *entries, int n)
 		else
 			json_null(&j);
 		json_kv_str(&j, "in_use_reason", e->in_use ? e->user.what : NULL);
+		json_kv_bool(&j, "persistent", e->persistent != 0);
+		json_key(&j, "persistent_owner");
+		if (e->persistent > 0 && e->rec.owner)
+			json_int(&j, (long long)e->rec.uid);
+		else
+			json_null(&j);
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
@@ -269,13 +280,24 @@ static void print_table(const struct entry *entries, int n)
 		       : e->in_use == 0 ? "no"
 					: "?",
 		       e->vendor_name, e->device_name);
-		notes += e->in_use != 0;
+		notes += e->in_use != 0 || e->persistent != 0;
 	}
 	if (notes)
 		printf("\n");
-	for (int i = 0; i < n; i++)
-		if (entries[i].in_use)
-			printf("%s: %s\n", entries[i].bdf, entries[i].user.what);
+	for (int i = 0; i < n; i++) {
+		const struct entry *e = &entries[i];
+
+		if (e->in_use)
+			printf("%s: %s\n", e->bdf, e->user.what);
+		if (e->persistent < 0)
+			printf("%s: persistent, but its record in %s is malformed\n", e->bdf,
+			       VV_PERSIST_DIR);
+		else if (e->persistent && e->rec.owner)
+			printf("%s: persistent: vfio-pci at boot, /dev/vfio node owned by uid %u\n",
+			       e->bdf, (unsigned)e->rec.uid);
+		else if (e->persistent)
+			printf("%s: persistent: vfio-pci at boot\n", e->bdf);
+	}
 }
 
 static void list_usage(FILE *out)

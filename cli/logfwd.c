@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "logfwd.h"
 
 static pthread_t thread;
@@ -25,9 +26,20 @@ static void *forward(void *arg)
 	char line[1024];
 
 	while (fgets(line, sizeof(line), in)) {
+		const char *msg = line;
+		int prio;
+
 		line[strcspn(line, "\n")] = '\0';
-		if (*line)
-			syslog(strstr(line, "error") ? LOG_ERR : LOG_NOTICE, "%s", line);
+		/* "<N>": the level the line was written at (cli_log_levels); else a guess by text.
+		 */
+		if (line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') {
+			prio = line[1] - '0';
+			msg = line + 3;
+		} else {
+			prio = strstr(line, "error") ? LOG_ERR : LOG_NOTICE;
+		}
+		if (*msg)
+			syslog(prio, "%s", msg);
 	}
 	fclose(in);
 	return NULL;
@@ -56,6 +68,7 @@ int logfwd_start(const char *ident)
 	if (ret)
 		goto fail;
 	running = true;
+	cli_log_levels = true;
 	dup2(p[1], STDERR_FILENO);
 	close(p[1]);
 	close(null);
@@ -89,5 +102,6 @@ void logfwd_stop(void)
 		close(null);
 	}
 	running = false;
+	cli_log_levels = false;
 	closelog();
 }

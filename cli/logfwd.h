@@ -5,8 +5,9 @@
 
 /*
  * From now on nobody reads our terminal: stdin and stdout become /dev/null, and every line
- * written to stderr (ours, the library's, a sanitizer's) goes to syslog as @ident, at LOG_ERR
- * when it says "error", else LOG_NOTICE. Returns 0 or -errno; on error stderr is /dev/null.
+ * written to stderr (ours, the library's, a sanitizer's) goes to syslog as @ident: at the
+ * level its "<N>" prefix names (cli_log_levels is set meanwhile), else at LOG_ERR when it
+ * says "error" and LOG_NOTICE otherwise. Returns 0 or -errno; on error stderr is /dev/null.
  */
 int logfwd_start(const char *ident);
 

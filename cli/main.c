@@ -9,8 +9,10 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
+#include "service.h"
 
 const char *prog = "virtio-vfio";
+bool cli_log_levels;
 
 static const struct command {
 	const char *name;
@@ -35,7 +37,7 @@ void cli_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, "%s%s: ", cli_log_levels ? "<3>" : "", prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -74,7 +76,14 @@ int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *r
 
 static void log_to_stderr(void *opaque, enum vv_log_level level, const char *msg)
 {
-	fprintf(stderr, "%s: %s%s\n", prog, level <= VV_LOG_ERR ? "error: " : "", msg);
+	const char *err = level <= VV_LOG_ERR ? "error: " : "";
+
+	/* The library's levels are syslog's numbers: the journal (or logfwd) keeps them as such.
+	 * One call, one write: the prefix must start the line whichever thread logs too. */
+	if (cli_log_levels)
+		fprintf(stderr, "<%d>%s: %s%s\n", (int)level, prog, err, msg);
+	else
+		fprintf(stderr, "%s: %s%s\n", prog, err, msg);
 }
 
 static void usage(FILE *out)
@@ -127,6 +136,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	cli_log_levels = svc_stderr_is_journal();
 	if (verbose)
 		vv_set_log_fn(log_to_stderr, NULL, verbose > 1 ? VV_LOG_DEBUG : VV_LOG_INFO);
 	else if (!getenv("VV_LOG"))

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "netstack/netstack.h"
+#include "service.h"
 #include "status.h"
 
 #define DEF_POLL_US 50
@@ -23,6 +24,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s net serve DEVICE --ip ADDR/PREFIX [--gw ADDR] [--poll-us N]\n"
+		"                         [--pidfile FILE]\n"
 		"\n"
 		"Run a userspace TCP/IP stack (lwIP) on an attached virtio-net function: it\n"
 		"answers ARP and ping, echoes TCP on port 7 and serves a status page (counters,\n"
@@ -34,7 +36,11 @@ static void usage(FILE *out)
 		"  --gw ADDR         default gateway\n"
 		"  --poll-us N       keep polling N microseconds after the last frame before\n"
 		"                    sleeping on the interrupt (default %d; 0: interrupts only)\n"
-		"  -h, --help        show this help\n",
+		"  --pidfile FILE    write our pid to FILE while serving\n"
+		"  -h, --help        show this help\n"
+		"\n"
+		"Under systemd (Type=notify) it reports readiness once it serves; see\n"
+		"virtio-vfio-net@.service.\n",
 		prog, DEF_POLL_US);
 }
 
@@ -80,6 +86,7 @@ static void ready(void *arg)
 	       r->bdf, r->cidr, m[0], m[1], m[2], m[3], m[4], m[5],
 	       vv_net_link_up(r->net) ? "up" : "down");
 	fflush(stdout);
+	svc_notify("READY=1");
 }
 
 static int net_serve(int argc, char **argv)
@@ -88,12 +95,13 @@ static int net_serve(int argc, char **argv)
 		{"ip", required_argument, NULL, 'i'},
 		{"gw", required_argument, NULL, 'g'},
 		{"poll-us", required_argument, NULL, 'p'},
+		{"pidfile", required_argument, NULL, OPT_PIDFILE},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct netstack_opts so = {.poll_us = DEF_POLL_US};
 	struct vv_net_opts no = {.buf_priv_size = NETSTACK_BUF_PRIV};
-	const char *cidr = NULL;
+	const char *cidr = NULL, *pidfile = NULL;
 	char bdf[PCI_BDF_LEN], *end;
 	struct ready_ctx rc;
 	struct net_status ns;
@@ -134,6 +142,9 @@ static int net_serve(int argc, char **argv)
 			}
 			so.poll_us = (unsigned)v;
 			break;
+		case OPT_PIDFILE:
+			pidfile = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -169,6 +180,11 @@ static int net_serve(int argc, char **argv)
 		cli_err("net serve: signalfd: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
+	if (pidfile && (ret = svc_pidfile_write(pidfile))) {
+		cli_err("net serve: --pidfile %s: %s", pidfile, strerror(-ret));
+		close(sfd);
+		return EXIT_FAIL;
+	}
 	ret = vv_net_open(bdf, &no, &net);
 	if (ret) {
 		if (ret == -EBUSY)
@@ -178,6 +194,7 @@ static int net_serve(int argc, char **argv)
 		else
 			cli_err("%s: cannot open as a virtio-net device: %s", bdf, strerror(-ret));
 		close(sfd);
+		svc_pidfile_remove(pidfile);
 		return EXIT_FAIL;
 	}
 	/* Filter on our address (broadcasts still come); a device without CTRL_RX cannot. */
@@ -188,12 +205,14 @@ static int net_serve(int argc, char **argv)
 	ns = (struct net_status){.net = net, .bdf = bdf, .cidr = cidr, .poll_us = so.poll_us};
 	net_status_open(&ns);
 	ret = netstack_run(net, &so, sfd, ready, &rc);
+	svc_notify("STOPPING=1");
 	net_status_close(&ns);
 	if (ret)
 		cli_err("%s: net serve failed: %s", bdf, strerror(-ret));
 	/* The stack is frozen under its lock: no buffer is touched after the device is closed. */
 	vv_net_close(net);
 	close(sfd);
+	svc_pidfile_remove(pidfile);
 	if (!ret) {
 		printf("%s: stopped\n", bdf);
 		fflush(stdout);

@@ -119,15 +119,15 @@ void export_stats(const struct export *ex, unsigned dev, struct export_dev_stats
 int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const char *mountpoint,
 	       const struct export_opts *opts, void (*ready)(void *ctx), void *ready_ctx)
 {
-	char optstr[128];
+	char optstr[384];
 	char *argv[] = {(char *)"virtio-vfio", (char *)"-o", optstr, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct export ex = {
 		.n = n, .opts = opts, .uid = getuid(), .gid = getgid(), .mounted = time(NULL)};
 	int ret = 0;
 
-	snprintf(optstr, sizeof(optstr),
-		 "fsname=virtio-vfio,subtype=virtio-vfio,default_permissions%s",
+	snprintf(optstr, sizeof(optstr), "fsname=%s,subtype=virtio-vfio,default_permissions%s",
+		 opts->fsname ? opts->fsname : "virtio-vfio",
 		 opts->allow_other ? ",allow_other" : "");
 	atomic_init(&ex.stopping, false);
 	atomic_init(&ex.lost, false);

@@ -15,6 +15,7 @@ struct export;
 struct export_opts {
 	bool read_only;
 	bool allow_other;
+	const char *fsname;	  /* the mount's source in /proc/mounts; NULL: "virtio-vfio" */
 	unsigned queues;	  /* per device; 0: all */
 	unsigned stop_timeout_ms; /* after stop, how long I/O in flight may take; 0: 30 s */
 	int channel_fd;		  /* with no mountpoint: a FUSE channel to serve (tests) */
