@@ -22,6 +22,7 @@
 #include "host/bind.h"
 #include "host/inuse.h"
 #include "host/knames.h"
+#include "host/names.h"
 
 /* "; refusing (release it: umount /data; --force overrides)": the tail of a refusal. */
 static void refuse_in_use(const char *bdf, const struct pci_user *u)
@@ -288,6 +289,26 @@ static int bind_vfio(const char *bdf, const char *orig, int group, sigset_t *old
 	return 0;
 }
 
+/*
+ * On vfio-pci the function has no kernel name, and its serial and MAC are the device's to
+ * tell: record them now, so that vda, serial:... and the MAC keep naming it (host/names.h).
+ */
+static void record_names(const char *bdf)
+{
+	struct pci_names names;
+	int ret = pci_names_live(NULL, bdf, &names);
+
+	if (ret == -ENOENT)
+		return; /* no virtio driver: there is nothing to record */
+	if (!ret)
+		ret = pci_names_record(NULL, bdf, &names);
+	if (ret)
+		fprintf(stderr,
+			"%s: warning: %s: cannot record its names in %s (%s): once attached, "
+			"only its PCI address names it\n",
+			prog, bdf, VV_NAMES_DIR, strerror(-ret));
+}
+
 static int attach_one(const char *arg, const struct opts *o)
 {
 	char bdf[PCI_BDF_LEN], orig[64];
@@ -315,11 +336,14 @@ static int attach_one(const char *arg, const struct opts *o)
 	ret = check_unused(bdf, o->force, &claim);
 	if (ret)
 		return ret;
+	record_names(bdf);
 	ret = bind_vfio(bdf, orig, group, &old);
 	/* vfio-pci has it now, or the kernel's driver has it back: the claim has done its job. */
 	pci_claim_close(claim);
-	if (ret)
+	if (ret) {
+		pci_names_forget(NULL, bdf);
 		return ret;
+	}
 	if (o->owner && give_node(bdf, group, o))
 		return EXIT_FAIL;
 	printf("%s: attached (was %s), ", bdf, *orig ? orig : "unbound");
@@ -421,6 +445,7 @@ static int detach_one(const char *arg, const struct opts *o)
 		return EXIT_FAIL;
 	}
 	pci_state_forget(bdf);
+	pci_names_forget(NULL, bdf);
 	printf("%s: detached, back on %s", bdf, orig);
 	n = pci_sysfs_knames(NULL, bdf, names, PCI_MAX_KNAMES);
 	for (int i = 0; i < n; i++)
@@ -437,7 +462,8 @@ static void usage(FILE *out, const char *cmd)
 			"\n"
 			"Take virtio PCI functions from their kernel driver and bind them to vfio-pci,\n"
 			"so that a virtio-vfio program can drive them. DEVICE is a PCI address such as\n"
-			"0000:00:05.0 or 00:05.0. Refuses a function the system uses (a mounted disk,\n"
+			"0000:00:05.0 or 00:05.0, the kernel's name (vda, eth1), serial:SERIAL or a\n"
+			"MAC; attach records those names so that they keep naming it. Refuses a function the system uses (a mounted disk,\n"
 			"swap, dm/LVM, a loop device or process on it, an interface in use in any\n"
 			"network namespace, a mounted 9p share) or whose IOMMU group holds one, and\n"
 			"says how to release it; its disks are held with O_EXCL from the check to the\n"
@@ -446,11 +472,12 @@ static void usage(FILE *out, const char *cmd)
 			"\n"
 			"Options:\n"
 			"  -f, --force        attach even if in use (the kernel loses the device at once)\n"
-			"  -o, --owner USER[:GROUP]\n"
+			"  -u, --owner USER[:GROUP]\n"
 			"                     give the device's /dev/vfio/GROUP node to USER (name or\n"
 			"                     uid; mode 0600, 0660 with GROUP) so that USER can run\n"
 			"                     blk mount, blk bench and net serve without root; DMA\n"
 			"                     memory then counts against USER's RLIMIT_MEMLOCK\n"
+			"  -v, --verbose      log what the library does\n"
 			"  -h, --help         show this help\n",
 			prog);
 	else
@@ -463,8 +490,9 @@ static void usage(FILE *out, const char *cmd)
 			"group's last function on vfio-pci.\n"
 			"\n"
 			"Options:\n"
-			"  -f, --force  detach even while a process uses it\n"
-			"  -h, --help   show this help\n",
+			"  -f, --force    detach even while a process uses it\n"
+			"  -v, --verbose  log what the library does\n"
+			"  -h, --help     show this help\n",
 			prog);
 }
 
@@ -473,13 +501,15 @@ static int run(int argc, char **argv, const char *cmd,
 {
 	static const struct option attach_opts[] = {
 		{"force", no_argument, NULL, 'f'},
-		{"owner", required_argument, NULL, 'o'},
+		{"owner", required_argument, NULL, 'u'},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	/* detach has no --owner: the node goes away with the group (see its help). */
 	static const struct option detach_opts[] = {
 		{"force", no_argument, NULL, 'f'},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -487,13 +517,16 @@ static int run(int argc, char **argv, const char *cmd,
 	struct opts o = {0};
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, attach ? "fo:h" : "fh",
+	while ((c = getopt_long(argc, argv, attach ? "fu:vh" : "fvh",
 				attach ? attach_opts : detach_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o.force = true;
 			break;
-		case 'o':
+		case 'v':
+			cli_verbose();
+			break;
+		case 'u':
 			ret = parse_owner(optarg, &o);
 			if (ret)
 				return ret;
@@ -514,9 +547,13 @@ static int run(int argc, char **argv, const char *cmd,
 	if (geteuid() != 0)
 		fprintf(stderr, "%s: warning: not root: sysfs writes will likely be refused\n",
 			prog);
-	for (int i = optind; i < argc; i++)
-		if (one(argv[i], &o))
-			ret = EXIT_FAIL;
+	/* Every DEVICE is tried; the exit status is the worst: usage (2) over failure (1). */
+	for (int i = optind; i < argc; i++) {
+		int r = one(argv[i], &o);
+
+		if (r == EXIT_USAGE || (r && ret != EXIT_USAGE))
+			ret = r;
+	}
 	return ret;
 }
 

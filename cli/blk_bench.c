@@ -209,6 +209,7 @@ static void usage(FILE *out)
 		"  --mode M       irq (default), poll, hybrid: how completions are awaited\n"
 		"  --spin-us N    hybrid: microseconds to poll before sleeping (default 50)\n"
 		"  --json         machine-readable result on stdout\n"
+		"  -v, --verbose  log what the library does\n"
 		"  -h, --help     show this help\n",
 		prog, MAX_QD);
 }
@@ -241,17 +242,26 @@ static int pick(const char *s, const char *const *names, unsigned n)
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
-		{"rw", required_argument, NULL, 'r'},	   {"bs", required_argument, NULL, 'b'},
-		{"qd", required_argument, NULL, 'q'},	   {"queues", required_argument, NULL, 'Q'},
-		{"time", required_argument, NULL, 't'},	   {"mode", required_argument, NULL, 'm'},
-		{"spin-us", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},	   {0},
+		{"rw", required_argument, NULL, 'r'},
+		{"bs", required_argument, NULL, 'b'},
+		{"qd", required_argument, NULL, 'q'},
+		{"queues", required_argument, NULL, 'Q'},
+		{"time", required_argument, NULL, 't'},
+		{"mode", required_argument, NULL, 'm'},
+		{"spin-us", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		CLI_OPT_VERBOSE,
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	int c, v;
 
 	*o = (struct opts){.bs = 4096, .qd = 32, .queues = 1, .seconds = 10, .spin_us = 50};
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", lopts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			cli_verbose();
+			break;
 		case 'r':
 			if ((v = pick(optarg, rw_names, 5)) < 0)
 				goto bad;
@@ -333,6 +343,7 @@ static void report(const struct bench *b, const char *bdf, double secs)
 
 		json_init(&j, stdout);
 		json_obj_begin(&j);
+		json_kv_int(&j, "version", CLI_JSON_SCHEMA);
 		json_kv_str(&j, "device", bdf);
 		json_kv_str(&j, "rw", rw_names[o->rw]);
 		json_kv_int(&j, "bs", o->bs);
@@ -386,8 +397,9 @@ int blk_bench(int argc, char **argv)
 	ret = parse(argc, argv, &o);
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
-	if (cli_blk_device(argv[optind], NULL, bdf))
-		return EXIT_FAIL;
+	ret = cli_blk_device(argv[optind], NULL, bdf);
+	if (ret)
+		return ret;
 	ret = vv_blk_open(bdf, o.queues, &b.blk);
 	if (ret) {
 		cli_err("%s: cannot open as a virtio-blk device: %s%s", bdf, strerror(-ret),

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* blk.c - `virtio-vfio blk mount`: export attached virtio-blk devices as files over FUSE. */
+/*
+ * blk_mount.c - `virtio-vfio blk mount`: export attached virtio-blk devices as files over
+ * FUSE, each named by its serial when that is a safe file name, else vvblkN.
+ */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,27 +22,31 @@
 #include "cli.h"
 #include "export.h"
 #include "logfwd.h"
+#include "util/escape.h"
 
 #define MAX_DEVS 16
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s blk mount [-f] [-o OPTIONS] DEVICE... MOUNTPOINT\n"
-		"       %s blk bench [OPTIONS] DEVICE   (see blk bench --help)\n"
+		"Usage: %s blk mount [-F] [-o OPTIONS] DEVICE... MOUNTPOINT\n"
 		"\n"
-		"Export attached virtio-blk functions as regular files MOUNTPOINT/<BDF> whose\n"
-		"size is the disk's capacity: usable by losetup, mkfs, fio and databases.\n"
+		"Export attached virtio-blk functions as regular files whose size is the disk's\n"
+		"capacity: usable by losetup, mkfs, fio, tar, qemu-img and databases. Each file\n"
+		"is named by the disk's serial when that is a safe file name (letters, digits,\n"
+		"_ + . -), else vvblkN (N: its place among the DEVICEs); its PCI address also\n"
+		"opens it (MOUNTPOINT/0000:01:00.0), though ls does not show that name.\n"
 		"Returns once the mount is ready and keeps serving in the background;\n"
 		"umount (or SIGTERM) drains in-flight I/O, flushes and resets the devices.\n"
 		"\n"
 		"Options:\n"
-		"  -f, --foreground  stay in the foreground\n"
-		"  -o OPTIONS        comma-separated: ro, allow_other,\n"
-		"                    queues=N (virtqueues per device, and worker threads;\n"
-		"                    default 1)\n"
-		"  -h, --help        show this help\n",
-		prog, prog);
+		"  -F, --foreground        stay in the foreground\n"
+		"  -o, --options OPTIONS   comma-separated: ro, allow_other,\n"
+		"                          queues=N (virtqueues per device, and worker threads;\n"
+		"                          default 1)\n"
+		"  -v, --verbose           log what the library does\n"
+		"  -h, --help              show this help\n",
+		prog);
 }
 
 static int parse_opts(char *s, struct export_opts *o)
@@ -115,16 +123,46 @@ static int daemonize(int *ret_fd)
 	return 0;
 }
 
-static int blk_mount(int argc, char **argv)
+/*
+ * The file names: a disk's serial (VIRTIO_BLK_T_GET_ID) when it is a safe file name and no
+ * other disk of the mount has it, else vvblkN (N: its place on the command line). The serial
+ * comes from the device, outside the trust boundary: escape_is_safe_name() decides, and a
+ * serial spelled like one of our vvblkN names is not taken either.
+ */
+static void file_names(struct vv_blk **blks, int n, char files[][32])
+{
+	char serial[MAX_DEVS][21];
+
+	for (int i = 0; i < n; i++) {
+		if (vv_blk_get_id(blks[i], serial[i]) || !escape_is_safe_name(serial[i], 20) ||
+		    (!strncmp(serial[i], "vvblk", 5) && isdigit((unsigned char)serial[i][5])))
+			serial[i][0] = '\0';
+	}
+	for (int i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (int k = 0; k < n && *serial[i]; k++)
+			dup |= k != i && !strcmp(serial[i], serial[k]);
+		if (*serial[i] && !dup)
+			snprintf(files[i], 32, "%.20s", serial[i]);
+		else
+			snprintf(files[i], 32, "vvblk%d", i);
+	}
+}
+
+int blk_mount(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"foreground", no_argument, NULL, 'f'},
+		{"foreground", no_argument, NULL, 'F'},
+		{"options", required_argument, NULL, 'o'},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct export_opts eo = {0};
 	char bdfs[MAX_DEVS][PCI_BDF_LEN];
-	const char *names[MAX_DEVS];
+	const char *names[MAX_DEVS], *fnames[MAX_DEVS];
+	char files[MAX_DEVS][32];
 	struct vv_blk *blks[MAX_DEVS] = {0};
 	bool foreground = false;
 	const char *mnt;
@@ -132,10 +170,13 @@ static int blk_mount(int argc, char **argv)
 	struct statfs sfs;
 	int c, n, ret, pipe_fd = -1;
 
-	while ((c = getopt_long(argc, argv, "+fo:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+Fo:vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
+		case 'F':
 			foreground = true;
+			break;
+		case 'v':
+			cli_verbose();
 			break;
 		case 'o':
 			if (parse_opts(optarg, &eo))
@@ -172,9 +213,11 @@ static int blk_mount(int argc, char **argv)
 	}
 	/* Checked before forking, so that the caller hears what is wrong. */
 	for (int i = 0; i < n; i++) {
-		if (cli_blk_device(argv[optind + i],
-				   "(mounted already? see 'findmnt -t fuse.virtio-vfio')", bdfs[i]))
-			return EXIT_FAIL;
+		ret = cli_blk_device(argv[optind + i],
+				     "(mounted already? see 'findmnt -t fuse.virtio-vfio')",
+				     bdfs[i]);
+		if (ret)
+			return ret;
 		names[i] = bdfs[i];
 	}
 
@@ -197,30 +240,14 @@ static int blk_mount(int argc, char **argv)
 			cli_err("%s: cannot open as a virtio-blk device: %s", bdfs[i],
 				strerror(-ret));
 	}
-	if (!ret)
-		ret = export_run(blks, names, (unsigned)n, mnt, &eo, tell_parent, &pipe_fd);
+	if (!ret) {
+		file_names(blks, n, files);
+		for (int i = 0; i < n; i++)
+			fnames[i] = files[i];
+		ret = export_run(blks, names, fnames, (unsigned)n, mnt, &eo, tell_parent, &pipe_fd);
+	}
 	for (int i = 0; i < n; i++)
 		vv_blk_close(blks[i]);
 	logfwd_stop();
 	return ret ? EXIT_FAIL : EXIT_OK;
-}
-
-int cmd_blk(int argc, char **argv)
-{
-	static char name[80];
-	bool bench;
-
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	bench = !strcmp(argv[1], "bench");
-	if (!bench && strcmp(argv[1], "mount")) {
-		cli_err("blk: unknown subcommand '%s' (mount, bench)", argv[1]);
-		return EXIT_USAGE;
-	}
-	/* getopt's own messages then read "virtio-vfio blk mount: ..." */
-	snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
-	argv[1] = name;
-	return bench ? blk_bench(argc - 1, argv + 1) : blk_mount(argc - 1, argv + 1);
 }

@@ -33,6 +33,7 @@ static void usage(FILE *out)
 		"  --gw ADDR         default gateway\n"
 		"  --poll-us N       keep polling N microseconds after the last frame before\n"
 		"                    sleeping on the interrupt (default %d; 0: interrupts only)\n"
+		"  -v, --verbose     log what the library does\n"
 		"  -h, --help        show this help\n",
 		prog, DEF_POLL_US);
 }
@@ -84,11 +85,9 @@ static void ready(void *arg)
 static int net_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"ip", required_argument, NULL, 'i'},
-		{"gw", required_argument, NULL, 'g'},
-		{"poll-us", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"ip", required_argument, NULL, 'i'},	   {"gw", required_argument, NULL, 'g'},
+		{"poll-us", required_argument, NULL, 'p'}, CLI_OPT_VERBOSE,
+		{"help", no_argument, NULL, 'h'},	   {0},
 	};
 	struct netstack_opts so = {.poll_us = DEF_POLL_US};
 	struct vv_net_opts no = {.buf_priv_size = NETSTACK_BUF_PRIV};
@@ -100,8 +99,11 @@ static int net_serve(int argc, char **argv)
 	int c, ret, sfd;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			cli_verbose();
+			break;
 		case 'i':
 			cidr = optarg;
 			if (parse_cidr(optarg, &so.addr, &so.mask)) {
