@@ -57,7 +57,7 @@ done
 "$vv" blk mount "$bdf" /tmp/m
 for w in "${workloads[@]}"; do
 	IFS='|' read -r name fargs largs <<<"$w"
-	res["$name|FUSE file"]=$(fio_run "/tmp/m/${bdf//:/\\:}" "$fargs")
+	res["$name|FUSE file"]=$(fio_run /tmp/m/vvbench-ours "$fargs")
 done
 umount /tmp/m
 for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done

@@ -17,7 +17,7 @@ bdf=$(vv_bdf_by_serial vvbench-ours)
 "$vv" attach "$bdf" >/dev/null
 mkdir -p /tmp/m
 "$vv" blk mount "$bdf" /tmp/m
-ours="/tmp/m/${bdf//:/\\:}" # fio splits file names at ":"
+ours=/tmp/m/vvbench-ours # the file is named by the serial
 
 # Same data on both: reads of holes would measure QEMU, not the drivers.
 for t in "$kdisk" "$ours"; do

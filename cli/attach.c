@@ -245,6 +245,26 @@ static void release_signals(const sigset_t *old)
 }
 
 /*
+ * On vfio-pci the function has no kernel name, and its serial and MAC are the device's to
+ * tell: record them now, so that vda, serial:... and the MAC keep naming it (host/names.h).
+ */
+static void record_names(const char *bdf)
+{
+	struct pci_names names;
+	int ret = pci_names_live(NULL, bdf, &names);
+
+	if (ret == -ENOENT)
+		return; /* no virtio driver: there is nothing to record */
+	if (!ret)
+		ret = pci_names_record(NULL, bdf, &names);
+	if (ret)
+		fprintf(stderr,
+			"%s: warning: %s: cannot record its names in %s (%s): once attached, "
+			"only its PCI address names it\n",
+			prog, bdf, VV_NAMES_DIR, strerror(-ret));
+}
+
+/*
  * The checks that need no user to release anything, then the bind itself, with the
  * terminating signals held. Returns 0 on vfio-pci, else EXIT_FAIL with the function back on
  * @orig and the message printed.
@@ -275,6 +295,7 @@ static int bind_vfio(const char *bdf, const char *orig, int group, sigset_t *old
 	if (*orig && pci_state_save_driver(bdf, orig))
 		fprintf(stderr, "%s: warning: cannot record the original driver in %s\n", prog,
 			VV_STATE_DIR);
+	record_names(bdf);
 	hold_signals(old);
 	ret = pci_bind_driver(bdf, "vfio-pci");
 	if (ret) {
@@ -287,26 +308,6 @@ static int bind_vfio(const char *bdf, const char *orig, int group, sigset_t *old
 	}
 	release_signals(old);
 	return 0;
-}
-
-/*
- * On vfio-pci the function has no kernel name, and its serial and MAC are the device's to
- * tell: record them now, so that vda, serial:... and the MAC keep naming it (host/names.h).
- */
-static void record_names(const char *bdf)
-{
-	struct pci_names names;
-	int ret = pci_names_live(NULL, bdf, &names);
-
-	if (ret == -ENOENT)
-		return; /* no virtio driver: there is nothing to record */
-	if (!ret)
-		ret = pci_names_record(NULL, bdf, &names);
-	if (ret)
-		fprintf(stderr,
-			"%s: warning: %s: cannot record its names in %s (%s): once attached, "
-			"only its PCI address names it\n",
-			prog, bdf, VV_NAMES_DIR, strerror(-ret));
 }
 
 static int attach_one(const char *arg, const struct opts *o)
@@ -336,7 +337,6 @@ static int attach_one(const char *arg, const struct opts *o)
 	ret = check_unused(bdf, o->force, &claim);
 	if (ret)
 		return ret;
-	record_names(bdf);
 	ret = bind_vfio(bdf, orig, group, &old);
 	/* vfio-pci has it now, or the kernel's driver has it back: the claim has done its job. */
 	pci_claim_close(claim);

@@ -119,7 +119,7 @@ static int record_path(char *buf, size_t len, const char *root, const char *bdf)
 
 static int mkdir_p(const char *root)
 {
-	static const char *const dirs[] = {"/run/virtio-vfio", VV_NAMES_DIR};
+	static const char *const dirs[] = {"/run", "/run/virtio-vfio", VV_NAMES_DIR};
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
