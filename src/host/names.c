@@ -330,6 +330,9 @@ int pci_name_resolve(const char *root, const char *name, char ret_bdf[PCI_BDF_LE
 		return -EINVAL;
 	}
 
+	/* From here on messages show the name itself: "serial 'vvdemo0'", not "serial:...". */
+	escape_bytes(key, shown, sizeof(shown));
+
 	/* The kernel reuses names: one it gives now beats one it gave before attach. */
 	if (form == FORM_KNAME) {
 		ret = scan(root, form, key, true, &m);
