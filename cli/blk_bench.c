@@ -34,6 +34,7 @@ struct opts {
 	enum rw rw;
 	uint32_t bs;
 	unsigned qd, queues, seconds, spin_us;
+	unsigned queue_size; /* ring entries; 0: the device's maximum */
 	enum vv_blk_mode mode;
 	bool json;
 };
@@ -205,6 +206,8 @@ static void usage(FILE *out)
 		"  --bs N         request size in bytes, k/m suffixes (default 4k)\n"
 		"  --qd N         requests in flight per queue (default 32, at most %d)\n"
 		"  --queues N     queues, one thread each (default 1)\n"
+		"  --queue-size N ring entries per queue, a power of 2 (default: the device's\n"
+		"                 maximum)\n"
 		"  --time S       seconds to run (default 10)\n"
 		"  --mode M       irq (default), poll, hybrid: how completions are awaited\n"
 		"  --spin-us N    hybrid: microseconds to poll before sleeping (default 50)\n"
@@ -246,6 +249,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"bs", required_argument, NULL, 'b'},
 		{"qd", required_argument, NULL, 'q'},
 		{"queues", required_argument, NULL, 'Q'},
+		{"queue-size", required_argument, NULL, 'S'},
 		{"time", required_argument, NULL, 't'},
 		{"mode", required_argument, NULL, 'm'},
 		{"spin-us", required_argument, NULL, 's'},
@@ -279,6 +283,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'Q':
 			o->queues = (unsigned)atoi(optarg);
 			if (!o->queues || o->queues > MAX_QUEUES)
+				goto bad;
+			break;
+		case 'S':
+			o->queue_size = (unsigned)atoi(optarg);
+			if (!o->queue_size || o->queue_size > 32768 ||
+			    (o->queue_size & (o->queue_size - 1)))
 				goto bad;
 			break;
 		case 't':
@@ -400,7 +410,9 @@ int blk_bench(int argc, char **argv)
 	ret = cli_blk_device(argv[optind], NULL, bdf);
 	if (ret)
 		return ret;
-	ret = vv_blk_open(bdf, o.queues, &b.blk);
+	ret = vv_blk_open_opts(
+		bdf, &(struct vv_blk_opts){.num_queues = o.queues, .queue_size = o.queue_size},
+		&b.blk);
 	if (ret) {
 		cli_err("%s: cannot open as a virtio-blk device: %s%s", bdf, strerror(-ret),
 			ret == -EBUSY

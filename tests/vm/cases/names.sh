@@ -40,6 +40,17 @@ check_names() { # WHEN: every form names the same function
 	for n in "$ifc" mac:52:54:00:00:0a:e0 52:54:00:00:0A:E0; do
 		vv_assert_eq "$(bdf_of "$n")" "$nb" "$1: '$n'"
 	done
+	# The bash completion offers the same names.
+	for n in "$b0" "$d0" serial:vvname0 mac:52:54:00:00:0a:e0; do
+		comp "${n%?}" | grep -qxF -- "$n" || vv_die "$1: completion lacks $n: $(comp "${n%?}")"
+	done
+	echo "ok: $1: the completion offers $b0, $d0, serial:vvname0 and the MAC"
+}
+. "$VV_REPO/cli/virtio-vfio.bash"
+comp() { # the completions of "virtio-vfio info WORD"
+	COMP_WORDS=(virtio-vfio info "$1") COMP_CWORD=2 COMPREPLY=()
+	_virtio_vfio
+	printf '%s\n' "${COMPREPLY[@]}"
 }
 
 check_names "before attach"
@@ -60,6 +71,9 @@ done
 [ ! -e "/sys/block/$d0" ] || vv_die "$d0 still there after attach"
 check_names "attached"
 "$vv" info "$d0" | grep -q "serial *vvname0" || vv_die "info by kernel name"
+# blk bench opens through vv_blk_open_opts(): a ring of 64 entries; JSON with its schema version.
+vv_assert_eq "$("$vv" blk bench --time 1 --queue-size 64 --json "$d0" | jq -r .version)" 1 \
+	"blk bench --queue-size 64 --json by kernel name"
 
 # -v after the command, as before it.
 "$vv" info -v serial:vvname0 2>/tmp/v.err >/dev/null
