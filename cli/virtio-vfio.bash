@@ -56,7 +56,7 @@ _virtio_vfio() {
 		esac
 	done
 
-	local opts="" devices=1 words_out
+	local opts="" devices=1 words_out=""
 	case "$cmd${sub:+ $sub}" in
 	"")
 		words_out="list attach detach info doctor blk net $global"
