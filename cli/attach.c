@@ -19,6 +19,7 @@
 #include <virtio-vfio/ids.h>
 
 #include "cli.h"
+#include "json.h"
 #include "host/bind.h"
 #include "host/inuse.h"
 #include "host/knames.h"
@@ -120,10 +121,21 @@ static void load_vfio_pci(void)
 
 struct opts {
 	bool force;
+	bool json;  /* --json: the outcomes as one JSON object, at the end */
 	bool owner; /* --owner given: hand the group node to uid:gid */
 	bool group; /* ... with a GROUP, which may open it too */
 	uid_t uid;
 	gid_t gid; /* (gid_t)-1: leave the node's group */
+};
+
+/* What became of one DEVICE, for --json. */
+struct outcome {
+	const char *device;    /* as given */
+	char bdf[PCI_BDF_LEN]; /* "" if it did not resolve */
+	const char *result;    /* attached, already_attached, detached, not_attached, failed */
+	char driver[64];       /* attach: the driver it had; detach: the driver it has now */
+	int group;	       /* IOMMU group, or -1 */
+	char knames[128];      /* detach: the kernel's names for it again, comma-separated */
 };
 
 static bool all_digits(const char *s)
@@ -310,9 +322,9 @@ static int bind_vfio(const char *bdf, const char *orig, int group, sigset_t *old
 	return 0;
 }
 
-static int attach_one(const char *arg, const struct opts *o)
+static int attach_one(const char *arg, const struct opts *o, struct outcome *out)
 {
-	char bdf[PCI_BDF_LEN], orig[64];
+	char *bdf = out->bdf, orig[64];
 	struct pci_claim *claim;
 	sigset_t old;
 	int ret, group;
@@ -325,10 +337,15 @@ static int attach_one(const char *arg, const struct opts *o)
 		return EXIT_FAIL;
 	}
 	group = pci_sysfs_iommu_group(NULL, bdf);
+	out->group = group;
+	snprintf(out->driver, sizeof(out->driver), "%s", orig);
 	if (!strcmp(orig, "vfio-pci")) {
 		/* --owner on an attached function only changes the owner. */
 		if (o->owner && group >= 0 && give_node(bdf, group, o))
 			return EXIT_FAIL;
+		out->result = "already_attached";
+		if (o->json)
+			return 0;
 		printf("%s: already attached (vfio-pci, ", bdf);
 		print_node(group, o);
 		printf(")\n");
@@ -346,6 +363,9 @@ static int attach_one(const char *arg, const struct opts *o)
 	}
 	if (o->owner && give_node(bdf, group, o))
 		return EXIT_FAIL;
+	out->result = "attached";
+	if (o->json)
+		return 0;
 	printf("%s: attached (was %s), ", bdf, *orig ? orig : "unbound");
 	print_node(group, o);
 	printf("\n");
@@ -389,10 +409,10 @@ static void restore_node(const char *bdf, const struct node_state *st)
 			st->path, (unsigned)st->uid, strerror(errno));
 }
 
-static int detach_one(const char *arg, const struct opts *o)
+static int detach_one(const char *arg, const struct opts *o, struct outcome *out)
 {
 	bool force = o->force, taken;
-	char bdf[PCI_BDF_LEN], cur[64], orig[64];
+	char *bdf = out->bdf, cur[64], orig[64];
 	struct kname names[PCI_MAX_KNAMES];
 	struct node_state node;
 	struct pci_user u;
@@ -406,8 +426,12 @@ static int detach_one(const char *arg, const struct opts *o)
 		cli_err("%s: cannot read its driver from sysfs", bdf);
 		return EXIT_FAIL;
 	}
+	out->group = pci_sysfs_iommu_group(NULL, bdf);
 	if (strcmp(cur, "vfio-pci")) {
-		printf("%s: not attached (driver: %s)\n", bdf, *cur ? cur : "none");
+		out->result = "not_attached";
+		snprintf(out->driver, sizeof(out->driver), "%s", cur);
+		if (!o->json)
+			printf("%s: not attached (driver: %s)\n", bdf, *cur ? cur : "none");
 		return 0;
 	}
 	ret = pci_dev_in_use(NULL, bdf, &u);
@@ -446,8 +470,15 @@ static int detach_one(const char *arg, const struct opts *o)
 	}
 	pci_state_forget(bdf);
 	pci_names_forget(NULL, bdf);
-	printf("%s: detached, back on %s", bdf, orig);
+	out->result = "detached";
+	snprintf(out->driver, sizeof(out->driver), "%s", orig);
 	n = pci_sysfs_knames(NULL, bdf, names, PCI_MAX_KNAMES);
+	for (int i = 0, pos = 0; i < n && pos < (int)sizeof(out->knames); i++)
+		pos += snprintf(out->knames + pos, sizeof(out->knames) - pos, "%s%s", i ? "," : "",
+				names[i].name);
+	if (o->json)
+		return 0;
+	printf("%s: detached, back on %s", bdf, orig);
 	for (int i = 0; i < n; i++)
 		printf("%s%s", i ? ", " : " (", names[i].name);
 	printf("%s\n", n > 0 ? ")" : "");
@@ -477,6 +508,7 @@ static void usage(FILE *out, const char *cmd)
 			"                     uid; mode 0600, 0660 with GROUP) so that USER can run\n"
 			"                     blk mount, blk bench and net serve without root; DMA\n"
 			"                     memory then counts against USER's RLIMIT_MEMLOCK\n"
+			"      --json         the outcome of each DEVICE as JSON (virtio-vfio(1))\n"
 			"  -v, --verbose      log what the library does\n"
 			"  -h, --help         show this help\n",
 			prog);
@@ -491,28 +523,67 @@ static void usage(FILE *out, const char *cmd)
 			"\n"
 			"Options:\n"
 			"  -f, --force    detach even while a process uses it\n"
+			"      --json     the outcome of each DEVICE as JSON (virtio-vfio(1))\n"
 			"  -v, --verbose  log what the library does\n"
 			"  -h, --help     show this help\n",
 			prog);
 }
 
+/* --json: {"version": 1, "devices": [{device, bdf, result, driver, iommu_group, ...}]} */
+static void print_json(const struct outcome *outs, int n, const struct opts *o, bool attach)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kv_int(&j, "version", CLI_JSON_SCHEMA);
+	json_key(&j, "devices");
+	json_arr_begin(&j);
+	for (int i = 0; i < n; i++) {
+		const struct outcome *r = &outs[i];
+
+		json_obj_begin(&j);
+		json_kv_str(&j, "device", r->device);
+		json_kv_str(&j, "bdf", *r->bdf ? r->bdf : NULL);
+		json_kv_str(&j, "result", r->result ? r->result : "failed");
+		json_kv_str(&j, "driver", *r->driver ? r->driver : NULL);
+		json_key(&j, "iommu_group");
+		if (r->group >= 0)
+			json_int(&j, r->group);
+		else
+			json_null(&j);
+		if (attach) {
+			json_key(&j, "owner_uid");
+			if (o->owner && r->result)
+				json_int(&j, o->uid);
+			else
+				json_null(&j);
+		} else {
+			json_kv_str(&j, "kernel_names", *r->knames ? r->knames : NULL);
+		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+}
+
 static int run(int argc, char **argv, const char *cmd,
-	       int (*one)(const char *, const struct opts *))
+	       int (*one)(const char *, const struct opts *, struct outcome *))
 {
 	static const struct option attach_opts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"owner", required_argument, NULL, 'u'},
-		CLI_OPT_VERBOSE,
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"force", no_argument, NULL, 'f'}, {"owner", required_argument, NULL, 'u'},
+		{"json", no_argument, NULL, 'j'},  CLI_OPT_VERBOSE,
+		{"help", no_argument, NULL, 'h'},  {0},
 	};
 	/* detach has no --owner: the node goes away with the group (see its help). */
 	static const struct option detach_opts[] = {
 		{"force", no_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'j'},
 		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	struct outcome *outs;
 	bool attach = !strcmp(cmd, "attach");
 	struct opts o = {0};
 	int c, ret = 0;
@@ -522,6 +593,9 @@ static int run(int argc, char **argv, const char *cmd,
 		switch (c) {
 		case 'f':
 			o.force = true;
+			break;
+		case 'j':
+			o.json = true;
 			break;
 		case 'v':
 			cli_verbose();
@@ -547,13 +621,37 @@ static int run(int argc, char **argv, const char *cmd,
 	if (geteuid() != 0)
 		fprintf(stderr, "%s: warning: not root: sysfs writes will likely be refused\n",
 			prog);
+	/* A DEVICE that is no name at all is a usage error: found before anything is done. */
+	for (int i = optind; i < argc; i++) {
+		char bdf[PCI_BDF_LEN], why[320];
+
+		if (pci_name_resolve(NULL, argv[i], bdf, why, sizeof(why)) == -EINVAL) {
+			cli_err("%s", why);
+			return EXIT_USAGE;
+		}
+	}
+	outs = calloc((size_t)(argc - optind), sizeof(*outs));
+	if (!outs) {
+		cli_err("%s: out of memory", cmd);
+		return EXIT_FAIL;
+	}
 	/* Every DEVICE is tried; the exit status is the worst: usage (2) over failure (1). */
 	for (int i = optind; i < argc; i++) {
-		int r = one(argv[i], &o);
+		struct outcome *out = &outs[i - optind];
+		int r;
 
+		out->device = argv[i];
+		out->group = -1;
+		r = one(argv[i], &o, out);
+		if (r)
+			out->result = NULL;
 		if (r == EXIT_USAGE || (r && ret != EXIT_USAGE))
 			ret = r;
 	}
+	/* A usage error leaves stdout empty, as for every command. */
+	if (o.json && ret != EXIT_USAGE)
+		print_json(outs, argc - optind, &o, attach);
+	free(outs);
 	return ret;
 }
 

@@ -323,7 +323,6 @@ int cmd_doctor(int argc, char **argv)
 		json_kv_int(&j, "problems", t.fail);
 		json_kv_int(&j, "warnings", t.warn);
 		json_obj_end(&j);
-		putchar('\n');
 	} else {
 		printf("\n%d problem%s, %d warning%s\n", t.fail, t.fail == 1 ? "" : "s", t.warn,
 		       t.warn == 1 ? "" : "s");

@@ -64,7 +64,7 @@ _virtio_vfio() {
 		;;
 	list) opts="--json" devices=0 ;;
 	attach)
-		opts="-f --force -u --owner"
+		opts="-f --force -u --owner --json"
 		case $prev in
 		-u | --owner)
 			mapfile -t COMPREPLY < <(compgen -u -- "$cur")
@@ -72,7 +72,7 @@ _virtio_vfio() {
 			;;
 		esac
 		;;
-	detach) opts="-f --force" ;;
+	detach) opts="-f --force --json" ;;
 	info | doctor) opts="--json" ;;
 	blk)
 		words_out="mount bench"

@@ -140,6 +140,7 @@ row 1 "8086:2922 is not a virtio device" - "$vv" attach "$sata"
 row 2 "'serial:': expected serial:SERIAL" - "$vv" attach serial:
 row 2 "'mac:52:54': expected mac:52:54:00:12:34:56" - "$vv" attach mac:52:54
 row 2 "'a:b' is not a device name" - "$vv" doctor --json a:b
+row 2 "'a:b' is not a device name" - "$vv" attach --json "$blk" a:b
 row 1 "no virtio function has the serial 'nosuch'" - "$vv" attach serial:nosuch
 row 1 "no virtio function has the MAC '52:54:00:00:0b:ff'" - "$vv" attach 52:54:00:00:0B:FF
 

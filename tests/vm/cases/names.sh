@@ -63,8 +63,11 @@ done
 vv_refused 1 "no virtio function has the kernel name 'vdzz'" "$vv" attach vdzz
 vv_refused 2 "is not a device name" "$vv" attach 'no:such:form'
 
-# Attached by three different forms; the record keeps every name.
-"$vv" attach serial:vvname0 "$d1" mac:52:54:00:00:0a:e0
+# Attached by three different forms (--json: each outcome); the record keeps every name.
+"$vv" attach --json serial:vvname0 "$d1" mac:52:54:00:00:0a:e0 | tee /tmp/att.json
+vv_assert_eq "$(jq -r '[.version, (.devices[] | .device, .bdf, .result, .driver)] | join(" ")' /tmp/att.json)" \
+	"1 serial:vvname0 $b0 attached virtio-pci $d1 $b1 attached virtio-pci mac:52:54:00:00:0a:e0 $nb attached virtio-pci" \
+	"attach --json"
 for b in "$b0" "$b1" "$nb"; do
 	[ -s "/run/virtio-vfio/devices/$b" ] || vv_die "no record for $b"
 done
@@ -123,7 +126,9 @@ umount /tmp/m
 vv_wait_gone serial:vvname0
 
 # Detach by name; the records go, and the kernel's names are back.
-"$vv" detach "$d0" serial:bad:name 52:54:00:00:0a:e0
+"$vv" detach --json "$d0" serial:bad:name 52:54:00:00:0a:e0 | tee /tmp/det.json
+vv_assert_eq "$(jq -r '[.devices[] | .bdf, .result, .driver] | join(" ")' /tmp/det.json)" \
+	"$b0 detached virtio-pci $b1 detached virtio-pci $nb detached virtio-pci" "detach --json"
 for b in "$b0" "$b1" "$nb"; do
 	[ ! -e "/run/virtio-vfio/devices/$b" ] || vv_die "record of $b left after detach"
 done
