@@ -26,7 +26,7 @@ static void usage(FILE *out)
 }
 
 #ifndef HAVE_FUSE
-static int blk_mount(int argc, char **argv)
+int blk_mount(int argc, char **argv)
 {
 	cli_err("blk mount: this virtio-vfio was built without libfuse3 (meson option 'fuse'); "
 		"blk bench works without it");
