@@ -62,6 +62,7 @@ int blk_mount(int argc, char **argv);
 		"verbose", no_argument, NULL, 'v' \
 	}
 void cli_verbose(void);
+void cli_skip_verbose(int *argc, char ***argv);
 
 /* The "version" field of every --json document: the schema of virtio-vfio(1), JSON OUTPUT. */
 #define CLI_JSON_SCHEMA 1

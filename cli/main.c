@@ -86,6 +86,17 @@ void cli_verbose(void)
 	vv_set_log_fn(log_to_stderr, NULL, verbose > 1 ? VV_LOG_DEBUG : VV_LOG_INFO);
 }
 
+/* "blk -v bench": -v between a command and its subcommand, taken before the subcommand. */
+void cli_skip_verbose(int *argc, char ***argv)
+{
+	while (*argc > 1 && (!strcmp((*argv)[1], "-v") || !strcmp((*argv)[1], "--verbose"))) {
+		cli_verbose();
+		(*argv)[1] = (*argv)[0];
+		(*argv)++;
+		(*argc)--;
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,

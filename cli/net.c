@@ -201,6 +201,7 @@ int cmd_net(int argc, char **argv)
 {
 	static char name[80];
 
+	cli_skip_verbose(&argc, &argv);
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
