@@ -7,15 +7,17 @@
 _virtio_vfio_devices() {
 	local d bdf v n f
 	for d in /sys/bus/pci/devices/*; do
-		read -r v <"$d/vendor" 2>/dev/null || continue
+		[ -r "$d/vendor" ] || continue
+		v=$(<"$d/vendor")
 		[ "$v" = 0x1af4 ] || continue
 		bdf=${d##*/}
 		echo "$bdf"
 		for n in "$d"/virtio*/block/* "$d"/virtio*/net/*; do
 			[ -e "$n" ] || continue
 			echo "${n##*/}"
-			[ -r "$n/serial" ] && read -r v <"$n/serial" && [ -n "$v" ] && echo "serial:$v"
-			[ -r "$n/address" ] && read -r v <"$n/address" && echo "mac:$v"
+			# $(<file): a serial attribute need not end in a newline, which read wants.
+			[ -r "$n/serial" ] && v=$(<"$n/serial") && [ -n "$v" ] && echo "serial:$v"
+			[ -r "$n/address" ] && v=$(<"$n/address") && echo "mac:$v"
 		done
 		f=/run/virtio-vfio/devices/$bdf
 		if [ -r "$f" ]; then
