@@ -489,17 +489,18 @@ static void usage(FILE *out, const char *cmd)
 {
 	if (!strcmp(cmd, "attach"))
 		fprintf(out,
-			"Usage: %s attach [--force] [--owner USER[:GROUP]] DEVICE...\n"
+			"Usage: %s attach [--force] [--owner USER[:GROUP]] [--json] DEVICE...\n"
 			"\n"
 			"Take virtio PCI functions from their kernel driver and bind them to vfio-pci,\n"
 			"so that a virtio-vfio program can drive them. DEVICE is a PCI address such as\n"
 			"0000:00:05.0 or 00:05.0, the kernel's name (vda, eth1), serial:SERIAL or a\n"
-			"MAC; attach records those names so that they keep naming it. Refuses a function the system uses (a mounted disk,\n"
-			"swap, dm/LVM, a loop device or process on it, an interface in use in any\n"
-			"network namespace, a mounted 9p share) or whose IOMMU group holds one, and\n"
-			"says how to release it; its disks are held with O_EXCL from the check to the\n"
-			"bind, so nothing can mount them in between. Already attached functions are\n"
-			"left as they are (--owner still applies).\n"
+			"MAC; attach records those names, so that they keep naming it. Refuses a\n"
+			"function the system uses (a mounted disk, swap, dm/LVM, a loop device or\n"
+			"process on it, an interface in use in any network namespace, a mounted 9p\n"
+			"share) or whose IOMMU group holds one, and says how to release it; its disks\n"
+			"are held with O_EXCL from the check to the bind, so nothing can mount them in\n"
+			"between. Already attached functions are left as they are (--owner still\n"
+			"applies).\n"
 			"\n"
 			"Options:\n"
 			"  -f, --force        attach even if in use (the kernel loses the device at once)\n"
@@ -514,7 +515,7 @@ static void usage(FILE *out, const char *cmd)
 			prog);
 	else
 		fprintf(out,
-			"Usage: %s detach [--force] DEVICE...\n"
+			"Usage: %s detach [--force] [--json] DEVICE...\n"
 			"\n"
 			"Give attached functions back to the driver they had before attach (virtio-pci\n"
 			"if unknown). Refuses while a process holds the device's VFIO group open.\n"
