@@ -6,7 +6,7 @@
 # per-row check: the disk still reads the same, the mount still serves, the NIC is still up).
 # Two disks share slot 0x10 as functions 0 and 1: one IOMMU group, so attaching one alone
 # meets a group that is not viable. VFIO missing comes last: its modules are unloaded.
-#vm: timeout 300
+#vm: timeout 420
 #vm: topology rootbus
 #vm: blk vb serial=vvbad0 size=16M
 #vm: blk vmf0 serial=vvbad-mf0 size=8M extra=addr=0x10.0,multifunction=on
