@@ -29,6 +29,7 @@ unmount() {
 	umount /tmp/m
 	for _ in $(seq 100); do pgrep -f "blk mount" >/dev/null || break; sleep 0.1; done
 }
+# By BDF: build A (older) names the files so; a newer one takes the BDF as a hidden alias.
 f0="/tmp/m/${bdf0//:/\\:}" # fio splits file names at ":"
 f1="/tmp/m/${bdf1//:/\\:}"
 

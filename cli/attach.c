@@ -19,10 +19,12 @@
 #include <virtio-vfio/ids.h>
 
 #include "cli.h"
+#include "json.h"
 #include "host/bind.h"
 #include "host/inuse.h"
 #include "host/knames.h"
 #include "host/persist.h"
+#include "host/names.h"
 
 /* "; refusing (release it: umount /data; --force overrides)": the tail of a refusal. */
 static void refuse_in_use(const char *bdf, const struct pci_user *u)
@@ -122,10 +124,21 @@ struct opts {
 	bool force;
 	bool persist; /* --persist: record the binding (and owner) for the next boots */
 	bool boot;    /* --boot: apply every recorded binding */
+	bool json;    /* --json: the outcomes as one JSON object, at the end */
 	bool owner;   /* --owner given: hand the group node to uid:gid */
 	bool group;   /* ... with a GROUP, which may open it too */
 	uid_t uid;
 	gid_t gid; /* (gid_t)-1: leave the node's group */
+};
+
+/* What became of one DEVICE, for --json. */
+struct outcome {
+	const char *device;    /* as given */
+	char bdf[PCI_BDF_LEN]; /* "" if it did not resolve */
+	const char *result;    /* attached, already_attached, detached, not_attached, failed */
+	char driver[64];       /* attach: the driver it had; detach: the driver it has now */
+	int group;	       /* IOMMU group, or -1 */
+	char knames[128];      /* detach: the kernel's names for it again, comma-separated */
 };
 
 static bool all_digits(const char *s)
@@ -247,6 +260,26 @@ static void release_signals(const sigset_t *old)
 }
 
 /*
+ * On vfio-pci the function has no kernel name, and its serial and MAC are the device's to
+ * tell: record them now, so that vda, serial:... and the MAC keep naming it (host/names.h).
+ */
+static void record_names(const char *bdf)
+{
+	struct pci_names names;
+	int ret = pci_names_live(NULL, bdf, &names);
+
+	if (ret == -ENOENT)
+		return; /* no virtio driver: there is nothing to record */
+	if (!ret)
+		ret = pci_names_record(NULL, bdf, &names);
+	if (ret)
+		fprintf(stderr,
+			"%s: warning: %s: cannot record its names in %s (%s): once attached, "
+			"only its PCI address names it\n",
+			prog, bdf, VV_NAMES_DIR, strerror(-ret));
+}
+
+/*
  * The checks that need no user to release anything, then the bind itself, with the
  * terminating signals held. Returns 0 on vfio-pci, else EXIT_FAIL with the function back on
  * @orig and the message printed.
@@ -277,6 +310,7 @@ static int bind_vfio(const char *bdf, const char *orig, int group, sigset_t *old
 	if (*orig && pci_state_save_driver(bdf, orig))
 		fprintf(stderr, "%s: warning: cannot record the original driver in %s\n", prog,
 			VV_STATE_DIR);
+	record_names(bdf);
 	hold_signals(old);
 	ret = pci_bind_driver(bdf, "vfio-pci");
 	if (ret) {
@@ -307,9 +341,9 @@ static int persist(const char *bdf, const struct opts *o)
 	return 0;
 }
 
-static int attach_one(const char *arg, const struct opts *o)
+static int attach_one(const char *arg, const struct opts *o, struct outcome *out)
 {
-	char bdf[PCI_BDF_LEN], orig[64];
+	char *bdf = out->bdf, orig[64];
 	struct pci_claim *claim;
 	sigset_t old;
 	int ret, group;
@@ -322,12 +356,17 @@ static int attach_one(const char *arg, const struct opts *o)
 		return EXIT_FAIL;
 	}
 	group = pci_sysfs_iommu_group(NULL, bdf);
+	out->group = group;
+	snprintf(out->driver, sizeof(out->driver), "%s", orig);
 	if (!strcmp(orig, "vfio-pci")) {
 		/* --owner on an attached function only changes the owner. */
 		if (o->owner && group >= 0 && give_node(bdf, group, o))
 			return EXIT_FAIL;
 		if (o->persist && persist(bdf, o))
 			return EXIT_FAIL;
+		out->result = "already_attached";
+		if (o->json)
+			return 0;
 		printf("%s: already attached (vfio-pci, ", bdf);
 		print_node(group, o);
 		printf(")%s\n", o->persist ? ", persistent" : "");
@@ -339,12 +378,17 @@ static int attach_one(const char *arg, const struct opts *o)
 	ret = bind_vfio(bdf, orig, group, &old);
 	/* vfio-pci has it now, or the kernel's driver has it back: the claim has done its job. */
 	pci_claim_close(claim);
-	if (ret)
+	if (ret) {
+		pci_names_forget(NULL, bdf);
 		return ret;
+	}
 	if (o->owner && give_node(bdf, group, o))
 		return EXIT_FAIL;
 	if (o->persist && persist(bdf, o))
 		return EXIT_FAIL;
+	out->result = "attached";
+	if (o->json)
+		return 0;
 	printf("%s: attached (was %s), ", bdf, *orig ? orig : "unbound");
 	print_node(group, o);
 	printf("%s\n", o->persist ? ", persistent" : "");
@@ -380,7 +424,7 @@ static int boot_one(const char *bdf, void *ctx)
 	o.uid = p.uid;
 	o.gid = p.gid;
 	o.group = p.mode & 0070;
-	if (attach_one(bdf, &o))
+	if (attach_one(bdf, &o, &(struct outcome){.device = bdf, .group = -1}))
 		*failed = 1;
 	return 0;
 }
@@ -433,10 +477,10 @@ static void restore_node(const char *bdf, const struct node_state *st)
 			st->path, (unsigned)st->uid, strerror(errno));
 }
 
-static int detach_one(const char *arg, const struct opts *o)
+static int detach_one(const char *arg, const struct opts *o, struct outcome *out)
 {
 	bool force = o->force, taken;
-	char bdf[PCI_BDF_LEN], cur[64], orig[64];
+	char *bdf = out->bdf, cur[64], orig[64];
 	struct kname names[PCI_MAX_KNAMES];
 	struct node_state node;
 	struct pci_user u;
@@ -450,6 +494,7 @@ static int detach_one(const char *arg, const struct opts *o)
 		cli_err("%s: cannot read its driver from sysfs", bdf);
 		return EXIT_FAIL;
 	}
+	out->group = pci_sysfs_iommu_group(NULL, bdf);
 	if (strcmp(cur, "vfio-pci")) {
 		/* A record would bind it at the next boot: detach means "not any more". */
 		ret = pci_persist_forget(NULL, bdf);
@@ -458,7 +503,10 @@ static int detach_one(const char *arg, const struct opts *o)
 				strerror(-ret));
 			return EXIT_FAIL;
 		}
-		printf("%s: not attached (driver: %s)\n", bdf, *cur ? cur : "none");
+		out->result = "not_attached";
+		snprintf(out->driver, sizeof(out->driver), "%s", cur);
+		if (!o->json)
+			printf("%s: not attached (driver: %s)\n", bdf, *cur ? cur : "none");
 		return 0;
 	}
 	ret = pci_dev_in_use(NULL, bdf, &u);
@@ -502,8 +550,16 @@ static int detach_one(const char *arg, const struct opts *o)
 			"%s: warning: %s: cannot remove %s/%s: %s: it goes to vfio-pci "
 			"again at the next boot\n",
 			prog, bdf, VV_PERSIST_DIR, bdf, strerror(-ret));
-	printf("%s: detached, back on %s", bdf, orig);
+	pci_names_forget(NULL, bdf);
+	out->result = "detached";
+	snprintf(out->driver, sizeof(out->driver), "%s", orig);
 	n = pci_sysfs_knames(NULL, bdf, names, PCI_MAX_KNAMES);
+	for (int i = 0, pos = 0; i < n && pos < (int)sizeof(out->knames); i++)
+		pos += snprintf(out->knames + pos, sizeof(out->knames) - pos, "%s%s", i ? "," : "",
+				names[i].name);
+	if (o->json)
+		return 0;
+	printf("%s: detached, back on %s", bdf, orig);
 	for (int i = 0; i < n; i++)
 		printf("%s%s", i ? ", " : " (", names[i].name);
 	printf("%s\n", n > 0 ? ")" : "");
@@ -514,21 +570,23 @@ static void usage(FILE *out, const char *cmd)
 {
 	if (!strcmp(cmd, "attach"))
 		fprintf(out,
-			"Usage: %s attach [--force] [--owner USER[:GROUP]] [--persist] DEVICE...\n"
+			"Usage: %s attach [--force] [--owner USER[:GROUP]] [--persist] [--json] DEVICE...\n"
 			"       %s attach --boot\n"
 			"\n"
 			"Take virtio PCI functions from their kernel driver and bind them to vfio-pci,\n"
 			"so that a virtio-vfio program can drive them. DEVICE is a PCI address such as\n"
-			"0000:00:05.0 or 00:05.0. Refuses a function the system uses (a mounted disk,\n"
-			"swap, dm/LVM, a loop device or process on it, an interface in use in any\n"
-			"network namespace, a mounted 9p share) or whose IOMMU group holds one, and\n"
-			"says how to release it; its disks are held with O_EXCL from the check to the\n"
-			"bind, so nothing can mount them in between. Already attached functions are\n"
-			"left as they are (--owner still applies).\n"
+			"0000:00:05.0 or 00:05.0, the kernel's name (vda, eth1), serial:SERIAL or a\n"
+			"MAC; attach records those names, so that they keep naming it. Refuses a\n"
+			"function the system uses (a mounted disk, swap, dm/LVM, a loop device or\n"
+			"process on it, an interface in use in any network namespace, a mounted 9p\n"
+			"share) or whose IOMMU group holds one, and says how to release it; its disks\n"
+			"are held with O_EXCL from the check to the bind, so nothing can mount them in\n"
+			"between. Already attached functions are left as they are (--owner still\n"
+			"applies).\n"
 			"\n"
 			"Options:\n"
 			"  -f, --force        attach even if in use (the kernel loses the device at once)\n"
-			"  -o, --owner USER[:GROUP]\n"
+			"  -u, --owner USER[:GROUP]\n"
 			"                     give the device's /dev/vfio/GROUP node to USER (name or\n"
 			"                     uid; mode 0600, 0660 with GROUP) so that USER can run\n"
 			"                     blk mount, blk bench and net serve without root; DMA\n"
@@ -540,11 +598,13 @@ static void usage(FILE *out, const char *cmd)
 			"                     binds it and applies the owner. detach forgets it\n"
 			"      --boot         attach every recorded function, with its owner (what\n"
 			"                     virtio-vfio-persist.service runs at boot)\n"
+			"      --json         the outcome of each DEVICE as JSON (virtio-vfio(1))\n"
+			"  -v, --verbose      log what the library does\n"
 			"  -h, --help         show this help\n",
 			prog, prog);
 	else
 		fprintf(out,
-			"Usage: %s detach [--force] DEVICE...\n"
+			"Usage: %s detach [--force] [--json] DEVICE...\n"
 			"\n"
 			"Give attached functions back to the driver they had before attach (virtio-pci\n"
 			"if unknown), and forget any attach --persist record of them. Refuses while a\n"
@@ -553,42 +613,92 @@ static void usage(FILE *out, const char *cmd)
 			"group's last function on vfio-pci.\n"
 			"\n"
 			"Options:\n"
-			"  -f, --force  detach even while a process uses it\n"
-			"  -h, --help   show this help\n",
+			"  -f, --force    detach even while a process uses it\n"
+			"      --json     the outcome of each DEVICE as JSON (virtio-vfio(1))\n"
+			"  -v, --verbose  log what the library does\n"
+			"  -h, --help     show this help\n",
 			prog);
 }
 
 /* Long options only: values no short option can take. */
 enum { OPT_PERSIST = 256, OPT_BOOT };
+/* --json: {"version": 1, "devices": [{device, bdf, result, driver, iommu_group, ...}]} */
+static void print_json(const struct outcome *outs, int n, const struct opts *o, bool attach)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kv_int(&j, "version", CLI_JSON_SCHEMA);
+	json_key(&j, "devices");
+	json_arr_begin(&j);
+	for (int i = 0; i < n; i++) {
+		const struct outcome *r = &outs[i];
+
+		json_obj_begin(&j);
+		json_kv_str(&j, "device", r->device);
+		json_kv_str(&j, "bdf", *r->bdf ? r->bdf : NULL);
+		json_kv_str(&j, "result", r->result ? r->result : "failed");
+		json_kv_str(&j, "driver", *r->driver ? r->driver : NULL);
+		json_key(&j, "iommu_group");
+		if (r->group >= 0)
+			json_int(&j, r->group);
+		else
+			json_null(&j);
+		if (attach) {
+			json_key(&j, "owner_uid");
+			if (o->owner && r->result)
+				json_int(&j, o->uid);
+			else
+				json_null(&j);
+		} else {
+			json_kv_str(&j, "kernel_names", *r->knames ? r->knames : NULL);
+		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+}
 
 static int run(int argc, char **argv, const char *cmd,
-	       int (*one)(const char *, const struct opts *))
+	       int (*one)(const char *, const struct opts *, struct outcome *))
 {
 	static const struct option attach_opts[] = {
 		{"force", no_argument, NULL, 'f'},
-		{"owner", required_argument, NULL, 'o'},
+		{"owner", required_argument, NULL, 'u'},
 		{"persist", no_argument, NULL, OPT_PERSIST},
 		{"boot", no_argument, NULL, OPT_BOOT},
+		{"json", no_argument, NULL, 'j'},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	/* detach has no --owner: the node goes away with the group (see its help). */
 	static const struct option detach_opts[] = {
 		{"force", no_argument, NULL, 'f'},
+		{"json", no_argument, NULL, 'j'},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	struct outcome *outs;
 	bool attach = !strcmp(cmd, "attach");
 	struct opts o = {0};
 	int c, ret = 0;
 
-	while ((c = getopt_long(argc, argv, attach ? "fo:h" : "fh",
+	while ((c = getopt_long(argc, argv, attach ? "fu:vh" : "fvh",
 				attach ? attach_opts : detach_opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o.force = true;
 			break;
-		case 'o':
+		case 'j':
+			o.json = true;
+			break;
+		case 'v':
+			cli_verbose();
+			break;
+		case 'u':
 			ret = parse_owner(optarg, &o);
 			if (ret)
 				return ret;
@@ -623,9 +733,37 @@ static int run(int argc, char **argv, const char *cmd,
 	if (geteuid() != 0)
 		fprintf(stderr, "%s: warning: not root: sysfs writes will likely be refused\n",
 			prog);
-	for (int i = optind; i < argc; i++)
-		if (one(argv[i], &o))
-			ret = EXIT_FAIL;
+	/* A DEVICE that is no name at all is a usage error: found before anything is done. */
+	for (int i = optind; i < argc; i++) {
+		char bdf[PCI_BDF_LEN], why[320];
+
+		if (pci_name_resolve(NULL, argv[i], bdf, why, sizeof(why)) == -EINVAL) {
+			cli_err("%s", why);
+			return EXIT_USAGE;
+		}
+	}
+	outs = calloc((size_t)(argc - optind), sizeof(*outs));
+	if (!outs) {
+		cli_err("%s: out of memory", cmd);
+		return EXIT_FAIL;
+	}
+	/* Every DEVICE is tried; the exit status is the worst: usage (2) over failure (1). */
+	for (int i = optind; i < argc; i++) {
+		struct outcome *out = &outs[i - optind];
+		int r;
+
+		out->device = argv[i];
+		out->group = -1;
+		r = one(argv[i], &o, out);
+		if (r)
+			out->result = NULL;
+		if (r == EXIT_USAGE || (r && ret != EXIT_USAGE))
+			ret = r;
+	}
+	/* A usage error leaves stdout empty, as for every command. */
+	if (o.json && ret != EXIT_USAGE)
+		print_json(outs, argc - optind, &o, attach);
+	free(outs);
 	return ret;
 }
 

@@ -37,6 +37,7 @@ struct opts {
 	unsigned qd, queues, seconds, spin_us;
 	unsigned rwmixread;    /* randrw: percent of requests that read */
 	uint64_t offset, size; /* the range, in bytes; size 0: to the end of the disk */
+	unsigned queue_size;   /* ring entries; 0: the device's maximum */
 	enum vv_blk_mode mode;
 	bool json, verify, allow_write;
 };
@@ -296,6 +297,8 @@ static void usage(FILE *out)
 		"  --size N         length of the range (default: to the end of the disk)\n"
 		"  --qd N           requests in flight per queue (default 32, at most %d)\n"
 		"  --queues N       queues, one thread each (default 1)\n"
+		"  --queue-size N   ring entries per queue, a power of 2 (default: the device's\n"
+		"                   maximum)\n"
 		"  --time S         seconds to run (default 10)\n"
 		"  --mode M         irq (default), poll, hybrid: how completions are awaited\n"
 		"  --spin-us N      hybrid: microseconds to poll before sleeping (default 50)\n"
@@ -303,6 +306,7 @@ static void usage(FILE *out)
 		"  --verify         write self-checking data; check every read of a block this run\n"
 		"                   wrote, then read back every such block at the end\n"
 		"  --json           machine-readable result on stdout\n"
+		"  -v, --verbose    log what the library does\n"
 		"  -h, --help       show this help\n"
 		"\n"
 		"Write workloads (randwrite, write, randrw) destroy the data in the range: they\n"
@@ -363,6 +367,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"bs", required_argument, NULL, 'b'},
 		{"qd", required_argument, NULL, 'q'},
 		{"queues", required_argument, NULL, 'Q'},
+		{"queue-size", required_argument, NULL, 'Z'},
 		{"time", required_argument, NULL, 't'},
 		{"mode", required_argument, NULL, 'm'},
 		{"spin-us", required_argument, NULL, 's'},
@@ -372,6 +377,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"size", required_argument, NULL, 'S'},
 		{"verify", no_argument, NULL, 'V'},
 		{"allow-write", no_argument, NULL, 'W'},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -379,8 +385,11 @@ static int parse(int argc, char **argv, struct opts *o)
 
 	*o = (struct opts){
 		.bs = 4096, .qd = 32, .queues = 1, .seconds = 10, .spin_us = 50, .rwmixread = 50};
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", lopts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			cli_verbose();
+			break;
 		case 'r':
 			if ((v = pick(optarg, rw_names, 5)) < 0)
 				goto bad;
@@ -398,6 +407,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'Q':
 			o->queues = (unsigned)atoi(optarg);
 			if (!o->queues || o->queues > MAX_QUEUES)
+				goto bad;
+			break;
+		case 'Z':
+			o->queue_size = (unsigned)atoi(optarg);
+			if (!o->queue_size || o->queue_size > 32768 ||
+			    (o->queue_size & (o->queue_size - 1)))
 				goto bad;
 			break;
 		case 't':
@@ -527,6 +542,7 @@ static void report(const struct bench *b, const char *bdf, double secs, uint64_t
 
 		json_init(&j, stdout);
 		json_obj_begin(&j);
+		json_kv_int(&j, "version", CLI_JSON_SCHEMA);
 		json_kv_str(&j, "device", bdf);
 		json_kv_str(&j, "rw", rw_names[o->rw]);
 		json_kv_int(&j, "bs", o->bs);
@@ -591,9 +607,12 @@ int blk_bench(int argc, char **argv)
 	ret = parse(argc, argv, &o);
 	if (ret)
 		return ret < 0 ? EXIT_OK : ret;
-	if (cli_blk_device(argv[optind], NULL, bdf))
-		return EXIT_FAIL;
-	ret = vv_blk_open(bdf, o.queues, &b.blk);
+	ret = cli_blk_device(argv[optind], NULL, bdf);
+	if (ret)
+		return ret;
+	ret = vv_blk_open_opts(
+		bdf, &(struct vv_blk_opts){.num_queues = o.queues, .queue_size = o.queue_size},
+		&b.blk);
 	if (ret) {
 		cli_err("%s: cannot open as a virtio-blk device: %s%s", bdf, strerror(-ret),
 			ret == -EBUSY

@@ -57,6 +57,21 @@ static inline int cli_blk_device(const char *arg, const char *busy_hint, char bd
 				   bdf);
 }
 int blk_bench(int argc, char **argv);
+int blk_mount(int argc, char **argv);
+
+/*
+ * -v, --verbose: a global option that every command accepts too, so that it works after the
+ * command name as well as before it. Each one raises the log level (info, then debug).
+ */
+#define CLI_OPT_VERBOSE                           \
+	{                                         \
+		"verbose", no_argument, NULL, 'v' \
+	}
+void cli_verbose(void);
+void cli_skip_verbose(int *argc, char ***argv);
+
+/* The "version" field of every --json document: the schema of virtio-vfio(1), JSON OUTPUT. */
+#define CLI_JSON_SCHEMA 1
 
 int cmd_attach(int argc, char **argv);
 int cmd_blk(int argc, char **argv);

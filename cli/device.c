@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "host/inuse.h"
+#include "host/names.h"
 #include "util/sysfs.h"
 
 static int read_hex(const char *bdf, const char *attr, unsigned *ret)
@@ -27,15 +28,26 @@ static int read_hex(const char *bdf, const char *attr, unsigned *ret)
 }
 
 /*
- * Resolves DEVICE to a BDF that exists and is a virtio function; prints why not.
- * Returns 0 or EXIT_FAIL.
+ * Resolves DEVICE (a PCI address, kernel name, serial:SERIAL or MAC: host/names.h) to a BDF
+ * that exists and is a virtio function; prints why not. Returns 0, EXIT_USAGE when DEVICE
+ * is no name at all, or EXIT_FAIL.
  */
 int cli_resolve_virtio(const char *arg, char bdf[PCI_BDF_LEN])
 {
 	unsigned vendor, device;
+	char why[320];
+	int ret = pci_name_resolve(NULL, arg, bdf, why, sizeof(why));
 
-	if (pci_bdf_parse(arg, bdf)) {
-		cli_err("'%s' is not a PCI address (expected 0000:00:05.0 or 00:05.0)", arg);
+	if (ret == -EINVAL) {
+		cli_err("%s", why);
+		return EXIT_USAGE;
+	}
+	if (ret == -ENOENT) {
+		cli_err("%s (see '%s list')", why, prog);
+		return EXIT_FAIL;
+	}
+	if (ret) {
+		cli_err("%s", why);
 		return EXIT_FAIL;
 	}
 	if (pci_sysfs_exists(NULL, bdf)) {
@@ -67,7 +79,8 @@ int cli_virtio_type(const char *bdf)
 /*
  * Resolves DEVICE to a virtio function of @type (0: any) bound to vfio-pci that no other
  * process drives, or says what is wrong and how to fix it (@purpose says why the type
- * matters; @busy_hint, if any, is added to the in-use message). Returns 0 or EXIT_FAIL.
+ * matters; @busy_hint, if any, is added to the in-use message). Returns 0, EXIT_USAGE or
+ * EXIT_FAIL.
  */
 int cli_attached_device(const char *arg, int type, const char *purpose, const char *busy_hint,
 			char bdf[PCI_BDF_LEN])
@@ -76,8 +89,10 @@ int cli_attached_device(const char *arg, int type, const char *purpose, const ch
 	char drv[64];
 	int got;
 
-	if (cli_resolve_virtio(arg, bdf))
-		return EXIT_FAIL;
+	int ret = cli_resolve_virtio(arg, bdf);
+
+	if (ret)
+		return ret;
 	got = cli_virtio_type(bdf);
 	if (type > 0 && got >= 0 && got != type) {
 		cli_err("%s is a virtio %s device, not %s: %s", bdf, vv_virtio_type_name(got),

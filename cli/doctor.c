@@ -17,12 +17,14 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
+#include "json.h"
 #include "host/bind.h"
 #include "pci/caps.h"
 #include "util/memlock.h"
 
 struct tally {
 	int fail, warn;
+	struct json *json; /* --json: each check is an element of "checks" */
 };
 
 VV_PRINTF(3, 4) static void report(struct tally *t, const char *level, const char *fmt, ...)
@@ -33,6 +35,18 @@ VV_PRINTF(3, 4) static void report(struct tally *t, const char *level, const cha
 		t->fail++;
 	else if (!strcmp(level, "warn"))
 		t->warn++;
+	if (t->json) {
+		char msg[1024];
+
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		json_obj_begin(t->json);
+		json_kv_str(t->json, "level", !strcmp(level, "FAIL") ? "fail" : level);
+		json_kv_str(t->json, "message", msg);
+		json_obj_end(t->json);
+		return;
+	}
 	printf("[%-4s] ", level);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
@@ -256,44 +270,62 @@ static void check_device(struct tally *t, const char *bdf)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s doctor [DEVICE]\n"
+		"Usage: %s doctor [--json] [DEVICE]\n"
 		"\n"
 		"Check what driving devices through VFIO needs: IOMMU, interrupt remapping, VFIO\n"
 		"modules, /dev/vfio access, memlock limits; with DEVICE also its IOMMU group,\n"
 		"driver, ACCESS_PLATFORM and MSI-X vectors. Prints the fix for each problem.\n"
-		"Exit status 1 if any check failed.\n",
+		"Exit status 1 if any check failed.\n"
+		"\n"
+		"Options:\n"
+		"  --json         the checks as JSON (virtio-vfio(1), JSON OUTPUT)\n"
+		"  -v, --verbose  log what the library does\n"
+		"  -h, --help     show this help\n",
 		prog);
 }
 
 int cmd_doctor(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	struct tally t = {0};
 	char bdf[PCI_BDF_LEN];
+	struct json j;
+	bool json;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		}
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	c = cli_parse_json_help(argc, argv, usage, &json);
+	if (c >= 0)
+		return c;
 	if (argc - optind > 1) {
 		cli_err("doctor: at most one DEVICE");
 		return EXIT_USAGE;
 	}
-	check_system(&t);
+	/* Resolved first, so that a bad DEVICE leaves stdout empty. */
 	if (optind < argc) {
-		if (cli_resolve_virtio(argv[optind], bdf))
-			return EXIT_FAIL;
-		check_device(&t, bdf);
+		int ret = cli_resolve_virtio(argv[optind], bdf);
+
+		if (ret)
+			return ret;
 	}
-	printf("\n%d problem%s, %d warning%s\n", t.fail, t.fail == 1 ? "" : "s", t.warn,
-	       t.warn == 1 ? "" : "s");
+	if (json) {
+		t.json = &j;
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_kv_int(&j, "version", CLI_JSON_SCHEMA);
+		json_kv_str(&j, "device", optind < argc ? bdf : NULL);
+		json_key(&j, "checks");
+		json_arr_begin(&j);
+	}
+	check_system(&t);
+	if (optind < argc)
+		check_device(&t, bdf);
+	if (json) {
+		json_arr_end(&j);
+		json_kv_int(&j, "problems", t.fail);
+		json_kv_int(&j, "warnings", t.warn);
+		json_obj_end(&j);
+	} else {
+		printf("\n%d problem%s, %d warning%s\n", t.fail, t.fail == 1 ? "" : "s", t.warn,
+		       t.warn == 1 ? "" : "s");
+	}
 	return t.fail ? EXIT_FAIL : EXIT_OK;
 }

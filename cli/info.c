@@ -204,7 +204,7 @@ static void print_json(const struct info *in)
 
 	json_init(&j, stdout);
 	json_obj_begin(&j);
-	json_kv_int(&j, "version", 1);
+	json_kv_int(&j, "version", CLI_JSON_SCHEMA);
 	json_kv_str(&j, "bdf", vv_device_bdf(d));
 	json_kv_str(&j, "type", vv_virtio_type_name(type));
 	json_kv_int(&j, "type_id", type);
@@ -310,8 +310,9 @@ static void usage(FILE *out)
 		"net: MAC, link, MTU, queue pairs). The device is reset before and after.\n"
 		"\n"
 		"Options:\n"
-		"  --json      machine-readable output\n"
-		"  -h, --help  show this help\n",
+		"  --json         machine-readable output\n"
+		"  -v, --verbose  log what the library does\n"
+		"  -h, --help     show this help\n",
 		prog);
 }
 
@@ -329,8 +330,9 @@ int cmd_info(int argc, char **argv)
 		cli_err("info: expected exactly one DEVICE");
 		return EXIT_USAGE;
 	}
-	if (cli_attached_device(argv[optind], 0, NULL, NULL, bdf))
-		return EXIT_FAIL;
+	ret = cli_attached_device(argv[optind], 0, NULL, NULL, bdf);
+	if (ret)
+		return ret;
 	ret = probe(bdf, &in);
 	if (ret) {
 		/* The library logged the cause. */

@@ -179,7 +179,7 @@ static void print_json(const struct entry *entries, int n)
 
 	json_init(&j, stdout);
 	json_obj_begin(&j);
-	json_kv_int(&j, "version", 1);
+	json_kv_int(&j, "version", CLI_JSON_SCHEMA);
 	json_key(&j, "devices");
 	json_arr_begin(&j);
 	for (int i = 0; i < n; i++) {
@@ -310,8 +310,9 @@ static void list_usage(FILE *out)
 		"the kernel's names for it, and whether the system uses it.\n"
 		"\n"
 		"Options:\n"
-		"  --json      machine-readable output (format in virtio-vfio(1))\n"
-		"  -h, --help  show this help\n",
+		"  --json         machine-readable output (format in virtio-vfio(1))\n"
+		"  -v, --verbose  log what the library does\n"
+		"  -h, --help     show this help\n",
 		prog);
 }
 

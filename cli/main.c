@@ -23,9 +23,7 @@ static const struct command {
 	{"attach", cmd_attach, "bind virtio functions to vfio-pci, refusing ones in use"},
 	{"detach", cmd_detach, "give attached functions back to their kernel driver"},
 	{"doctor", cmd_doctor, "check IOMMU, VFIO, limits (and a DEVICE) and print fixes"},
-#ifdef HAVE_FUSE
-	{"blk", cmd_blk, "blk mount: export attached disks as files over FUSE"},
-#endif
+	{"blk", cmd_blk, "blk mount: disks as files over FUSE; blk bench: the library's speed"},
 	{"info", cmd_info, "open an attached function and show caps, features, queues, config"},
 #ifdef HAVE_LWIP
 	{"net", cmd_net, "net serve: a TCP/IP stack (lwIP) on an attached virtio-net"},
@@ -45,23 +43,27 @@ void cli_err(const char *fmt, ...)
 }
 
 /*
- * Parses the options shared by the read-only commands: --json and --help. Returns -1 to go
- * on (optind at the first operand), or the exit code to return now.
+ * Parses the options shared by the read-only commands: --json, --verbose and --help. Returns -1 to
+ * go on (optind at the first operand), or the exit code to return now.
  */
 int cli_parse_json_help(int argc, char **argv, void (*usage)(FILE *out), bool *ret_json)
 {
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, 'j'},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	int c;
 
 	*ret_json = false;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*ret_json = true;
+			break;
+		case 'v':
+			cli_verbose();
 			break;
 		case 'h':
 			usage(stdout);
@@ -86,6 +88,25 @@ static void log_to_stderr(void *opaque, enum vv_log_level level, const char *msg
 		fprintf(stderr, "%s: %s%s\n", prog, err, msg);
 }
 
+static int verbose;
+
+void cli_verbose(void)
+{
+	verbose++;
+	vv_set_log_fn(log_to_stderr, NULL, verbose > 1 ? VV_LOG_DEBUG : VV_LOG_INFO);
+}
+
+/* "blk -v bench": -v between a command and its subcommand, taken before the subcommand. */
+void cli_skip_verbose(int *argc, char ***argv)
+{
+	while (*argc > 1 && (!strcmp((*argv)[1], "-v") || !strcmp((*argv)[1], "--verbose"))) {
+		cli_verbose();
+		(*argv)[1] = (*argv)[0];
+		(*argv)++;
+		(*argc)--;
+	}
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -99,7 +120,8 @@ static void usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n"
 		     "Options:\n"
-		     "  -v, --verbose   log what the library does (repeat for debug output)\n"
+		     "  -v, --verbose   log what the library does (repeat for debug output);\n"
+		     "                  accepted after COMMAND too\n"
 		     "  -h, --help      show this help; COMMAND --help shows a command's help\n"
 		     "  -V, --version   show the version\n"
 		     "\n"
@@ -115,15 +137,17 @@ int main(int argc, char **argv)
 		{0},
 	};
 	static char prog_name[] = "virtio-vfio";
-	int verbose = 0, c;
+	int c;
 
 	/* getopt's messages name argv[0]: "virtio-vfio", not the path it was run by. */
 	argv[0] = prog_name;
+	/* Before anything is said: under systemd, each line carries its syslog priority. */
+	cli_log_levels = svc_stderr_is_journal();
 	/* '+': stop at the command name; the command parses its own options. */
 	while ((c = getopt_long(argc, argv, "+vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
-			verbose++;
+			cli_verbose();
 			break;
 		case 'h':
 			usage(stdout);
@@ -136,10 +160,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	cli_log_levels = svc_stderr_is_journal();
-	if (verbose)
-		vv_set_log_fn(log_to_stderr, NULL, verbose > 1 ? VV_LOG_DEBUG : VV_LOG_INFO);
-	else if (!getenv("VV_LOG"))
+	if (!verbose && !getenv("VV_LOG"))
 		vv_set_log_fn(log_to_stderr, NULL, VV_LOG_WARN);
 
 	if (optind >= argc) {

@@ -37,6 +37,7 @@ static void usage(FILE *out)
 		"  --poll-us N       keep polling N microseconds after the last frame before\n"
 		"                    sleeping on the interrupt (default %d; 0: interrupts only)\n"
 		"  --pidfile FILE    write our pid to FILE while serving\n"
+		"  -v, --verbose     log what the library does\n"
 		"  -h, --help        show this help\n"
 		"\n"
 		"Under systemd (Type=notify) it reports readiness once it serves; see\n"
@@ -96,6 +97,7 @@ static int net_serve(int argc, char **argv)
 		{"gw", required_argument, NULL, 'g'},
 		{"poll-us", required_argument, NULL, 'p'},
 		{"pidfile", required_argument, NULL, OPT_PIDFILE},
+		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -110,8 +112,11 @@ static int net_serve(int argc, char **argv)
 	int c, ret, sfd;
 	long v;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			cli_verbose();
+			break;
 		case 'i':
 			cidr = optarg;
 			if (parse_cidr(optarg, &so.addr, &so.mask)) {
@@ -224,6 +229,7 @@ int cmd_net(int argc, char **argv)
 {
 	static char name[80];
 
+	cli_skip_verbose(&argc, &argv);
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;

@@ -42,7 +42,7 @@ static void usage(FILE *out)
 		"only what serves it.\n"
 		"\n"
 		"Options:\n"
-		"  --json      one JSON document (\"schema\": %d), every counter exact\n"
+		"  --json      one JSON document (\"version\": %d), every counter exact\n"
 		"  -h, --help  show this help\n",
 		prog, STATUS_SCHEMA);
 }
@@ -196,7 +196,7 @@ static void scan_dir(const char *dir, struct proc *procs, unsigned *np)
 				strerror(-ret));
 			continue;
 		}
-		if (jnode_get_int(doc, "schema", 0) != STATUS_SCHEMA) {
+		if (jnode_get_int(doc, "version", 0) != STATUS_SCHEMA) {
 			fprintf(stderr, "%s: warning: %s: unknown status schema\n", prog, path);
 			jnode_free(doc);
 			continue;
@@ -360,7 +360,7 @@ static void print_json(const struct proc *procs, unsigned n)
 
 	json_init(&j, stdout);
 	json_obj_begin(&j);
-	json_kv_int(&j, "schema", STATUS_SCHEMA);
+	json_kv_int(&j, "version", STATUS_SCHEMA);
 	json_key(&j, "processes");
 	json_arr_begin(&j);
 	for (unsigned i = 0; i < n; i++)

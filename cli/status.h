@@ -9,7 +9,7 @@
  * so a client can make it hold nothing, and it writes with a deadline, from a thread of its
  * own that never takes a lock of the I/O path. The document:
  *
- *   { "schema": 1, "pid": N, "uid": N, "command": "blk mount" | "net serve",
+ *   { "version": 1, "pid": N, "uid": N, "command": "blk mount" | "net serve",
  *     "started": UNIX-TIME, "uptime_s": N, ...the command's members..., "devices": [...] }
  */
 #ifndef VV_CLI_STATUS_H
@@ -20,7 +20,7 @@
 
 #include "json.h"
 
-#define STATUS_SCHEMA	1
+#define STATUS_SCHEMA	1 /* the "version" of every --json output: CLI_JSON_SCHEMA */
 #define STATUS_MAX_DOC	(1u << 20) /* what a client reads of one answer, at most */
 #define STATUS_IO_MS	1000	   /* a peer that is not done by then is dropped */
 #define STATUS_DIR_ROOT "/run/virtio-vfio"

@@ -99,7 +99,7 @@ static void answer(struct status_srv *s, int fd)
 		return;
 	json_init(&j, f);
 	json_obj_begin(&j);
-	json_kv_int(&j, "schema", STATUS_SCHEMA);
+	json_kv_int(&j, "version", STATUS_SCHEMA);
 	json_kv_int(&j, "pid", getpid());
 	json_kv_int(&j, "uid", geteuid());
 	json_kv_str(&j, "command", s->command);

@@ -35,7 +35,8 @@ static ssize_t channel_writev(int fd, struct iovec *iov, int count, void *userda
 	return n;
 }
 
-static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const char *name)
+static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const char *name,
+		     const char *file)
 {
 	int ret;
 
@@ -44,6 +45,7 @@ static int setup_dev(struct export *ex, struct dev *d, struct vv_blk *blk, const
 	d->info = vv_blk_get_info(blk);
 	d->config_fd = -1;
 	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->file, sizeof(d->file), "%s", file);
 	atomic_init(&d->bytes, vv_blk_capacity(blk) * SECTOR);
 	atomic_init(&d->inflight, 0);
 	pthread_mutex_init(&d->lock, NULL);
@@ -116,8 +118,9 @@ void export_stats(const struct export *ex, unsigned dev, struct export_dev_stats
 	ret->lost = atomic_load(&d->lost) || vv_device_aborted(vv_blk_device(d->blk));
 }
 
-int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const char *mountpoint,
-	       const struct export_opts *opts, void (*ready)(void *ctx), void *ready_ctx)
+int export_run(struct vv_blk **blks, const char *const *bdfs, const char *const *files, unsigned n,
+	       const char *mountpoint, const struct export_opts *opts, void (*ready)(void *ctx),
+	       void *ready_ctx)
 {
 	char optstr[384];
 	char *argv[] = {(char *)"virtio-vfio", (char *)"-o", optstr, NULL};
@@ -138,7 +141,7 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const 
 		goto out;
 	}
 	for (unsigned i = 0; i < n && !ret; i++)
-		ret = setup_dev(&ex, &ex.devs[i], blks[i], bdfs[i]);
+		ret = setup_dev(&ex, &ex.devs[i], blks[i], bdfs[i], files ? files[i] : bdfs[i]);
 	if (ret)
 		goto out;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * export.h - exports virtio-blk devices over FUSE: MOUNTPOINT/<BDF> is a regular file whose
+ * export.h - exports virtio-blk devices over FUSE: MOUNTPOINT/<NAME> is a regular file whose
  * size is the device's capacity; reads and writes become virtio-blk requests.
  */
 #ifndef VV_FUSE_EXPORT_H
@@ -48,7 +48,8 @@ bool export_stopping(const struct export *ex);
 void export_stats(const struct export *ex, unsigned dev, struct export_dev_stats *ret);
 
 /*
- * Mounts @n already opened devices (@bdfs their names) on @mountpoint and serves requests until
+ * Mounts @n already opened devices (@bdfs their PCI addresses, for messages) on @mountpoint as
+ * files named @files (NULL: by their BDFs), and serves requests until
  * it is unmounted or SIGTERM/SIGINT arrives; then lets in-flight I/O finish (a device that
  * does not answer within opts->stop_timeout_ms is aborted), flushes and returns.
  * With @mountpoint NULL it serves opts->channel_fd instead, as if it were /dev/fuse: a
@@ -56,7 +57,8 @@ void export_stats(const struct export *ex, unsigned dev, struct export_dev_stats
  * @ready is called once the mount is usable (to release a waiting parent).
  * Returns 0, or a negative errno after printing why.
  */
-int export_run(struct vv_blk **blks, const char *const *bdfs, unsigned n, const char *mountpoint,
-	       const struct export_opts *opts, void (*ready)(void *ctx), void *ready_ctx);
+int export_run(struct vv_blk **blks, const char *const *bdfs, const char *const *files, unsigned n,
+	       const char *mountpoint, const struct export_opts *opts, void (*ready)(void *ctx),
+	       void *ready_ctx);
 
 #endif /* VV_FUSE_EXPORT_H */

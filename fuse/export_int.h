@@ -128,7 +128,8 @@ struct dev {
 	struct export *ex;
 	struct vv_blk *blk;
 	const struct vv_blk_info *info;
-	char name[16];
+	char name[16]; /* the BDF: what messages and the hidden alias use */
+	char file[32]; /* the file's name in the directory: the serial, or vvblkN */
 	_Atomic uint64_t bytes;
 	pthread_mutex_t lock;
 	struct op *writes; /* writes and fallocates on the device, from every worker */

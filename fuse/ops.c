@@ -65,8 +65,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct export *ex = fuse_req_userdata(req);
 	struct fuse_entry_param e = {0};
 
+	/*
+	 * The BDF is a hidden alias: lookup finds it, readdir does not show it, so that scripts
+	 * that know the address reach the disk, and tar, cp or a glob see each disk once.
+	 */
 	for (unsigned i = 0; parent == ROOT_INO && i < ex->n; i++)
-		if (!strcmp(name, ex->devs[i].name)) {
+		if (!strcmp(name, ex->devs[i].file) || !strcmp(name, ex->devs[i].name)) {
 			e.ino = DEV_INO(i);
 			e.attr_timeout = e.entry_timeout = 1.0;
 			fill_attr(ex, e.ino, &e.attr);
@@ -121,7 +125,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	for (off_t i = off; i < (off_t)ex->n + 2; i++) {
 		struct stat st = {0};
-		const char *name = i == 0 ? "." : i == 1 ? ".." : ex->devs[i - 2].name;
+		const char *name = i == 0 ? "." : i == 1 ? ".." : ex->devs[i - 2].file;
 		size_t need;
 
 		st.st_ino = i < 2 ? ROOT_INO : DEV_INO(i - 2);

@@ -67,6 +67,32 @@ typedef void (*vv_blk_cb)(void *opaque, int result);
  */
 int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **ret_blk);
 
+/*
+ * Options of vv_blk_open_opts(). Zero-initialize, then set what matters; 0 means the
+ * default. @reserved must stay zero: later versions give it meaning, and a library that
+ * does not know a nonzero field refuses it rather than ignore it.
+ */
+struct vv_blk_opts {
+	unsigned num_queues;  /* queues to use (1..device's num_queues); 0: all */
+	unsigned queue_size;  /* ring entries per queue, a power of 2; 0: the device's maximum */
+	uint32_t reserved[8]; /* zero */
+};
+
+/**
+ * vv_blk_open_opts() - vv_blk_open() with options.
+ * @bdf: PCI address of a function bound to vfio-pci.
+ * @opts: options, or NULL for the defaults.
+ * @ret_blk: set on success.
+ *
+ * A @queue_size above the device's maximum is reduced to it (vv_device_setup_queues()).
+ * Since 0.3.
+ *
+ * Context: blocks while the device resets (up to 2 s).
+ * Return: as vv_blk_open(); -EINVAL for a queue size that is not a power of 2 or a nonzero
+ * reserved field.
+ */
+int vv_blk_open_opts(const char *bdf, const struct vv_blk_opts *opts, struct vv_blk **ret_blk);
+
 /**
  * vv_blk_close() - reset the device and free everything. In-flight requests are dropped
  * without callbacks: drain them first.

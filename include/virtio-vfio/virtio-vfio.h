@@ -15,6 +15,7 @@
 #include <virtio-vfio/log.h>
 #include <virtio-vfio/mem.h>
 #include <virtio-vfio/net.h>
+#include <virtio-vfio/version.h>
 #include <virtio-vfio/vq.h>
 
 #ifdef __cplusplus
@@ -24,7 +25,8 @@ extern "C" {
 /**
  * vv_version() - the library's version string, e.g. "0.1.0".
  *
- * Compare it with VV_VERSION of the headers a program was built with when that matters.
+ * Compare it with VV_VERSION of the headers a program was built with (version.h) when that
+ * matters.
  *
  * Context: any.
  * Return: a static string, never NULL.

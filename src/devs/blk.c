@@ -68,6 +68,9 @@ static int read_config(struct vv_blk *b, uint64_t features)
 	return ret;
 }
 
+static int open_device(struct vv_device *dev, unsigned num_queues, unsigned queue_size,
+		       struct vv_blk **ret_blk);
+
 VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **ret_blk)
 {
 	struct vv_device *dev;
@@ -76,9 +79,36 @@ VV_EXPORT int vv_blk_open(const char *bdf, unsigned num_queues, struct vv_blk **
 	return ret ? ret : blk_open_device(dev, num_queues, ret_blk);
 }
 
+VV_EXPORT int vv_blk_open_opts(const char *bdf, const struct vv_blk_opts *opts,
+			       struct vv_blk **ret_blk)
+{
+	static const struct vv_blk_opts defaults;
+	struct vv_device *dev;
+	int ret;
+
+	if (!opts)
+		opts = &defaults;
+	/* Checked before the device is touched: a refusal changes nothing. */
+	for (size_t i = 0; i < ARRAY_SIZE(opts->reserved); i++)
+		if (opts->reserved[i])
+			return -EINVAL;
+	if (opts->queue_size & (opts->queue_size - 1))
+		return -EINVAL;
+	ret = vv_device_open(bdf, &dev);
+	return ret ? ret : open_device(dev, opts->num_queues, opts->queue_size, ret_blk);
+}
+
 int blk_open_device(struct vv_device *dev, unsigned num_queues, struct vv_blk **ret_blk)
 {
+	return open_device(dev, num_queues, 0, ret_blk);
+}
+
+/* Takes @dev: on failure it is closed. */
+static int open_device(struct vv_device *dev, unsigned num_queues, unsigned queue_size,
+		       struct vv_blk **ret_blk)
+{
 	struct vv_blk *b = calloc(1, sizeof(*b));
+	unsigned *sizes = NULL;
 	uint64_t features;
 	size_t per_q;
 	int ret;
@@ -102,7 +132,17 @@ int blk_open_device(struct vv_device *dev, unsigned num_queues, struct vv_blk **
 	b->nq = num_queues && num_queues < b->info.num_queues ? num_queues : b->info.num_queues;
 	if (b->nq > vv_device_num_queues(b->dev))
 		b->nq = vv_device_num_queues(b->dev);
-	ret = vv_device_setup_queues(b->dev, b->nq, NULL);
+	if (queue_size) {
+		sizes = calloc(b->nq, sizeof(*sizes));
+		if (!sizes) {
+			ret = -ENOMEM;
+			goto err;
+		}
+		for (unsigned i = 0; i < b->nq; i++)
+			sizes[i] = queue_size;
+	}
+	ret = vv_device_setup_queues(b->dev, b->nq, sizes);
+	free(sizes);
 	if (ret)
 		goto err;
 	b->queues = calloc(b->nq, sizeof(*b->queues));

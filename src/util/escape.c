@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* escape.c - strings from outside the trust boundary, made safe to print. */
+/* escape.c - strings from outside the trust boundary, made safe to print or checked fit for a file
+ * name. */
 #include <stdio.h>
 
 #include "util/escape.h"
@@ -29,4 +30,28 @@ void escape_bytes(const char *in, char *out, size_t len)
 		}
 	}
 	out[o] = '\0';
+}
+
+/*
+ * Whether @s, from outside (a disk's serial), can be a file name that every tool takes as
+ * written: 1 to @max bytes of [A-Za-z0-9_+.-], not starting with a dot or a dash. No colon
+ * (fio splits --filename there; tar, scp and rsync read host:path), no comma (QEMU's
+ * -drive file=... options), no slash, space, quote, glob character or escape.
+ */
+bool escape_is_safe_name(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (!s || s[0] == '.' || s[0] == '-')
+		return false;
+	for (; s[n]; n++) {
+		unsigned char c = (unsigned char)s[n];
+
+		if (n >= max)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '+' || c == '.' || c == '-'))
+			return false;
+	}
+	return n > 0;
 }

@@ -60,6 +60,8 @@ int main(void)
 	ABI_FN(int, vv_blk_kick, (struct vv_blk *, unsigned));
 	ABI_FN(unsigned, vv_blk_num_queues, (const struct vv_blk *));
 	ABI_FN(int, vv_blk_open, (const char *, unsigned, struct vv_blk **));
+	ABI_FN(int, vv_blk_open_opts,
+	       (const char *, const struct vv_blk_opts *, struct vv_blk **));
 	ABI_FN(int, vv_blk_poll, (struct vv_blk *, unsigned, unsigned));
 	ABI_FN(int, vv_blk_queue_eventfd, (const struct vv_blk *, unsigned));
 	ABI_FN(int, vv_blk_read, (struct vv_blk *, uint64_t, void *, size_t));
@@ -155,6 +157,16 @@ int main(void)
 	ABI_FN(void, vv_vq_set_len_check, (struct vv_vq *, enum vv_vq_len_check));
 	ABI_FN(unsigned, vv_vq_size, (const struct vv_vq *));
 
-	printf("1..%u\n# version %s\n", checked, vv_version());
+	/* The headers' version is the library's, and VV_VERSION_CHECK() orders versions. */
+	_Static_assert(VV_VERSION_CHECK(0, 1, 0), "0.1.0 or later");
+	_Static_assert(VV_VERSION_CHECK(VV_VERSION_MAJOR, VV_VERSION_MINOR, VV_VERSION_PATCH),
+		       "itself");
+	_Static_assert(!VV_VERSION_CHECK(VV_VERSION_MAJOR, VV_VERSION_MINOR + 1, 0),
+		       "not the next minor");
+	_Static_assert(!VV_VERSION_CHECK(VV_VERSION_MAJOR + 1, 0, 0), "not the next major");
+	failed += strcmp(vv_version(), VV_VERSION) != 0;
+	printf("%sok %u - vv_version() %s is the headers' VV_VERSION %s\n",
+	       strcmp(vv_version(), VV_VERSION) ? "not " : "", ++checked, vv_version(), VV_VERSION);
+	printf("1..%u\n", checked);
 	return failed ? 1 : 0;
 }

@@ -212,6 +212,18 @@ static void test_invalid(void **state)
 	teardown_t(t);
 }
 
+/* Options a library cannot honour are refused before any device is touched. */
+static void test_open_opts_refused(void **state)
+{
+	struct vv_blk_opts o = {.reserved[3] = 1};
+	struct vv_blk *b = NULL;
+
+	assert_int_equal(vv_blk_open_opts("0000:00:00.0", &o, &b), -EINVAL);
+	o = (struct vv_blk_opts){.queue_size = 96};
+	assert_int_equal(vv_blk_open_opts("0000:00:00.0", &o, &b), -EINVAL);
+	assert_null(b);
+}
+
 static void test_status_to_errno(void **state)
 {
 	struct t *t = setup_t(16, true, plain);
@@ -331,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_split_request_bytes),
 		cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_open_opts_refused),
 		cmocka_unit_test(test_status_to_errno),
 		cmocka_unit_test(test_write_zeroes_split_and_unmap),
 		cmocka_unit_test(test_flush_and_id),

@@ -87,7 +87,7 @@ static void *run_export(void *arg)
 	struct t *t = arg;
 	const char *names[] = {"fake0", "fake1"};
 
-	t->result = export_run(t->blk, names, t->ndev, NULL, &t->opts, NULL, NULL);
+	t->result = export_run(t->blk, names, NULL, t->ndev, NULL, &t->opts, NULL, NULL);
 	return NULL;
 }
 

@@ -220,7 +220,7 @@ static void test_status_socket(void **state)
 			len += (size_t)got;
 		close(fd);
 		assert_int_equal(jnode_parse(buf, len, &n), 0);
-		assert_int_equal(jnode_get_int(n, "schema", 0), STATUS_SCHEMA);
+		assert_int_equal(jnode_get_int(n, "version", 0), STATUS_SCHEMA);
 		assert_int_equal(jnode_get_int(n, "pid", 0), getpid());
 		assert_string_equal(jnode_get_str(n, "command", ""), "test");
 		assert_int_equal(jnode_get_int(n, "answer", 0), 42);

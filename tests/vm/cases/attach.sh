@@ -106,8 +106,8 @@ vv_assert_eq "$(drv "$net0")" vfio-pci "forced attach"
 ninep=$("$vv" list --json | jq -r '.devices[] | select(.type == "9p") | .bdf')
 refused "9p share hostroot is mounted on /" "$vv" attach "$ninep"
 refused "not a virtio device" "$vv" attach 00:00.0
-refused "is not a PCI address" "$vv" attach 00:zz.0
-refused "is not a PCI address" "$vv" attach "../../x"
+vv_refused 2 "is not a device name" "$vv" attach 00:zz.0
+vv_refused 2 "is not a device name" "$vv" attach "../../x"
 refused "no such PCI device" "$vv" attach 0000:0f:1f.7
 refused "not vfio-pci" "$vv" info "$blk1"
 

@@ -6,7 +6,7 @@
 # per-row check: the disk still reads the same, the mount still serves, the NIC is still up).
 # Two disks share slot 0x10 as functions 0 and 1: one IOMMU group, so attaching one alone
 # meets a group that is not viable. VFIO missing comes last: its modules are unloaded.
-#vm: timeout 300
+#vm: timeout 420
 #vm: topology rootbus
 #vm: blk vb serial=vvbad0 size=16M
 #vm: blk vmf0 serial=vvbad-mf0 size=8M extra=addr=0x10.0,multifunction=on
@@ -56,7 +56,7 @@ check() {
 			cmp -s - /tmp/pat || echo "the disk no longer reads back the pattern"
 		;;
 	mount) # the first mount still serves the disk
-		head -c $((1 << 20)) "/tmp/m/$blk" | cmp -s - /tmp/pat ||
+		head -c $((1 << 20)) /tmp/m/vvbad0 | cmp -s - /tmp/pat ||
 			echo "the mount on /tmp/m no longer serves the disk"
 		;;
 	up)
@@ -130,11 +130,19 @@ for cmd in attach detach info doctor "blk bench" "blk mount" "net serve"; do
 	"net serve") tail=(--ip 198.18.0.1/24) ;;
 	esac
 	row 1 "0000:0f:1f.7: no such PCI device" disk "$vv" "${c[@]}" 0000:0f:1f.7 "${tail[@]}"
-	row 1 "'00:zz.0' is not a PCI address" - "$vv" "${c[@]}" 00:zz.0 "${tail[@]}"
-	row 1 "'../../x' is not a PCI address" - "$vv" "${c[@]}" ../../x "${tail[@]}"
+	row 2 "'00:zz.0' is not a device name" - "$vv" "${c[@]}" 00:zz.0 "${tail[@]}"
+	row 2 "'../../x' is not a device name" - "$vv" "${c[@]}" ../../x "${tail[@]}"
+	row 1 "no virtio function has the kernel name 'vdzz'" - "$vv" "${c[@]}" vdzz "${tail[@]}"
 	row 1 "8086:29c0 is not a virtio device" - "$vv" "${c[@]}" "$hostbridge" "${tail[@]}"
 done
 row 1 "8086:2922 is not a virtio device" - "$vv" attach "$sata"
+# The other name forms (host/names.h): malformed is a usage error, unknown a failure.
+row 2 "'serial:': expected serial:SERIAL" - "$vv" attach serial:
+row 2 "'mac:52:54': expected mac:52:54:00:12:34:56" - "$vv" attach mac:52:54
+row 2 "'a:b' is not a device name" - "$vv" doctor --json a:b
+row 2 "'a:b' is not a device name" - "$vv" attach --json "$blk" a:b
+row 1 "no virtio function has the serial 'nosuch'" - "$vv" attach serial:nosuch
+row 1 "no virtio function has the MAC '52:54:00:00:0b:ff'" - "$vv" attach 52:54:00:00:0B:FF
 
 # --- the wrong kind of device, or not attached -----------------------------------------
 row 1 "is a virtio net device, not blk" - "$vv" blk mount "$net" /tmp/m
@@ -177,6 +185,10 @@ for cmd in list attach detach doctor info "blk mount" "blk bench" "net serve"; d
 	row 2 "unrecognized option '--bogus'" - "$vv" "${c[@]}" --bogus "$blk"
 done
 row 2 "attach: no DEVICE given" - "$vv" attach
+# One meaning per letter: --owner is -u, --foreground is -F (-f is --force, -o mount options).
+row 2 "invalid option -- 'o'" - "$vv" attach -o nobody "$blk"
+row 2 "invalid option -- 'f'" - "$vv" blk mount -f "$blk" /tmp/m
+row 2 "invalid option -- 'F'" - "$vv" attach -F "$blk"
 row 2 "detach: no DEVICE given" - "$vv" detach
 row 2 "info: expected exactly one DEVICE" - "$vv" info
 row 2 "info: expected exactly one DEVICE" - "$vv" info "$blk" "$net"

@@ -17,7 +17,7 @@ bdf=$(vv_bdf_by_serial vvcrash0)
 "$vv" attach "$bdf" >/dev/null
 mkdir -p /tmp/m
 "$vv" blk mount "$bdf" /tmp/m
-f=/tmp/m/$bdf
+f=/tmp/m/vvcrash0
 
 # 8 MiB that must survive: written and fsync'd before the kill.
 head -c $((8 << 20)) /dev/urandom >/tmp/kept
@@ -48,7 +48,7 @@ for _ in $(seq 100); do pgrep -f "blk mount $bdf" >/dev/null || break; sleep 0.1
 # blocks (from 32 MiB on) whose write returned.
 head -c $((4 << 16)) /dev/urandom >/tmp/pats
 for sig in INT TERM; do
-	"$vv" blk mount -f "$bdf" /tmp/m 2>/tmp/sig.err &
+	"$vv" blk mount -F "$bdf" /tmp/m 2>/tmp/sig.err &
 	mpid=$!
 	for _ in $(seq 100); do mountpoint -q /tmp/m && break; sleep 0.1; done
 	: >/tmp/acked.$sig

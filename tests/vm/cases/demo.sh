@@ -29,7 +29,7 @@ mkdir -p /tmp/disks /tmp/fs
 "$vv" blk mount "$bdf" /tmp/disks
 ls -l /tmp/disks
 step "losetup, mkfs.ext4, mount, write files"
-loop=$(losetup --direct-io=on -f --show "/tmp/disks/$bdf")
+loop=$(losetup --direct-io=on -f --show /tmp/disks/vvdemo0)
 mkfs.ext4 -q "$loop"
 mount "$loop" /tmp/fs
 cp -a /usr/share/common-licenses /tmp/fs/

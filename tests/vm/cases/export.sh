@@ -17,7 +17,6 @@ vv=$VV_BUILD/cli/virtio-vfio
 M=$((1 << 20))
 disk_of() { basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")"; }
 daemon_of() { pgrep -f "blk mount.*$1"; }
-fio_name() { printf "%s" "${1//:/\\:}"; } # fio splits file names at ":"
 # zero FILE OFFSET LEN: the reference copy of what fallocate does.
 zero() { head -c "$3" /dev/zero | dd of="$1" bs=1M iflag=fullblock oflag=seek_bytes seek="$2" conv=notrunc status=none; }
 # same FILE REF OFFSET LEN WHAT: FILE (read with O_DIRECT) equals REF there.
@@ -45,10 +44,10 @@ head -c $((32 * M)) /dev/urandom >/tmp/ref
 dd if=/tmp/ref of="/dev/$disk" bs=1M oflag=direct status=none
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount -o queues=4 "$bdf" /tmp/m
-f=/tmp/m/$bdf
+f=/tmp/m/vvexp-mq
 threads=$(ls "/proc/$(daemon_of "$bdf")/task" | wc -l)
 [ "$threads" -ge 4 ] || vv_die "expected a worker per queue, found $threads threads"
-fio --name=mq --filename="$(fio_name "$f")" --verify=crc32c --verify_fatal=1 --do_verify=1 \
+fio --name=mq --filename="$f" --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	--randrepeat=0 --verify_state_save=0 --rw=randwrite --bsrange=512-256k --size=8M --offset=32M --numjobs=4 \
 	--offset_increment=8M --ioengine=libaio --iodepth=16 --direct=1 --output=/tmp/fio.out ||
 	{ cat /tmp/fio.out; vv_die "fio verify on four workers"; }
@@ -94,7 +93,7 @@ head -c $((56 * M)) /dev/urandom >/tmp/ref
 dd if=/tmp/ref of="/dev/$disk" bs=1M oflag=direct status=none
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount "$bdf" /tmp/m
-f=/tmp/m/$bdf
+f=/tmp/m/vvexp-nowz
 vv_assert_eq "$(stat -f -c %S /tmp/m)" 4096 "statfs block size = logical block size"
 fallocate -p -o $((2 * M)) -l $((40 * M)) "$f"
 zero /tmp/ref $((2 * M)) $((40 * M))

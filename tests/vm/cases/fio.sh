@@ -24,10 +24,9 @@ fio_verify() {
 bdf=$(vv_bdf_by_serial vvfio0)
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount "$bdf" /tmp/m
-f=/tmp/m/$bdf
+f=/tmp/m/vvfio0
 
-fio_name() { printf "%s" "${1//:/\\:}"; } # fio splits file names at ":"
-common=(--filename="$(fio_name "$f")" --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0
+common=(--filename="$f" --verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0
 	--verify_state_save=0)
 fio_verify --name=direct "${common[@]}" --rw=randwrite --bsrange=512-256k --size=16M \
 	--numjobs=4 --offset_increment=16M --ioengine=libaio --iodepth=16 --direct=1
@@ -66,7 +65,7 @@ vv_wait_gone "$bdf"
 bdf=$(vv_bdf_by_serial vvfio-ro)
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount "$bdf" /tmp/m
-err=$(dd if=/dev/zero of="/tmp/m/$bdf" bs=4096 count=1 conv=notrunc 2>&1) && vv_die "write to RO"
+err=$(dd if=/dev/zero of=/tmp/m/vvfio-ro bs=4096 count=1 conv=notrunc 2>&1) && vv_die "write to RO"
 [[ $err == *"Read-only file system"* ]] || vv_die "expected EROFS, got: $err"
 echo "ok: read-only device gives EROFS"
 umount /tmp/m
@@ -77,7 +76,7 @@ vv_wait_gone "$bdf"
 bdf=$(vv_bdf_by_serial vvfio-small)
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount "$bdf" /tmp/m
-fio_verify --name=small --filename="$(fio_name "/tmp/m/$bdf")" --verify=crc32c --verify_fatal=1 --do_verify=1 \
+fio_verify --name=small --filename=/tmp/m/vvfio-small --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	--rw=randwrite --bsrange=4k-1M --size=16M --numjobs=2 --offset_increment=16M \
 	--ioengine=libaio --iodepth=32 --direct=1
 umount /tmp/m
@@ -87,7 +86,7 @@ vv_wait_gone "$bdf"
 bdf=$(vv_bdf_by_serial vvfio-packed)
 "$vv" attach "$bdf" >/dev/null
 "$vv" blk mount "$bdf" /tmp/m
-fio_verify --name=packed --filename="$(fio_name "/tmp/m/$bdf")" --verify=crc32c --verify_fatal=1 \
+fio_verify --name=packed --filename=/tmp/m/vvfio-packed --verify=crc32c --verify_fatal=1 \
 	--do_verify=1 --rw=randwrite --bsrange=512-1M --bs_unaligned=1 --size=16M --numjobs=2 \
 	--offset_increment=16M --ioengine=libaio --iodepth=32 --direct=1
 umount /tmp/m

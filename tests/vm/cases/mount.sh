@@ -27,10 +27,11 @@ set -e
 [ $rc = 1 ] && [[ $out == *"mountpoint /tmp/nonexistent"* ]] || vv_die "missing mountpoint: $rc $out"
 
 "$vv" blk mount "$bdf" /tmp/mnt
-f=/tmp/mnt/$bdf
+f=/tmp/mnt/vvfuse0
 vv_assert_eq "$(stat -c %s "$f")" $((96 << 20)) "file size = capacity"
 vv_assert_eq "$(stat -c %a "$f")" 600 "mode 0600"
-vv_assert_eq "$(ls /tmp/mnt)" "$bdf" "one file named by BDF"
+vv_assert_eq "$(ls /tmp/mnt)" vvfuse0 "one file, named by the serial"
+vv_assert_eq "$(stat -c %i "/tmp/mnt/$bdf")" "$(stat -c %i "$f")" "the BDF opens the same file"
 
 set +e
 out=$("$vv" blk mount "$bdf" /tmp/mnt2 2>&1); rc=$?
@@ -84,7 +85,7 @@ disk4=$(disk_of vvfuse4k)
 dd if="/dev/$disk4" of=/tmp/ref4 bs=1M iflag=direct status=none
 "$vv" attach "$bdf4" >/dev/null
 "$vv" blk mount "$bdf4" /tmp/mnt
-f=/tmp/mnt/$bdf4
+f=/tmp/mnt/vvfuse4k
 for spec in "777 17" "512 9" "4096 3" "6000 5"; do
 	set -- $spec
 	head -c "$1" /dev/urandom >/tmp/chunk

@@ -98,7 +98,7 @@ mountpoint -q "$mnt" && vv_die "a failed mount left $mnt mounted"
 prlimit --memlock=$((need << 10)):$((need << 10)) setpriv --reuid=$NOBODY --regid=$NOBODY \
 	--clear-groups -- "$vv" blk mount "$blk" "$mnt" ||
 	vv_die "mount as nobody with the named limit ($need KiB) failed"
-f=$mnt/$blk
+f=$mnt/vvnonroot0
 daemon=$(pgrep -f "blk mount $blk")
 echo "mount daemon: uid $(awk '/^Uid:/ {print $2}' /proc/$daemon/status), $(grep VmLck /proc/$daemon/status)"
 # Without allow_other, FUSE keeps everyone else out, root included: look as nobody.

@@ -22,7 +22,7 @@ fio_name() { printf "%s" "${1//:/\\:}"; } # fio splits file names at ":"
 
 vv_assert_eq "$("$vv" status)" "nothing is served (no 'blk mount' or 'net serve' runs)" \
 	"status with nothing served"
-vv_assert_eq "$(sq '[.schema, (.processes | length)] | @tsv')" "1	0" "status --json, empty"
+vv_assert_eq "$(sq '[.version, (.processes | length)] | @tsv')" "1	0" "status --json, empty"
 
 # --- two blk mounts: a daemon and one in the foreground ---------------------------------
 b0=$(vv_bdf_by_serial vvstat0)
@@ -30,10 +30,10 @@ b1=$(vv_bdf_by_serial vvstat1)
 "$vv" attach "$b0" "$b1" >/dev/null
 mkdir -p /tmp/m /tmp/m2
 "$vv" blk mount "$b0" /tmp/m
-"$vv" blk mount -f "$b1" /tmp/m2 2>/tmp/m2.err &
+"$vv" blk mount -F "$b1" /tmp/m2 2>/tmp/m2.err &
 fg=$!
 vv_wait "mountpoint -q /tmp/m2" 100 || vv_die "second mount did not come up: $(cat /tmp/m2.err)"
-f0=/tmp/m/$b0
+f0=/tmp/m/vvstat0 # files are named by the serial
 
 vv_assert_eq "$(sq '.processes | length')" 2 "two processes listed"
 p0=$(sq ".processes[] | select(.mountpoint == \"/tmp/m\") | .pid")

@@ -18,16 +18,16 @@ vv_wait_gone() {
 	vv_wait "! pgrep -f 'blk mount.*$1' >/dev/null" 100 || vv_die "daemon for $1 still running"
 }
 
-# Attaches the disk with serial $1 and serves it with `blk mount -f` on /tmp/m, in the
+# Attaches the disk with serial $1 and serves it with `blk mount -F` on /tmp/m, in the
 # background, its stderr in /tmp/m.err. Sets bdf, mpid (the daemon) and f (the disk's file).
 vv_mount_fg() {
 	bdf=$(vv_bdf_by_serial "$1")
 	"$VV_BUILD/cli/virtio-vfio" attach "$bdf" >/dev/null
 	mkdir -p /tmp/m
-	"$VV_BUILD/cli/virtio-vfio" blk mount -f "$bdf" /tmp/m 2>/tmp/m.err &
+	"$VV_BUILD/cli/virtio-vfio" blk mount -F "$bdf" /tmp/m 2>/tmp/m.err &
 	mpid=$!
 	vv_wait "mountpoint -q /tmp/m" 100 || vv_die "mount did not come up: $(cat /tmp/m.err)"
-	f=/tmp/m/$bdf
+	f=/tmp/m/$1
 }
 
 # Runs a command that must be refused: exit status $1, a message on stderr holding $2, no
