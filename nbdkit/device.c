@@ -17,32 +17,24 @@
 #include <virtio-vfio/ids.h>
 
 #include "device.h"
+#include "host/names.h"
+#include "util/sysfs.h"
 
 /*
  * The one place that turns a name into a PCI address. Today: a PCI address, with or without
  * its domain (0000:00:05.0 or 00:05.0), hex digits only, since it ends up in sysfs paths.
  */
+_Static_assert(NBD_BDF_LEN >= PCI_BDF_LEN, "a BDF fits");
+
 int nbd_resolve_device(const char *name, char bdf[NBD_BDF_LEN])
 {
-	unsigned dom = 0, bus, slot, fn;
-	char tail;
+	char why[320];
 
-	for (const char *p = name; *p; p++)
-		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.') {
-			nbdkit_error("device=%s: not a PCI address (expected 0000:00:05.0 or "
-				     "00:05.0; see 'virtio-vfio list')",
-				     name);
-			return -1;
-		}
-	if ((sscanf(name, "%4x:%2x:%2x.%1x%c", &dom, &bus, &slot, &fn, &tail) != 4 &&
-	     sscanf(name, "%2x:%2x.%1x%c", &bus, &slot, &fn, &tail) != 3) ||
-	    slot > 0x1f || fn > 7 || strlen(name) > 12) {
-		nbdkit_error("device=%s: not a PCI address (expected 0000:00:05.0 or 00:05.0; "
-			     "see 'virtio-vfio list')",
-			     name);
+	/* Any name the CLI takes: a PCI address, vda, serial:SERIAL, a MAC (host/names.h). */
+	if (pci_name_resolve(NULL, name, bdf, why, sizeof(why))) {
+		nbdkit_error("device=%s: %s (see 'virtio-vfio list')", name, why);
 		return -1;
 	}
-	snprintf(bdf, NBD_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
 	return 0;
 }
 

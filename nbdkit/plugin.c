@@ -28,8 +28,8 @@
 #include <virtio-vfio/blk.h>
 #include <virtio-vfio/device.h>
 #include <virtio-vfio/log.h>
+#include <virtio-vfio/version.h>
 
-#include "config.h"
 #include "device.h"
 #include "io.h"
 

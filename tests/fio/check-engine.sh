@@ -28,8 +28,10 @@ check() { # description want-substring fio-args...
 check "fio loads the engine and lists vv_mode" "vv_mode" --enghelp="$eng"
 check "fio lists vv_spin_us" "vv_spin_us" --enghelp="$eng"
 check "vv_mode offers poll" "poll" --enghelp="$eng",vv_mode
-check "a name that is no PCI address is refused" "is not a PCI address" --name=t --thread \
-	--ioengine=external:"$eng" --filename=vda --size=1M
+check "a name that fits no form is refused" "escape each" --name=t --thread \
+	--ioengine=external:"$eng" --filename=no/such --size=1M
+check "a name no device has is refused" "no virtio function has the serial 'nosuchdisk'" --name=t --thread \
+	--ioengine=external:"$eng" --filename='serial\:nosuchdisk' --size=1M
 check "jobs run as processes are refused" "must be threads" --name=t \
 	--ioengine=external:"$eng" --filename='0000\:00\:1f.7' --size=1M
 check "a function that does not exist is refused" "no such PCI device" --name=t --thread \

@@ -17,8 +17,9 @@ n=0 bad=0
 #   devs       the drivers: the public API (vq.h included) and their own files
 #   host       host tools (binding, in-use, names): the CLI's, never the library's
 #   fuse       the FUSE export: the public API only
-#   fio        the fio engine: the public API only (and fio's headers, from its source)
-#   nbdkit     the nbdkit plugin: the public API only
+#   fio        the fio engine: the public API (and fio's headers, from its source), and the
+#              device name resolver (host/names.h, util/sysfs.h for PCI_BDF_LEN)
+#   nbdkit     the nbdkit plugin: the public API and the device name resolver
 #   cli        the tool: host tools, and the capability parser for `doctor`
 allowed() {
 	case "$1" in
@@ -31,8 +32,8 @@ allowed() {
 	src/host) echo "util/ host/" ;;
 	src) echo "util/" ;;
 	fuse) echo "" ;;
-	fio) echo "" ;;
-	nbdkit) echo "" ;;
+	fio) echo "host/names.h util/sysfs.h" ;;
+	nbdkit) echo "host/names.h util/sysfs.h" ;;
 	cli) echo "util/ host/ pci/caps.h netstack/" ;;
 	cli/netstack) echo "util/" ;;
 	include/virtio-vfio) echo "" ;;
