@@ -41,7 +41,9 @@ kiops=$(fio "${job[@]}" --filename="$kdisk" --ioengine=libaio --direct=1 |
 	jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor')
 "$vv" attach "$bdf" >/dev/null
 eng_args=(--thread --ioengine=external:"$eng" --filename="$(esc "$bdf")")
-eiops=$(vvfio "${job[@]}" "${eng_args[@]}" | jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor')
+# By the disk's serial (attach recorded it): any name the CLI takes, colons escaped.
+eiops=$(vvfio "${job[@]}" --thread --ioengine=external:"$eng" --filename='serial\:vvfe0' |
+	jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor')
 echo "same job, 4K randrw QD16: kernel $kdisk $kiops IOPS, engine $eiops IOPS"
 [ "$kiops" -gt 0 ] && [ "$eiops" -gt 0 ] || vv_die "a run did no I/O"
 
@@ -90,7 +92,9 @@ refuse "not bound to vfio-pci: run 'virtio-vfio attach $kbdf' first" --thread \
 	--ioengine=external:"$eng" --filename="$(esc "$kbdf")"
 refuse "is a virtio 9p device, not blk" --thread --ioengine=external:"$eng" \
 	--filename="$(esc "$(vv_bdf_by_id 0x1af4 0x1009)")" # the guest's root: never touched
-refuse "is not a PCI address" --thread --ioengine=external:"$eng" --filename=vda
+refuse "is not a device name" --thread --ioengine=external:"$eng" --filename=no/such
+refuse "no virtio function has the serial 'nosuch'" --thread --ioengine=external:"$eng" \
+	--filename='serial\:nosuch'
 # Another process holds the device: a second fio.
 vvfio --name=holder "${eng_args[@]}" --rw=read --bs=4k --size=1M --time_based --runtime=30 \
 	--eta=never --output=/dev/null &

@@ -57,7 +57,8 @@ kdisk=/dev/$(basename "$(dirname "$(grep -lx vvnbd0 /sys/block/vd*/serial)")")
 
 # --- refusals ------------------------------------------------------------------------------
 vv_refused 1 "device=NAME is required" nbdkit -f "$plugin"
-vv_refused 1 "not a PCI address" nbdkit -f "$plugin" device=nonsense
+vv_refused 1 "no virtio function has the kernel name 'nonsense'" nbdkit -f "$plugin" device=nonsense
+vv_refused 1 "is not a device name" nbdkit -f "$plugin" device=no/such
 vv_refused 1 "no such PCI device" nbdkit -f "$plugin" device=00:1f.7
 vv_refused 1 "is bound to virtio-pci, not vfio-pci: run 'virtio-vfio attach $bdf' first" \
 	nbdkit -f "$plugin" device="$bdf"
@@ -85,7 +86,8 @@ ip -n peer link set vnbd1 up
 ip -n peer link set lo up
 
 # --- serve: nbdkit forks; the device is opened in the process that stays -------------------
-nbdkit -i 198.18.0.1 -p 10809 --pidfile /tmp/nbdkit.pid "$plugin" device="$bdf" \
+# By the disk's serial: any name the CLI takes (attach recorded it).
+nbdkit -i 198.18.0.1 -p 10809 --pidfile /tmp/nbdkit.pid "$plugin" device=serial:vvnbd0 \
 	2>/tmp/nbdkit.err || vv_die "nbdkit did not start: $(cat /tmp/nbdkit.err)"
 vv_wait "[ -s /tmp/nbdkit.pid ] && nbdinfo --size $uri >/dev/null 2>&1" 300 ||
 	vv_die "nbdkit does not answer: $(cat /tmp/nbdkit.err)"
