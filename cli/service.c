@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "service.h"
+#include "util/file.h"
 
 int svc_notify(const char *state)
 {
@@ -58,24 +59,10 @@ int svc_notify_pid(const char *state, pid_t pid)
 
 int svc_pidfile_write(const char *path)
 {
-	char tmp[PATH_MAX], buf[32];
-	int fd, len, ret = 0;
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)len) != len)
-		ret = errno ? -errno : -EIO;
-	if (close(fd) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return file_replace(path, buf, (size_t)len, false);
 }
 
 void svc_pidfile_remove(const char *path)

@@ -19,6 +19,7 @@
 #include "host/names.h"
 #include "util/compiler.h"
 #include "util/escape.h"
+#include "util/file.h"
 
 /* Functions that answer one name; more than a handful is already an error to report. */
 #define MAX_MATCHES 8
@@ -135,26 +136,19 @@ static int mkdir_p(const char *root)
 
 int pci_names_record(const char *root, const char *bdf, const struct pci_names *names)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	FILE *f;
-	int ret = record_path(path, sizeof(path), root, bdf);
+	char path[PATH_MAX], buf[256];
+	int len, ret = record_path(path, sizeof(path), root, bdf);
 
 	if (!ret)
 		ret = mkdir_p(root);
 	if (ret)
 		return ret;
 	/* Written whole, then renamed: a reader sees the old record or the new, never half. */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "kname=%s\nserial=%s\nmac=%s\n", names->kname, names->serial, names->mac);
-	if (fclose(f) || rename(tmp, path)) {
-		ret = -errno;
-		unlink(tmp);
-		return ret;
-	}
-	return 0;
+	len = snprintf(buf, sizeof(buf), "kname=%s\nserial=%s\nmac=%s\n", names->kname,
+		       names->serial, names->mac);
+	if (len < 0 || (size_t)len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	return file_replace(path, buf, (size_t)len, false);
 }
 
 int pci_names_load(const char *root, const char *bdf, struct pci_names *ret)

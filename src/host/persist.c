@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "host/persist.h"
+#include "util/file.h"
 
 static int dir_path(char *buf, size_t len, const char *root)
 {
@@ -58,9 +59,8 @@ static int make_dir(const char *root)
 
 int pci_persist_save(const char *root, const char *bdf, const struct pci_persist *p)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	FILE *f;
-	int ret;
+	char path[PATH_MAX], buf[256];
+	int len, ret;
 
 	if (pci_bdf_parse(bdf, (char[PCI_BDF_LEN]){0}))
 		return -EINVAL;
@@ -69,27 +69,19 @@ int pci_persist_save(const char *root, const char *bdf, const struct pci_persist
 		ret = rec_path(path, sizeof(path), root, bdf);
 	if (ret)
 		return ret;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "# virtio-vfio attach --persist: bound to vfio-pci at boot\ndriver=vfio-pci\n");
+	len = snprintf(
+		buf, sizeof(buf),
+		"# virtio-vfio attach --persist: bound to vfio-pci at boot\ndriver=vfio-pci\n");
 	if (p->owner) {
-		fprintf(f, "uid=%u\n", (unsigned)p->uid);
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "uid=%u\n", (unsigned)p->uid);
 		if (p->gid != (gid_t)-1)
-			fprintf(f, "gid=%u\n", (unsigned)p->gid);
-		fprintf(f, "mode=%04o\n", p->mode & 07777);
+			len += snprintf(buf + len, sizeof(buf) - (size_t)len, "gid=%u\n",
+					(unsigned)p->gid);
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "mode=%04o\n",
+				p->mode & 07777);
 	}
-	if (fflush(f) || fsync(fileno(f)))
-		ret = -errno;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	/* It must survive a crash: the binding is for the next boot. */
+	return file_replace(path, buf, (size_t)len, true);
 }
 
 static int parse_uint(const char *s, int base, unsigned long max, unsigned long *ret_v)
