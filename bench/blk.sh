@@ -119,6 +119,7 @@ lib_round() {
 nbd_round() {
 	local r=$1 w name fargs largs qd uri='nbd+unix:///?socket=/tmp/nbd.sock' t0 ms
 	[ -f "$plugin" ] || return 0 # meson skipped the plugin (no nbdkit-plugin-dev)
+	rm -f /tmp/nbd.sock # a killed nbdkit leaves its socket behind
 	nbdkit -U /tmp/nbd.sock --pidfile /tmp/nbdkit.pid "$plugin" device="$bdf"
 	vv_wait "nbdinfo --size '$uri' >/dev/null 2>&1" 300 || vv_die "nbdkit does not answer"
 	for w in "${workloads[@]}"; do
