@@ -221,10 +221,12 @@ int vv_blk_set_mode(struct vv_blk *blk, unsigned q, enum vv_blk_mode mode, unsig
  * for at least one as set by vv_blk_set_mode().
  * @blk: the driver.
  * @q: queue number.
- * @timeout_ms: longest wait; -1: no limit; 0: just look.
+ * @timeout_ms: longest wait, on the coarse monotonic clock (so to within one clock tick,
+ *              1-10 ms); -1: no limit; 0: just look, never wait.
  *
  * Context: the thread that drives @q; blocks (or spins) up to @timeout_ms. In poll mode it
- * makes no system call and takes no lock.
+ * takes no lock and reads no precise clock; its only system call is a look at the removal
+ * eventfd every 65536 empty polls.
  * A hot-unplug request from the kernel (vv_device_removal_eventfd()) seen while waiting
  * aborts the device: what is in flight then completes with -EIO.
  * Return: the number completed (> 0); 0 if none completed in time; -EIO if the queue is

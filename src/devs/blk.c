@@ -376,7 +376,7 @@ static int sleep_on(struct vv_blk *b, unsigned q, uint64_t deadline)
 	if (!vv_vq_enable_cb(b->queues[q].vq))
 		return vv_blk_poll(b, q, UINT32_MAX);
 	if (deadline) {
-		now = now_ns();
+		now = now_coarse_ns();
 		timeout = now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
 	}
 	if (poll(p, p[1].fd >= 0 ? 2 : 1, timeout) <= 0)
@@ -391,7 +391,7 @@ static int sleep_on(struct vv_blk *b, unsigned q, uint64_t deadline)
 VV_EXPORT int vv_blk_wait(struct vv_blk *b, unsigned q, int timeout_ms)
 {
 	struct blk_waiter *w;
-	uint64_t start, deadline = 0;
+	uint64_t spin_start = 0, deadline = 0;
 	unsigned spins = 0;
 	int n;
 
@@ -399,11 +399,16 @@ VV_EXPORT int vv_blk_wait(struct vv_blk *b, unsigned q, int timeout_ms)
 		return -EINVAL;
 	w = &b->waiters[q];
 	n = vv_blk_poll(b, q, UINT32_MAX);
-	if (n)
+	if (n || timeout_ms == 0)
 		return n;
-	start = now_ns();
-	if (timeout_ms >= 0)
-		deadline = start + (uint64_t)timeout_ms * 1000000 + 1;
+	/*
+	 * Deadlines on the coarse clock: the precise one can cost a system call and an emulated
+	 * device read (util/time.h), which, taken every few dozen empty looks, was most of a
+	 * polled request's time in a TCG guest. Hybrid's spin window, microseconds long, still
+	 * needs the precise clock.
+	 */
+	if (timeout_ms > 0)
+		deadline = now_coarse_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
 	for (;;) {
 		bool spin = w->mode == VV_BLK_MODE_POLL ||
 			    (w->mode == VV_BLK_MODE_HYBRID && w->cb_on == false);
@@ -412,24 +417,28 @@ VV_EXPORT int vv_blk_wait(struct vv_blk *b, unsigned q, int timeout_ms)
 			n = vv_blk_poll(b, q, UINT32_MAX);
 			if (n)
 				return n;
-			/* The clock only every 64 empty looks: polling stays cheap. */
+			/* The clocks only every 64 empty looks: polling stays cheap. */
 			if (++spins % 64)
 				continue;
 			if (!(spins % 65536))
 				check_removal(b);
-			uint64_t now = now_ns();
-
-			if (deadline && now >= deadline)
+			if (deadline && now_coarse_ns() >= deadline)
 				return 0;
-			if (w->mode == VV_BLK_MODE_HYBRID && now - start >= w->spin_ns) {
+			if (w->mode != VV_BLK_MODE_HYBRID)
+				continue;
+			if (!spin_start) {
+				spin_start = now_ns();
+				continue;
+			}
+			if (now_ns() - spin_start >= w->spin_ns) {
 				n = sleep_on(b, q, deadline);
 				set_cb(b, q, false); /* the next wait spins first again */
 				if (n)
 					return n;
 				n = vv_blk_poll(b, q, UINT32_MAX);
-				if (n || (deadline && now_ns() >= deadline))
+				if (n || (deadline && now_coarse_ns() >= deadline))
 					return n;
-				start = now_ns();
+				spin_start = 0;
 			}
 			continue;
 		}
@@ -439,7 +448,7 @@ VV_EXPORT int vv_blk_wait(struct vv_blk *b, unsigned q, int timeout_ms)
 			n = vv_blk_poll(b, q, UINT32_MAX);
 		if (w->mode == VV_BLK_MODE_HYBRID)
 			set_cb(b, q, false);
-		if (n || (deadline && now_ns() >= deadline))
+		if (n || (deadline && now_coarse_ns() >= deadline))
 			return n;
 	}
 }
