@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -166,9 +167,43 @@ static void test_removal(void **state)
 	close_blk(t);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Nothing in flight: in every mode a wait of 0 only looks, and a timed wait ends after about
+ * its timeout (the deadline is on the coarse clock: within a tick, at most 10 ms here).
+ */
+static void test_wait_timeouts(void **state)
+{
+	static const enum vv_blk_mode modes[] = {VV_BLK_MODE_POLL, VV_BLK_MODE_HYBRID,
+						 VV_BLK_MODE_IRQ};
+	struct t *t = open_blk(true, 0);
+
+	for (unsigned i = 0; i < 3; i++) {
+		uint64_t t0;
+
+		assert_int_equal(vv_blk_set_mode(t->blk, 0, modes[i], 50), 0);
+		t0 = mono_ms();
+		assert_int_equal(vv_blk_wait(t->blk, 0, 0), 0);
+		assert_true(mono_ms() - t0 < 50);
+		t0 = mono_ms();
+		assert_int_equal(vv_blk_wait(t->blk, 0, 60), 0);
+		assert_true(mono_ms() - t0 >= 60 - 10);
+		assert_true(mono_ms() - t0 < 2000);
+	}
+	close_blk(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wait_timeouts),
 		cmocka_unit_test(test_blk_over_fake_transport),
 		cmocka_unit_test(test_read_only_mapping),
 		cmocka_unit_test(test_removal),
