@@ -8,7 +8,8 @@
 #   FUSE:   the same fio jobs on our exported file (libaio, io_uring batched), one worker
 #           and two (queues=2)
 #   lib:    `blk bench` (the library alone) in irq, poll and hybrid modes, and the same fio
-#           jobs through the fio engine (fio/virtio-vfio-fio.so) in irq and poll modes
+#           jobs through the fio engine (fio/virtio-vfio-fio.so) in irq and poll modes, batched
+#           like the kernel's io_uring row
 #   NBD:    the same fio jobs over NBD (fio's nbd engine, a Unix socket) to
 #           `nbdkit virtio-vfio` (nbdkit/), and nbdcopy of the range to null:
 # and the guest's memory copy rate, which bounds any FUSE export (FUSE copies each byte).
@@ -69,7 +70,8 @@ fio_run() {
 }
 libaio="--ioengine=libaio"
 # Batched: one io_uring_enter submits up to QD requests and reaps what is done.
-uring_batch() { echo "--ioengine=io_uring --iodepth_batch_submit=$1 --iodepth_batch_complete_max=$1 --fixedbufs --registerfiles"; }
+batch() { echo "--iodepth_batch_submit=$1 --iodepth_batch_complete_max=$1"; }
+uring_batch() { echo "--ioengine=io_uring $(batch "$1") --fixedbufs --registerfiles"; }
 uring_poll() { echo "$(uring_batch "$1") --hipri"; }
 
 kernel_round() {
@@ -110,9 +112,11 @@ lib_round() {
 				jq -r '[.iops, .bytes_per_s, .lat_us.avg] | map(tostring) | join(" ")')
 		done
 		[ -f "$engine" ] || continue # meson skipped the engine (no fio source)
+		# Batched like the kernel's io_uring row: one doorbell per batch, not per request.
 		for mode in irq poll; do
 			emit "$r" "$name" "fio engine $mode" $(fio_run "${bdf//:/\\:}" \
-				"--thread --ioengine=external:$engine --vv_mode=$mode" "$qd" "$fargs")
+				"--thread --ioengine=external:$engine --vv_mode=$mode $(batch "$qd")" \
+				"$qd" "$fargs")
 		done
 	done
 }
