@@ -33,6 +33,8 @@ disk_of() { echo "/dev/$(basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/ser
 kdisk=$(disk_of vvbench-kernel)
 odisk=$(disk_of vvbench-ours)
 bdf=$(vv_bdf_by_serial vvbench-ours)
+# Where the kernel distrusts the TSC (TCG), every precise clock read is a system call.
+echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 [ "$(cat /sys/module/virtio_blk/parameters/poll_queues)" = 1 ] ||
 	vv_die "virtio_blk.poll_queues did not reach the module"
 
