@@ -48,6 +48,7 @@ void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config 
 		.indirect = cfg->indirect,
 		.indirect_max = cfg->indirect ? cfg->indirect_max : 0,
 		.weak_barriers = cfg->weak_barriers,
+		.in_order = cfg->in_order,
 		.notify = cfg->notify,
 		.notify_ctx = cfg->notify_ctx,
 		.desc_iova = desc_iova,
@@ -193,6 +194,14 @@ uint64_t vq_avail_iova(const struct vv_vq *vq)
 uint64_t vq_used_iova(const struct vv_vq *vq)
 {
 	return vq->used_iova;
+}
+
+void vq_reset(struct vv_vq *vq, void (*unused)(void *ctx, void *token), void *ctx)
+{
+	vq->ops->reset(vq, unused, ctx);
+	vq->num_free = vq->num;
+	vq->len_clamped = 0;
+	vq->broken = false;
 }
 
 void vq_destroy(struct vv_vq *vq)

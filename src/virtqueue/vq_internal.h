@@ -16,6 +16,8 @@ struct vq_ops {
 	int (*get_many)(struct vv_vq *vq, void **tokens, uint32_t *lens, unsigned max);
 	void (*disable_cb)(struct vv_vq *vq);
 	bool (*enable_cb)(struct vv_vq *vq);
+	/* Back to the state create() left, handing tokens in flight to @unused (vq_reset()). */
+	void (*reset)(struct vv_vq *vq, void (*unused)(void *ctx, void *token), void *ctx);
 	void (*destroy)(struct vv_vq *vq);
 };
 
@@ -32,6 +34,7 @@ struct vv_vq {
 	bool indirect;
 	unsigned indirect_max;
 	bool weak_barriers;
+	bool in_order; /* VIRTIO_F_IN_ORDER: used in ring order, a used entry may stand for a batch */
 	void (*notify)(void *ctx, unsigned index);
 	void *notify_ctx;
 	uint64_t desc_iova, avail_iova, used_iova;
