@@ -264,12 +264,12 @@ static int packed_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_
 {
 	struct vq_packed *p = to_packed(v);
 	uint16_t head = p->last_used;
-	struct pslot *sl;
+	struct pslot *sl = &p->slot[head];
+	uint32_t len;
 
 	if (!p->batch_left) {
 		struct vring_packed_desc *d = &p->ring[head];
 		uint16_t id, h = head;
-		uint32_t len;
 		unsigned k;
 
 		if (!used_ready(p))
@@ -282,6 +282,12 @@ static int packed_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_
 		virt_rmb(v->weak_barriers);
 		id = le16toh(read_once16(&d->id));
 		len = le32toh(read_once32(&d->len));
+		if (likely(id == head)) {
+			/* A batch of one, the oldest; the check's call only when it fails. */
+			if (unlikely(len > sl->in_len) && vq_used_len(v, &len, sl->in_len))
+				return -EIO;
+			goto take;
+		}
 		for (k = 0; k < p->in_flight && h != id; k++)
 			h = (uint16_t)((h + p->slot[h].ndesc) % v->num);
 		if (k == p->in_flight) {
@@ -293,10 +299,12 @@ static int packed_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_
 		p->batch_left = (uint16_t)(k + 1);
 		p->batch_len = len;
 	}
-	sl = &p->slot[head];
-	*ret_token = sl->token;
-	*ret_len = p->batch_left == 1 ? p->batch_len : sl->in_len;
+	/* Inside a batch: only its last buffer, the one named, has the device's length. */
+	len = p->batch_left == 1 ? p->batch_len : sl->in_len;
 	p->batch_left--;
+take:
+	*ret_token = sl->token;
+	*ret_len = len;
 	advance(&p->last_used, &p->used_wrap, sl->ndesc, v->num);
 	v->num_free += sl->ndesc;
 	sl->token = NULL;

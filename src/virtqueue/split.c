@@ -51,8 +51,7 @@ struct vq_split {
 	 */
 	uint16_t used_head;  /* head of the oldest request in flight */
 	uint16_t batch_left; /* buffers of the batch a used entry named, not yet handed back */
-	uint16_t batch_last; /* the head that entry named: the only length the device gave */
-	uint32_t batch_len;
+	uint32_t batch_len;  /* the length that entry gave: its named, last buffer's */
 
 	void *mem; /* the ring memory, zeroed again by a queue reset */
 	size_t mem_len;
@@ -374,7 +373,7 @@ static int split_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *len
 	struct vq_split *s = to_split(v);
 	uint16_t last_used = s->last_used, used_idx = le16toh(read_once16(&s->used->idx));
 	uint16_t ready = (uint16_t)(used_idx - last_used), head = s->used_head;
-	uint16_t left = s->batch_left, batch_last = s->batch_last;
+	uint16_t left = s->batch_left;
 	uint32_t batch_len = s->batch_len;
 	const struct vring_used_elem *ring = s->used->ring;
 	struct slot *slot = s->slot;
@@ -390,32 +389,47 @@ static int split_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *len
 	virt_rmb(v->weak_barriers);
 	n = ready < max ? ready : max;
 	for (i = 0; i < n; i++) {
-		struct slot *sl;
+		struct slot *sl = &slot[head];
+		uint32_t len;
 
 		if (!left) {
-			/* A new batch: its entry sits where its first buffer's would. */
+			/* The next entry sits where the next buffer's own would (2.7.9). */
 			const struct vring_used_elem *e =
 				&ring[(uint16_t)(last_used + i) & (num - 1)];
 			uint32_t id = le32toh(read_once32(&e->id));
-			int k = in_order_batch(slot, num, head, id, ready - i);
+			int k;
 
+			len = le32toh(read_once32(&e->len));
+			if (likely(id == head)) {
+				/*
+				 * A batch of one, the oldest: what QEMU writes for each buffer.
+				 * The length check's call only when it fails: keeps the loop's
+				 * state in registers.
+				 */
+				if (unlikely(len > sl->in_len) &&
+				    unlikely(vq_used_len(v, &len, sl->in_len)))
+					break;
+				goto take;
+			}
+			k = in_order_batch(slot, num, head, id, ready - i);
 			if (unlikely(k < 0)) {
 				vq_broken(v, "used id out of order", id, head);
 				break;
 			}
-			batch_len = le32toh(read_once32(&e->len));
-			if (unlikely(vq_used_len(v, &batch_len, slot[id].in_len)))
+			if (unlikely(vq_used_len(v, &len, slot[id].in_len)))
 				break;
+			batch_len = len;
 			left = (uint16_t)(k + 1);
-			batch_last = (uint16_t)id;
 		}
-		sl = &slot[head];
+		/* Inside a batch: only its last buffer, the one named, has the device's length. */
+		len = left == 1 ? batch_len : sl->in_len;
+		left--;
+take:
 		tokens[i] = sl->token;
-		lens[i] = left == 1 ? batch_len : sl->in_len; /* 1: the buffer it named */
+		lens[i] = len;
 		freed += sl->ndesc;
 		sl->token = NULL;
 		head = (uint16_t)((head + sl->ndesc) & (num - 1));
-		left--;
 	}
 	if (unlikely(i < n)) {
 		if (!i)
@@ -424,7 +438,6 @@ static int split_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *len
 	}
 	s->used_head = head;
 	s->batch_left = left;
-	s->batch_last = batch_last;
 	s->batch_len = batch_len;
 	v->num_free += freed;
 	s->in_flight -= n;
@@ -480,7 +493,7 @@ static void split_reset(struct vv_vq *v, void (*unused)(void *ctx, void *token),
 	s->free_head = s->used_head = 0;
 	s->in_flight = 0;
 	s->avail_idx = s->kicked_idx = s->last_used = 0;
-	s->batch_left = s->batch_last = 0;
+	s->batch_left = 0;
 	s->batch_len = 0;
 	/* Callbacks stay as the driver chose them. */
 	s->avail_flags = flags;
