@@ -81,8 +81,7 @@ uint64_t vv_device_features_offered(struct vv_device *dev);
  * them to vv_device_negotiate() lets the device use them; the queues are laid out by what was
  * negotiated, and vv_device_queue_reset() works where RING_RESET was.
  */
-#define VV_RING_FEATURES                                                                   \
-	((1ULL << 28) | (1ULL << 29) | (1ULL << 34) | (1ULL << 35) | (1ULL << 40))
+#define VV_RING_FEATURES ((1ULL << 28) | (1ULL << 29) | (1ULL << 34) | (1ULL << 35) | (1ULL << 40))
 
 /**
  * vv_device_negotiate() - accept the offered features the driver knows, and FEATURES_OK.

@@ -193,7 +193,7 @@ static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 }
 
 VV_EXPORT int vv_device_queue_reset(struct vv_device *dev, unsigned idx,
-				     void (*unused)(void *ctx, void *token), void *ctx)
+				    void (*unused)(void *ctx, void *token), void *ctx)
 {
 	struct vv_queue *q;
 	int ret;

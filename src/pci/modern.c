@@ -23,13 +23,13 @@ _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_select) == 22, "layo
 _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_notify_off) == 30, "layout");
 _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_used_hi) == 52, "layout");
 
-#define CC(field) offsetof(struct virtio_pci_common_cfg, field)
+#define CC(field)	       offsetof(struct virtio_pci_common_cfg, field)
 /*
  * virtio 1.2 4.1.4.3 continues the common config after queue_used_hi with queue_notify_data
  * and queue_reset (le16 each); Debian 12's UAPI header stops before them.
  */
-#define CC_QUEUE_RESET	 58
-#define CC_RESET_END	 60
+#define CC_QUEUE_RESET	       58
+#define CC_RESET_END	       60
 #define QUEUE_RESET_TIMEOUT_NS (2 * NSEC_PER_SEC)
 
 static uint8_t vpci_get_status(struct vv_transport *t)

@@ -424,7 +424,7 @@ static int split_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *len
 		/* Inside a batch: only its last buffer, the one named, has the device's length. */
 		len = left == 1 ? batch_len : sl->in_len;
 		left--;
-take:
+	take:
 		tokens[i] = sl->token;
 		lens[i] = len;
 		freed += sl->ndesc;

@@ -34,7 +34,7 @@ struct vv_vq {
 	bool indirect;
 	unsigned indirect_max;
 	bool weak_barriers;
-	bool in_order; /* VIRTIO_F_IN_ORDER: used in ring order, a used entry may stand for a batch */
+	bool in_order; /* VIRTIO_F_IN_ORDER: used in ring order, an entry may stand for a batch */
 	void (*notify)(void *ctx, unsigned index);
 	void *notify_ctx;
 	uint64_t desc_iova, avail_iova, used_iova;

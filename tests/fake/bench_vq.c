@@ -42,7 +42,8 @@ int main(int argc, char **argv)
 	unsigned nseg = argc > 5 ? (unsigned)atoi(argv[5]) : 3;
 	bool many = argc > 6 && !strcmp(argv[6], "many");
 	const char *order = argc > 7 ? argv[7] : "any";
-	unsigned in_order_batch = !strcmp(order, "inorder") ? MAX_BATCH : !strcmp(order, "inorder1");
+	unsigned in_order_batch =
+		!strcmp(order, "inorder") ? MAX_BATCH : !strcmp(order, "inorder1");
 	static struct vv_sg sgs[MAX_BATCH][3];
 	static struct vv_vq_req reqs[MAX_BATCH];
 	static void *toks[MAX_BATCH];

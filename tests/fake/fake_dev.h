@@ -60,7 +60,7 @@ struct fake_dev {
 	bool running[FAKE_DEV_MAX_QUEUES];
 	unsigned in_order_batch; /* with IN_ORDER accepted: used entries per batch (0: 1) */
 	unsigned queue_resets[FAKE_DEV_MAX_QUEUES]; /* VIRTIO_F_RING_RESET resets per queue */
-	fake_handler handler; /* serves each request; NULL: fake_serve() */
+	fake_handler handler;			    /* serves each request; NULL: fake_serve() */
 	void *handler_ctx;
 
 	/* hostile mode: fake_dev_scribble_start() */

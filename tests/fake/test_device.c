@@ -116,9 +116,8 @@ static void done(void *opaque, int result)
 static void test_blk_in_order(void **state)
 {
 	for (int packed = 0; packed < 2; packed++) {
-		struct t *t = open_blk_n(true, F(VIRTIO_F_IN_ORDER) |
-						       (packed ? F(VIRTIO_F_RING_PACKED) : 0),
-					 1, 3);
+		struct t *t = open_blk_n(
+			true, F(VIRTIO_F_IN_ORDER) | (packed ? F(VIRTIO_F_RING_PACKED) : 0), 1, 3);
 		struct vv_device *dev = vv_blk_device(t->blk);
 		struct vv_dma_buf buf;
 		int results[20]; /* 3 descriptors each: 60 of the 64 */
@@ -133,11 +132,11 @@ static void test_blk_in_order(void **state)
 			for (unsigned i = 0; i < 20; i++) {
 				results[i] = 1;
 				memset((uint8_t *)buf.vaddr + 4096 * i, (int)(i + round), 4096);
-				assert_int_equal(vv_blk_submit_rw(t->blk, 0, true, 8 * i,
-								  &(struct vv_sg){buf.iova + 4096 * i,
-										  4096},
-								  1, done, &results[i]),
-						 0);
+				assert_int_equal(
+					vv_blk_submit_rw(t->blk, 0, true, 8 * i,
+							 &(struct vv_sg){buf.iova + 4096 * i, 4096},
+							 1, done, &results[i]),
+					0);
 			}
 			vv_blk_kick(t->blk, 0);
 			while (pending) {
@@ -180,9 +179,9 @@ static int one_request(struct t *t, unsigned q, uint64_t iova)
 static void test_blk_queue_reset(void **state)
 {
 	for (int packed = 0; packed < 2; packed++) {
-		struct t *t = open_blk_n(true, F(VIRTIO_F_RING_RESET) |
-						       (packed ? F(VIRTIO_F_RING_PACKED) : 0),
-					 2, 0);
+		struct t *t = open_blk_n(
+			true, F(VIRTIO_F_RING_RESET) | (packed ? F(VIRTIO_F_RING_PACKED) : 0), 2,
+			0);
 		struct vv_device *dev = vv_blk_device(t->blk);
 		struct vv_dma_buf buf;
 

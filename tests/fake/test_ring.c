@@ -72,9 +72,8 @@ static struct env *env_new(unsigned num, bool event_idx, bool indirect, unsigned
 	struct env *e = calloc(1, sizeof(*e));
 
 	assert_non_null(e);
-	assert_int_equal(fake_env_init_full(&e->f, MEM_SIZE, num, event_idx, indirect,
-					    indirect_max, on_notify, e, VV_TEST_PACKED,
-					    VV_TEST_IN_ORDER),
+	assert_int_equal(fake_env_init_full(&e->f, MEM_SIZE, num, event_idx, indirect, indirect_max,
+					    on_notify, e, VV_TEST_PACKED, VV_TEST_IN_ORDER),
 			 0);
 	/* The layout is the one asked for: packed event structures are 4 bytes apart. */
 	assert_int_equal(vq_used_iova(e->f.vq) - vq_avail_iova(e->f.vq) == 4, VV_TEST_PACKED);

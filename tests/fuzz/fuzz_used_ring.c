@@ -32,7 +32,7 @@ struct harness {
 	struct vv_vq *vq;
 	bool packed, indirect, in_order;
 	unsigned fifo[NUM], head, tail; /* in order: tokens as posted, oldest at head */
-	void *dev; /* split: the used ring; packed: the descriptor ring */
+	void *dev;			/* split: the used ring; packed: the descriptor ring */
 	uint32_t in_len[NUM];
 	bool live[NUM]; /* token t is &live[t] */
 };
