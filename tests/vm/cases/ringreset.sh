@@ -5,6 +5,7 @@
 # (virtio 1.2 section 4.1.4.3.2), its requests fail with EIO, it serves again, the other
 # queue's requests complete with their data and the device is never aborted. Split and packed
 # rings. Then `info` names the feature negotiable, and the kernel reads what we wrote.
+#vm: platforms stock modern
 #vm: timeout 300
 #vm: blk vrr serial=vvrr-split size=64M extra=num-queues=2
 #vm: blk vrrp serial=vvrr-packed size=64M extra=num-queues=2,packed=on
