@@ -202,23 +202,28 @@ VV_EXPORT int vv_device_queue_reset(struct vv_device *dev, unsigned idx,
 		return -EINVAL;
 	if (!(dev->features & (1ULL << VIRTIO_F_RING_RESET)) || !dev->t->ops->queue_reset)
 		return -EOPNOTSUPP;
-	if (vv_device_aborted(dev))
-		return -EIO;
 	q = &dev->queues[idx];
+	/* Not while another thread aborts the device: the queue stays down with it. */
+	pthread_mutex_lock(&dev->abort_lock);
+	if (vv_device_aborted(dev)) {
+		ret = -EIO;
+		goto unlock;
+	}
 	/* The old ring and its buffers are the driver's again only once the device let go. */
 	ret = dev->t->ops->queue_reset(dev->t, idx);
 	if (ret)
-		return ret;
+		goto unlock;
 	vq_reset(q->vq, unused, ctx);
 	/* Same memory, same size, same vector: a fresh ring at the old addresses (2.6.1). */
 	ret = dev->t->ops->queue_setup(dev->t, idx, vv_vq_size(q->vq), vq_desc_iova(q->vq),
 				       vq_avail_iova(q->vq), vq_used_iova(q->vq));
-	if (ret) {
+	if (ret)
 		vv_vq_break(q->vq);
-		return ret;
-	}
-	log_info("%s: queue %u reset and enabled again", dev->t->name, idx);
-	return 0;
+	else
+		log_info("%s: queue %u reset and enabled again", dev->t->name, idx);
+unlock:
+	pthread_mutex_unlock(&dev->abort_lock);
+	return ret;
 }
 
 VV_EXPORT int vv_device_setup_queues(struct vv_device *dev, unsigned n, const unsigned *sizes)
