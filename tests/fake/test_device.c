@@ -231,27 +231,42 @@ static void count_unused(void *ctx, void *token)
 
 static void test_queue_reset_raw(void **state)
 {
-	struct t *t = open_blk_n(false, F(VIRTIO_F_RING_RESET), 2, 0);
-	struct vv_device *dev = vv_blk_device(t->blk);
-	struct vv_vq *vq = vv_device_queue(dev, 1);
-	struct vv_dma_buf buf;
-	unsigned unused = 0;
-	int tags[3];
+	for (int v = 0; v < 4; v++) {
+		bool packed = v & 1, in_order = v & 2;
+		struct t *t =
+			open_blk_n(false,
+				   F(VIRTIO_F_RING_RESET) | (packed ? F(VIRTIO_F_RING_PACKED) : 0) |
+					   (in_order ? F(VIRTIO_F_IN_ORDER) : 0),
+				   2, 3);
+		struct vv_device *dev = vv_blk_device(t->blk);
+		struct vv_vq *vq = vv_device_queue(dev, 1);
+		struct vv_dma_buf buf;
+		unsigned unused = 0;
+		int tags[3];
 
-	assert_int_equal(vv_device_queue_reset(dev, 2, NULL, NULL), -EINVAL);
-	assert_int_equal(vv_dma_alloc(dev, 4096, &buf), 0);
-	t->fd.rings[1].stalled = true; /* holds what it gets */
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(vv_vq_add(vq, &(struct vv_sg){buf.iova, 512}, 0, 1, &tags[i]), 0);
-	vv_vq_kick(vq);
-	vv_vq_break(vq);
-	assert_int_equal(vv_device_queue_reset(dev, 1, count_unused, &unused), 0);
-	assert_int_equal(unused, 3);
-	assert_false(vv_vq_is_broken(vq));
-	assert_int_equal(vv_vq_free_count(vq), vv_vq_size(vq));
-	assert_false(t->fd.rings[1].stalled); /* the device side started afresh too */
-	vv_dma_free(dev, &buf);
-	close_blk(t);
+		assert_int_equal(vv_device_queue_reset(dev, 2, NULL, NULL), -EINVAL);
+		assert_int_equal(vv_dma_alloc(dev, 4096, &buf), 0);
+		/* Some laps first, so that a ring the device did not reset would show. */
+		for (int i = 0; i < 70; i++)
+			assert_int_equal(one_request(t, 1, buf.iova), 0);
+		t->fd.rings[1].stalled = true; /* holds what it gets */
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(
+				vv_vq_add(vq, &(struct vv_sg){buf.iova, 512}, 0, 1, &tags[i]), 0);
+		vv_vq_kick(vq);
+		vv_vq_break(vq);
+		assert_int_equal(vv_device_queue_reset(dev, 1, count_unused, &unused), 0);
+		assert_int_equal(unused, 3);
+		assert_false(vv_vq_is_broken(vq));
+		assert_int_equal(vv_vq_free_count(vq), vv_vq_size(vq));
+		assert_false(t->fd.rings[1].stalled); /* the device side started afresh too */
+		/* The fresh queue serves, from its first entry on. */
+		for (int i = 0; i < 70; i++)
+			assert_int_equal(one_request(t, 1, buf.iova), 0);
+		check_io(t);
+		vv_dma_free(dev, &buf);
+		close_blk(t);
+	}
 }
 
 /*
