@@ -214,6 +214,10 @@ unsigned vv_vq_size(const struct vv_vq *vq);
  * vv_vq_free_count() - descriptors free right now.
  * @vq: the queue.
  *
+ * With VIRTIO_F_IN_ORDER one descriptor always stays free (QEMU 10.0 loses completions when
+ * an in-order ring is full): at most vv_vq_size() - 1, and a request that would need every
+ * descriptor of the ring (no indirect table) never fits; it gets -ENOSPC.
+ *
  * Context: any.
  */
 unsigned vv_vq_free_count(const struct vv_vq *vq);

@@ -43,7 +43,7 @@ void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config 
 		.ops = ops,
 		.index = cfg->index,
 		.num = cfg->num,
-		.num_free = cfg->num,
+		.num_free = vq_max_free(cfg->num, cfg->in_order),
 		.event_idx = cfg->event_idx,
 		.indirect = cfg->indirect,
 		.indirect_max = cfg->indirect ? cfg->indirect_max : 0,
@@ -199,7 +199,7 @@ uint64_t vq_used_iova(const struct vv_vq *vq)
 void vq_reset(struct vv_vq *vq, void (*unused)(void *ctx, void *token), void *ctx)
 {
 	vq->ops->reset(vq, unused, ctx);
-	vq->num_free = vq->num;
+	vq->num_free = vq_max_free(vq->num, vq->in_order);
 	vq->len_clamped = 0;
 	vq->broken = false;
 }

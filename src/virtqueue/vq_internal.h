@@ -40,6 +40,17 @@ struct vv_vq {
 	uint64_t desc_iova, avail_iova, used_iova;
 };
 
+/*
+ * Descriptors a queue may have in flight. With IN_ORDER one stays free: QEMU 10.0's in-order
+ * device (virtqueue_ordered_fill()) bounds its search for a completed buffer by
+ * (last_avail - used) % num, which is 0 when every descriptor is in flight, and then drops
+ * every completion but the oldest's: the queue stalls for good. Seen in the guest with blk.
+ */
+static inline unsigned vq_max_free(unsigned num, bool in_order)
+{
+	return in_order ? num - 1 : num;
+}
+
 /* The layout-independent part of a new queue, from its config and the transport's addresses. */
 void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config *cfg,
 	     uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova);

@@ -258,7 +258,8 @@ static void test_queue_reset_raw(void **state)
 		assert_int_equal(vv_device_queue_reset(dev, 1, count_unused, &unused), 0);
 		assert_int_equal(unused, 3);
 		assert_false(vv_vq_is_broken(vq));
-		assert_int_equal(vv_vq_free_count(vq), vv_vq_size(vq));
+		/* IN_ORDER keeps one descriptor free (QEMU 10.0, see vq_max_free()). */
+		assert_int_equal(vv_vq_free_count(vq), vv_vq_size(vq) - in_order);
 		assert_false(t->fd.rings[1].stalled); /* the device side started afresh too */
 		/* The fresh queue serves, from its first entry on. */
 		for (int i = 0; i < 70; i++)

@@ -36,6 +36,8 @@
 #endif
 
 #define MEM_SIZE (8u << 20)
+/* Descriptors a ring of @n can have in flight: one stays free with IN_ORDER (vq_max_free()). */
+#define USABLE(n) ((n) - (VV_TEST_IN_ORDER ? 1 : 0))
 #define BUF_SIZE (1u << 20)
 
 struct env {
@@ -160,7 +162,7 @@ static void test_shapes(void **state)
 					roundtrip(e, o, i, o * 10 + i);
 			roundtrip(e, 0, 1, 99); /* write-only, as a read request's data */
 			roundtrip(e, 3, 0, 98); /* read-only */
-			assert_int_equal(vv_vq_free_count(e->f.vq), 16);
+			assert_int_equal(vv_vq_free_count(e->f.vq), USABLE(16));
 			assert_int_equal(e->f.dev.refused, 0);
 			env_free(e);
 		}
@@ -173,19 +175,23 @@ static void test_full_ring(void **state)
 	int tags[8];
 	void *tok;
 	uint32_t len;
+	int n = 0;
 
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[i]), 0);
+	/* Requests of two descriptors, then of one, until nothing fits. */
+	for (; n < USABLE(8) / 2; n++)
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[n]), 0);
+	if (vv_vq_free_count(e->f.vq))
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[n++]), 0);
 	assert_int_equal(vv_vq_free_count(e->f.vq), 0);
-	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[4]), -ENOSPC);
+	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[7]), -ENOSPC);
 	assert_int_equal(vv_vq_kick(e->f.vq), 0);
-	assert_int_equal(fake_ring_process(&e->f.dev), 4);
-	for (int i = 0; i < 4; i++) {
+	assert_int_equal(fake_ring_process(&e->f.dev), n);
+	for (int i = 0; i < n; i++) {
 		assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 1);
 		assert_ptr_equal(tok, &tags[i]); /* the fake completes in order */
 	}
-	assert_int_equal(vv_vq_free_count(e->f.vq), 8);
-	for (int i = 0; i < 8; i++)
+	assert_int_equal(vv_vq_free_count(e->f.vq), USABLE(8));
+	for (int i = 0; i < USABLE(8); i++)
 		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[i]), 0);
 	assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 0, &tags[0]), -ENOSPC);
 	env_free(e);
@@ -224,14 +230,14 @@ static void test_indirect_uses_one_slot(void **state)
 	void *tok;
 	uint32_t len;
 
-	for (int r = 0; r < 4; r++) {
+	for (int r = 0; r < USABLE(4); r++) {
 		build(e, sg, 4, 4, (size_t)r * 4096, in, &in_len, (unsigned)r);
 		assert_int_equal(vv_vq_add(e->f.vq, sg, 4, 4, &tags[r]), 0);
 	}
 	assert_int_equal(vv_vq_free_count(e->f.vq), 0);
 	assert_int_equal(vv_vq_kick(e->f.vq), 0);
-	assert_int_equal(fake_ring_process(&e->f.dev), 4);
-	for (int r = 0; r < 4; r++) {
+	assert_int_equal(fake_ring_process(&e->f.dev), USABLE(4));
+	for (int r = 0; r < USABLE(4); r++) {
 		assert_int_equal(vv_vq_get(e->f.vq, &tok, &len), 1);
 		assert_ptr_equal(tok, &tags[r]);
 		build(e, sg, 4, 4, (size_t)r * 4096, in, &in_len, (unsigned)r);
@@ -354,7 +360,7 @@ static void test_threaded_stress(void **state)
 		assert_int_equal(ret, 0);
 	}
 	assert_false(vv_vq_is_broken(e->f.vq));
-	assert_int_equal(vv_vq_free_count(e->f.vq), NUM);
+	assert_int_equal(vv_vq_free_count(e->f.vq), USABLE(NUM));
 	free(req);
 	env_free(e);
 }
@@ -493,20 +499,26 @@ static void test_many(void **state)
 	assert_int_equal(vv_vq_add_many(e->f.vq, reqs, 5), 3); /* stops before the bad one */
 	assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[3], 1), -EINVAL);
 	reqs[3].sg = ok;
-	/* 3 requests of 2 descriptors are in; 8 descriptors: one more fits. */
-	assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[3], 4), 1);
-	assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[4], 1), -ENOSPC);
+	/* 3 requests of 2 descriptors are in; 8 descriptors: one more fits (not in order). */
+	if (USABLE(8) == 8) {
+		assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[3], 4), 1);
+		assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[4], 1), -ENOSPC);
+	} else {
+		assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[3], 4), -ENOSPC);
+	}
 	vv_vq_kick(e->f.vq);
-	assert_int_equal(fake_ring_process(&e->f.dev), 4);
+	assert_int_equal(fake_ring_process(&e->f.dev), USABLE(8) / 2);
 	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 3), 3);
 	for (int i = 0; i < 3; i++) {
 		assert_ptr_equal(toks[i], &tags[i]);
 		assert_int_equal(lens[i], 16);
 	}
-	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 10), 1);
-	assert_ptr_equal(toks[0], &tags[3]);
+	if (USABLE(8) == 8) {
+		assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 10), 1);
+		assert_ptr_equal(toks[0], &tags[3]);
+	}
 	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 10), 0);
-	assert_int_equal(vv_vq_free_count(e->f.vq), 8);
+	assert_int_equal(vv_vq_free_count(e->f.vq), USABLE(8));
 	env_free(e);
 }
 
@@ -543,7 +555,7 @@ static void test_in_order_batches(void **state)
 			assert_int_equal(lens[r], 100 * (1 + r % 2));
 		}
 		assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 6), 0);
-		assert_int_equal(vv_vq_free_count(e->f.vq), 16);
+		assert_int_equal(vv_vq_free_count(e->f.vq), USABLE(16));
 		env_free(e);
 	}
 }
