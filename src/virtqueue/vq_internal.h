@@ -44,7 +44,7 @@ struct vv_vq {
  * Descriptors a queue may have in flight. With IN_ORDER one stays free: QEMU 10.0's in-order
  * device (virtqueue_ordered_fill()) bounds its search for a completed buffer by
  * (last_avail - used) % num, which is 0 when every descriptor is in flight, and then drops
- * every completion but the oldest's: the queue stalls for good. Seen in the guest with blk.
+ * every completion but the oldest's: the queue stalls for good (seen in the guest with blk).
  */
 static inline unsigned vq_max_free(unsigned num, bool in_order)
 {
