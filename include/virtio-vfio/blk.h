@@ -182,7 +182,11 @@ int vv_blk_kick(struct vv_blk *blk, unsigned q);
  *
  * A device that breaks the ring's rules is aborted (vv_device_abort()). On an aborted
  * device every request still in flight on @q completes here with -EIO, each callback once,
- * whatever @budget; later calls return -EIO.
+ * whatever @budget; later calls return -EIO. Where the device offers VIRTIO_F_RING_RESET,
+ * a broken queue is first reset alone (vv_device_queue_reset()): the requests in flight on
+ * @q complete with -EIO, each callback once, and @q serves again while the other queues
+ * never stop; a queue broken a ninth time, or whose reset fails, aborts the device as
+ * above.
  * Return: number completed (>= 0), or -EIO if the queue is broken and nothing was left.
  */
 int vv_blk_poll(struct vv_blk *blk, unsigned q, unsigned budget);

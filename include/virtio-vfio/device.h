@@ -77,10 +77,11 @@ uint64_t vv_device_features_offered(struct vv_device *dev);
 
 /*
  * The ring features the library implements (virtio 1.2 section 6): INDIRECT_DESC (28),
- * EVENT_IDX (29) and RING_PACKED (34). A driver that passes them to vv_device_negotiate()
- * lets the device use them; the queues are laid out by what was negotiated.
+ * EVENT_IDX (29), RING_PACKED (34), IN_ORDER (35) and RING_RESET (40). A driver that passes
+ * them to vv_device_negotiate() lets the device use them; the queues are laid out by what was
+ * negotiated, and vv_device_queue_reset() works where RING_RESET was.
  */
-#define VV_RING_FEATURES ((1ULL << 28) | (1ULL << 29) | (1ULL << 34))
+#define VV_RING_FEATURES ((1ULL << 28) | (1ULL << 29) | (1ULL << 34) | (1ULL << 35) | (1ULL << 40))
 
 /**
  * vv_device_negotiate() - accept the offered features the driver knows, and FEATURES_OK.
@@ -134,6 +135,28 @@ int vv_device_config_read(struct vv_device *dev, unsigned off, void *buf, size_t
  * Context: any.
  */
 unsigned vv_device_num_queues(struct vv_device *dev);
+
+/**
+ * vv_device_queue_reset() - reset one queue and enable it again, the others untouched.
+ * @dev: the device, its queues set up.
+ * @idx: the queue.
+ * @unused: called with each token still in flight on it, once the device no longer uses
+ *	its buffers; may be NULL.
+ * @ctx: passed to @unused.
+ *
+ * Needs VIRTIO_F_RING_RESET (bit 40) negotiated (virtio 1.2 sections 2.6.1, 4.1.4.3.2):
+ * the device resets the queue, the ring is laid out afresh in the same memory (not broken
+ * any more, nothing in flight) and the queue is enabled again with the same size and
+ * interrupt. The way back from a broken queue without resetting the whole device.
+ *
+ * Context: the thread that drives the queue; no call on it may run meanwhile. Sleeps while
+ * the device resets the queue (up to 2 s).
+ * Return: 0; -EINVAL if @idx is no queue set up; -EOPNOTSUPP without RING_RESET;
+ * -EIO if the device was aborted; -ETIMEDOUT if the device never finished the reset;
+ * -EBUSY or -EINVAL if it refused the queue again (the queue is then broken).
+ */
+int vv_device_queue_reset(struct vv_device *dev, unsigned idx,
+			  void (*unused)(void *ctx, void *token), void *ctx);
 
 /**
  * vv_device_queue_max_size() - largest ring the device accepts for queue @idx.

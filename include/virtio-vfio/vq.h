@@ -112,6 +112,13 @@ int vv_vq_kick(struct vv_vq *vq);
  * only a length beyond the writable buffers is clamped instead on a queue set to
  * VV_VQ_LEN_CLAMP (vv_vq_set_len_check()).
  *
+ * With VIRTIO_F_IN_ORDER negotiated, requests complete in the order they were added, and one
+ * used entry may stand for a batch (virtio 1.2 section 2.7.9): it names the last request of
+ * the batch, and every request before it is complete too. Those requests are returned one by
+ * one, oldest first; the device gave no length for them, and the spec says they were used
+ * completely, so @ret_len is their whole writable size. An entry that names a request other
+ * than the oldest in flight or one within the completed batch breaks the queue.
+ *
  * Context: does not block.
  * Return: 1 when a request was returned; 0 when none is ready; -EIO if the device broke the
  * protocol (now or before): the queue is broken and stays so until the device is reset.
@@ -206,6 +213,10 @@ unsigned vv_vq_size(const struct vv_vq *vq);
 /**
  * vv_vq_free_count() - descriptors free right now.
  * @vq: the queue.
+ *
+ * With VIRTIO_F_IN_ORDER one descriptor always stays free (QEMU 10.0 loses completions when
+ * an in-order ring is full): at most vv_vq_size() - 1, and a request that would need every
+ * descriptor of the ring (no indirect table) never fits; it gets -ENOSPC.
  *
  * Context: any.
  */

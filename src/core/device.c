@@ -165,6 +165,7 @@ static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 		.event_idx = dev->features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
 		.indirect = dev->features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC),
 		.weak_barriers = !(dev->features & (1ULL << VIRTIO_F_ORDER_PLATFORM)),
+		.in_order = dev->features & (1ULL << VIRTIO_F_IN_ORDER),
 		.notify = notify_queue,
 		.notify_ctx = dev->t,
 	};
@@ -189,6 +190,40 @@ static int setup_queue(struct vv_device *dev, unsigned idx, unsigned size)
 	q->eventfd = dev->t->ops->queue_eventfd(dev->t, idx);
 	log_debug("%s: queue %u: %u entries, eventfd %d", dev->t->name, idx, size, q->eventfd);
 	return 0;
+}
+
+VV_EXPORT int vv_device_queue_reset(struct vv_device *dev, unsigned idx,
+				    void (*unused)(void *ctx, void *token), void *ctx)
+{
+	struct vv_queue *q;
+	int ret;
+
+	if (idx >= dev->nq)
+		return -EINVAL;
+	if (!(dev->features & (1ULL << VIRTIO_F_RING_RESET)) || !dev->t->ops->queue_reset)
+		return -EOPNOTSUPP;
+	q = &dev->queues[idx];
+	/* Not while another thread aborts the device: the queue stays down with it. */
+	pthread_mutex_lock(&dev->abort_lock);
+	if (vv_device_aborted(dev)) {
+		ret = -EIO;
+		goto unlock;
+	}
+	/* The old ring and its buffers are the driver's again only once the device let go. */
+	ret = dev->t->ops->queue_reset(dev->t, idx);
+	if (ret)
+		goto unlock;
+	vq_reset(q->vq, unused, ctx);
+	/* Same memory, same size, same vector: a fresh ring at the old addresses (2.6.1). */
+	ret = dev->t->ops->queue_setup(dev->t, idx, vv_vq_size(q->vq), vq_desc_iova(q->vq),
+				       vq_avail_iova(q->vq), vq_used_iova(q->vq));
+	if (ret)
+		vv_vq_break(q->vq);
+	else
+		log_info("%s: queue %u reset and enabled again", dev->t->name, idx);
+unlock:
+	pthread_mutex_unlock(&dev->abort_lock);
+	return ret;
 }
 
 VV_EXPORT int vv_device_setup_queues(struct vv_device *dev, unsigned n, const unsigned *sizes)

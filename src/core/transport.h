@@ -46,6 +46,12 @@ struct vv_transport_ops {
 	 */
 	int (*queue_setup)(struct vv_transport *t, unsigned idx, unsigned size, uint64_t desc,
 			   uint64_t avail, uint64_t used);
+	/*
+	 * Optional: resets queue @idx alone (VIRTIO_F_RING_RESET, 4.1.4.3.2) and returns once
+	 * the device no longer uses its ring; queue_setup() then enables it again. Returns 0,
+	 * -EOPNOTSUPP when the transport cannot, -ETIMEDOUT when the device never finishes.
+	 */
+	int (*queue_reset)(struct vv_transport *t, unsigned idx);
 	/* Rings queue @idx's doorbell; set up by queue_setup(). */
 	void (*notify)(struct vv_transport *t, unsigned idx);
 	/* The eventfd signalled for queue @idx, or configuration changes; -1 for none. */

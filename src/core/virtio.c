@@ -63,7 +63,8 @@ bool virtio_needs_reset(struct vv_transport *t)
 /* What the public header spells in numbers, checked against the kernel's names. */
 _Static_assert(VV_RING_FEATURES ==
 		       ((1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX) |
-			(1ULL << VIRTIO_F_RING_PACKED)),
+			(1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER) |
+			(1ULL << VIRTIO_F_RING_RESET)),
 	       "VV_RING_FEATURES");
 
 int virtio_negotiate(struct vv_transport *t, uint64_t driver_features, uint64_t *ret_features)

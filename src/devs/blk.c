@@ -39,6 +39,7 @@ struct blk_waiter {
 	enum vv_blk_mode mode;
 	uint64_t spin_ns; /* hybrid: how long to poll before sleeping */
 	bool cb_on;	  /* device notifications enabled (our shadow) */
+	unsigned resets;  /* times this queue was reset alone after breaking */
 };
 
 struct vv_blk {
@@ -292,6 +293,38 @@ static int fail_queue(struct vv_blk *b, unsigned q)
 	return n ? n : -EIO;
 }
 
+/*
+ * A queue the device broke, given a second chance where the device offers VIRTIO_F_RING_RESET:
+ * the device resets that queue alone (4.1.4.3.2) and no longer touches its buffers, so the
+ * requests in flight on it fail with EIO and the queue serves again; the other queues never
+ * stop. A device that keeps breaking it is given up on as before.
+ */
+#define MAX_QUEUE_RESETS 8
+
+static int reset_queue(struct vv_blk *b, unsigned q)
+{
+	struct blk_waiter *w = &b->waiters[q];
+	int ret, n;
+
+	if (w->resets >= MAX_QUEUE_RESETS) {
+		log_err("%s: queue %u broke %u times: giving up on the device",
+			vv_device_bdf(b->dev), q, w->resets + 1);
+		return -EIO;
+	}
+	ret = vv_device_queue_reset(b->dev, q, NULL, NULL);
+	if (ret) {
+		if (ret != -EOPNOTSUPP)
+			log_err("%s: queue %u: reset failed (%d)", vv_device_bdf(b->dev), q, ret);
+		return ret;
+	}
+	w->resets++;
+	n = blk_queue_fail_all(&b->queues[q], -EIO);
+	log_warn("%s: queue %u reset after the device broke it: %d request(s) in flight failed "
+		 "with EIO, the queue serves again",
+		 vv_device_bdf(b->dev), q, n);
+	return n;
+}
+
 VV_EXPORT int vv_blk_poll(struct vv_blk *b, unsigned q, unsigned budget)
 {
 	int n;
@@ -302,6 +335,9 @@ VV_EXPORT int vv_blk_poll(struct vv_blk *b, unsigned q, unsigned budget)
 		return fail_queue(b, q);
 	n = blk_queue_poll(&b->queues[q], budget);
 	if (unlikely(n < 0) && vv_vq_is_broken(b->queues[q].vq)) {
+		n = reset_queue(b, q);
+		if (n >= 0)
+			return n;
 		/* A device that breaks the ring's rules is stopped before its buffers go back. */
 		vv_device_abort(b->dev);
 		return fail_queue(b, q);

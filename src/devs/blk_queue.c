@@ -55,9 +55,13 @@ size_t blk_queue_mem_size(unsigned num)
 int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_info *info, void *mem,
 		   uint64_t mem_iova)
 {
+	/*
+	 * header and status take two descriptors; indirect tables have their own bound. Nothing
+	 * is in flight yet: the free count is what the ring can ever hold (one less than its
+	 * size with IN_ORDER).
+	 */
 	unsigned num = vv_vq_size(vq);
-	/* header and status take two descriptors; indirect tables have their own bound */
-	unsigned desc_room = vv_vq_indirect_max(vq) ? vv_vq_indirect_max(vq) : num;
+	unsigned desc_room = vv_vq_indirect_max(vq) ? vv_vq_indirect_max(vq) : vv_vq_free_count(vq);
 
 	memset(q, 0, sizeof(*q));
 	q->vq = vq;

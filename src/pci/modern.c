@@ -15,6 +15,7 @@
 #include "pci/vpci.h"
 #include "util/log.h"
 #include "util/mmio.h"
+#include "util/time.h"
 
 /* Pin the register layout we access by offset (section 4.1.4.3). */
 _Static_assert(offsetof(struct virtio_pci_common_cfg, device_status) == 20, "layout");
@@ -22,7 +23,14 @@ _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_select) == 22, "layo
 _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_notify_off) == 30, "layout");
 _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_used_hi) == 52, "layout");
 
-#define CC(field) offsetof(struct virtio_pci_common_cfg, field)
+#define CC(field)	       offsetof(struct virtio_pci_common_cfg, field)
+/*
+ * virtio 1.2 4.1.4.3 continues the common config after queue_used_hi with queue_notify_data
+ * and queue_reset (le16 each); Debian 12's UAPI header stops before them.
+ */
+#define CC_QUEUE_RESET	       58
+#define CC_RESET_END	       60
+#define QUEUE_RESET_TIMEOUT_NS (2 * NSEC_PER_SEC)
 
 static uint8_t vpci_get_status(struct vv_transport *t)
 {
@@ -164,6 +172,35 @@ static int vpci_queue_setup(struct vv_transport *t, unsigned idx, unsigned size,
 	return 0;
 }
 
+/*
+ * VIRTIO_F_RING_RESET: write 1 to queue_reset of the selected queue, then wait for the reset
+ * to finish. Virtio 1.2's driver text says to wait for queue_reset to read back 1, its device
+ * text that the device presents 1 while the reset is ongoing and 0 in both queue_reset and
+ * queue_enable once it has completed; QEMU and Linux follow the latter (Linux
+ * vp_modern_set_queue_reset() waits for both to read 0), and so do we: only then has the
+ * device stopped using the old ring.
+ */
+static int vpci_queue_reset(struct vv_transport *t, unsigned idx)
+{
+	struct vpci *v = to_vpci(t);
+	uint64_t deadline = now_ns() + QUEUE_RESET_TIMEOUT_NS;
+	struct timespec pause = {0, 100000};
+	char *c = v->common;
+
+	if (idx >= v->nq || v->caps.common.length < CC_RESET_END)
+		return -EOPNOTSUPP;
+	mmio_write16(c + CC(queue_select), (uint16_t)idx);
+	mmio_write16(c + CC_QUEUE_RESET, 1);
+	while (mmio_read16(c + CC_QUEUE_RESET) || mmio_read16(c + CC(queue_enable))) {
+		if (now_ns() > deadline) {
+			log_err("%s: queue %u: reset not done within 2 s", t->name, idx);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
 static void vpci_notify(struct vv_transport *t, unsigned idx)
 {
 	/* Without VIRTIO_F_NOTIFICATION_DATA the doorbell takes the queue index (4.1.5.2). */
@@ -187,6 +224,7 @@ const struct vv_transport_ops vpci_ops = {
 	.num_queues = vpci_num_queues,
 	.queue_max_size = vpci_queue_max_size,
 	.queue_setup = vpci_queue_setup,
+	.queue_reset = vpci_queue_reset,
 	.setup_irqs = vpci_setup_irqs,
 	.notify = vpci_notify,
 	.queue_eventfd = vpci_queue_eventfd,

@@ -46,6 +46,18 @@ struct vq_packed {
 	bool used_wrap;
 	uint16_t added;	      /* descriptors made available since the last kick */
 	uint16_t event_flags; /* shadow of driver->flags */
+
+	/*
+	 * With VIRTIO_F_IN_ORDER a buffer's id is its head's ring position, and buffers come
+	 * back in ring order, so the oldest in flight is the one at last_used. One used
+	 * descriptor may stand for a batch (2.8.20 area): it names the last buffer's id, and
+	 * the device skips the batch's descriptors.
+	 */
+	uint16_t batch_left; /* buffers of that batch not yet handed back */
+	uint32_t batch_len;  /* the length the device gave for the batch's last buffer */
+
+	void *mem; /* the ring memory, zeroed again by a queue reset */
+	size_t mem_len;
 };
 
 #define to_packed(v) container_of(v, struct vq_packed, vq)
@@ -113,8 +125,12 @@ static int packed_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, u
 	}
 	if (in_len > UINT32_MAX)
 		return -EINVAL;
-	id = p->free_id;
-	p->free_id = p->slot[id].next;
+	if (v->in_order) {
+		id = head; /* ids in ring order: the device names the last of a batch */
+	} else {
+		id = p->free_id;
+		p->free_id = p->slot[id].next;
+	}
 
 	if (use_indirect) {
 		/* Each id owns one table: it is free exactly when the id is (2.8.19). */
@@ -239,6 +255,67 @@ static int packed_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
 	return 1;
 }
 
+/*
+ * packed_get() with VIRTIO_F_IN_ORDER. The checks stay as strict: a used descriptor must name
+ * a buffer in flight, counted from the oldest, and its length must fit that buffer. Buffers
+ * a batch skips were used completely: their length is their writable size.
+ */
+static int packed_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+{
+	struct vq_packed *p = to_packed(v);
+	uint16_t head = p->last_used;
+	struct pslot *sl = &p->slot[head];
+	uint32_t len;
+
+	if (!p->batch_left) {
+		struct vring_packed_desc *d = &p->ring[head];
+		uint16_t id, h = head;
+		unsigned k;
+
+		if (!used_ready(p))
+			return 0;
+		if (!p->in_flight) {
+			vq_broken(v, "used descriptor with nothing in flight", head, 0);
+			return -EIO;
+		}
+		/* Read the descriptor only after the flags that say it is ours. */
+		virt_rmb(v->weak_barriers);
+		id = le16toh(read_once16(&d->id));
+		len = le32toh(read_once32(&d->len));
+		if (likely(id == head)) {
+			/* A batch of one, the oldest; the check's call only when it fails. */
+			if (unlikely(len > sl->in_len) && vq_used_len(v, &len, sl->in_len))
+				return -EIO;
+			goto take;
+		}
+		for (k = 0; k < p->in_flight && h != id; k++)
+			h = (uint16_t)((h + p->slot[h].ndesc) % v->num);
+		if (k == p->in_flight) {
+			vq_broken(v, "used id out of order", id, head);
+			return -EIO;
+		}
+		if (vq_used_len(v, &len, p->slot[id].in_len))
+			return -EIO;
+		p->batch_left = (uint16_t)(k + 1);
+		p->batch_len = len;
+	}
+	/* Inside a batch: only its last buffer, the one named, has the device's length. */
+	len = p->batch_left == 1 ? p->batch_len : sl->in_len;
+	p->batch_left--;
+take:
+	*ret_token = sl->token;
+	*ret_len = len;
+	advance(&p->last_used, &p->used_wrap, sl->ndesc, v->num);
+	v->num_free += sl->ndesc;
+	sl->token = NULL;
+	p->in_flight--;
+	if (v->event_idx && p->event_flags == VRING_PACKED_EVENT_FLAG_DESC) {
+		publish_used_event(p);
+		virt_mb(v->weak_barriers);
+	}
+	return 1;
+}
+
 static void set_event_flags(struct vq_packed *p, uint16_t flags)
 {
 	if (p->event_flags == flags)
@@ -266,7 +343,29 @@ static bool packed_enable_cb(struct vv_vq *v)
 	}
 	/* Publish the request for notifications before looking for completions that raced it. */
 	virt_mb(v->weak_barriers);
-	return !used_ready(p);
+	return !p->batch_left && !used_ready(p);
+}
+
+static void packed_reset(struct vv_vq *v, void (*unused)(void *ctx, void *token), void *ctx)
+{
+	struct vq_packed *p = to_packed(v);
+	uint16_t flags = p->event_flags;
+
+	for (unsigned i = 0; i < v->num; i++) {
+		if (p->slot[i].token && unused)
+			unused(ctx, p->slot[i].token);
+		p->slot[i] = (struct pslot){.next = (uint16_t)(i + 1)};
+	}
+	memset(p->mem, 0, p->mem_len);
+	p->free_id = 0;
+	p->in_flight = 0;
+	p->next_avail = p->last_used = p->added = 0;
+	p->avail_wrap = p->used_wrap = true; /* 2.8.1, as at creation */
+	p->batch_left = 0;
+	p->batch_len = 0;
+	/* Notifications stay as the driver chose them. */
+	p->event_flags = flags;
+	write_once16(&p->driver->flags, htole16(flags));
 }
 
 static void packed_destroy(struct vv_vq *v)
@@ -283,6 +382,18 @@ static const struct vq_ops packed_ops = {
 	.get = packed_get,
 	.disable_cb = packed_disable_cb,
 	.enable_cb = packed_enable_cb,
+	.reset = packed_reset,
+	.destroy = packed_destroy,
+};
+
+/* With VIRTIO_F_IN_ORDER: adding is the same (ids follow the ring), reclaim differs. */
+static const struct vq_ops packed_in_order_ops = {
+	.add = packed_add,
+	.kick_prepare = packed_kick_prepare,
+	.get = packed_get_in_order,
+	.disable_cb = packed_disable_cb,
+	.enable_cb = packed_enable_cb,
+	.reset = packed_reset,
 	.destroy = packed_destroy,
 };
 
@@ -305,8 +416,10 @@ int vq_packed_create(const struct vq_config *cfg, const struct vq_dma *mem, stru
 		return -ENOMEM;
 	}
 	/* The transport's desc/driver/device addresses. */
-	vq_init(&p->vq, &packed_ops, cfg, mem->iova, mem->iova + driver_off(cfg->num),
-		mem->iova + device_off(cfg->num));
+	vq_init(&p->vq, cfg->in_order ? &packed_in_order_ops : &packed_ops, cfg, mem->iova,
+		mem->iova + driver_off(cfg->num), mem->iova + device_off(cfg->num));
+	p->mem = base;
+	p->mem_len = vq_packed_mem_size(cfg);
 	p->ring = (void *)base;
 	p->driver = (void *)(base + driver_off(cfg->num));
 	p->device = (void *)(base + device_off(cfg->num));

@@ -42,6 +42,19 @@ struct vq_split {
 	uint16_t kicked_idx;  /* avail index at the last kick */
 	uint16_t last_used;   /* next used entry to consume */
 	uint16_t avail_flags; /* shadow of avail->flags */
+
+	/*
+	 * With VIRTIO_F_IN_ORDER (2.7.9) descriptors are placed in ring order (next[] stays
+	 * i + 1, as 2.7.5.1 asks) and come back in that order: the oldest request's head is
+	 * all reclaim needs. One used entry may stand for a batch: it names the last buffer's
+	 * head and the used index moves by the batch's size.
+	 */
+	uint16_t used_head;  /* head of the oldest request in flight */
+	uint16_t batch_left; /* buffers of the batch a used entry named, not yet handed back */
+	uint32_t batch_len;  /* the length that entry gave: its named, last buffer's */
+
+	void *mem; /* the ring memory, zeroed again by a queue reset */
+	size_t mem_len;
 };
 
 #define to_split(v) container_of(v, struct vq_split, vq)
@@ -332,6 +345,115 @@ static int split_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
 	return split_get_many(v, ret_token, ret_len, 1);
 }
 
+/*
+ * The oldest request's position in the batch a used entry names: 0 when @id is the oldest
+ * head in flight, k when it is the k-th after it. Only the first @window requests may be
+ * named (the used index covers no more); anything else is not in order, and -1.
+ */
+static int in_order_batch(const struct slot *slot, unsigned num, uint16_t head, uint32_t id,
+			  unsigned window)
+{
+	for (unsigned k = 0; k < window; k++) {
+		if (head == id)
+			return (int)k;
+		head = (uint16_t)((head + slot[head].ndesc) & (num - 1));
+	}
+	return -1;
+}
+
+/*
+ * split_get_many() with VIRTIO_F_IN_ORDER: the next completion is always the oldest request
+ * in flight, so reclaim is a counter and the used entries are read only to learn where a
+ * batch ends. The checks stay as strict: a used entry must name a head in flight no further
+ * than its index covers, and its length must fit that request. The buffers the batch skips
+ * were used completely (2.7.9): their length is their writable size.
+ */
+static int split_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *lens, unsigned max)
+{
+	struct vq_split *s = to_split(v);
+	uint16_t last_used = s->last_used, used_idx = le16toh(read_once16(&s->used->idx));
+	uint16_t ready = (uint16_t)(used_idx - last_used), head = s->used_head;
+	uint16_t left = s->batch_left;
+	uint32_t batch_len = s->batch_len;
+	const struct vring_used_elem *ring = s->used->ring;
+	struct slot *slot = s->slot;
+	unsigned num = v->num, n, i, freed = 0;
+
+	if (!ready)
+		return 0;
+	if (unlikely(ready > s->in_flight)) {
+		vq_broken(v, "used index jumped", used_idx, last_used);
+		return -EIO;
+	}
+	/* Read the used entries only after the index that covers them. */
+	virt_rmb(v->weak_barriers);
+	n = ready < max ? ready : max;
+	for (i = 0; i < n; i++) {
+		struct slot *sl = &slot[head];
+		uint32_t len;
+
+		if (!left) {
+			/* The next entry sits where the next buffer's own would (2.7.9). */
+			const struct vring_used_elem *e =
+				&ring[(uint16_t)(last_used + i) & (num - 1)];
+			uint32_t id = le32toh(read_once32(&e->id));
+			int k;
+
+			len = le32toh(read_once32(&e->len));
+			if (likely(id == head)) {
+				/*
+				 * A batch of one, the oldest: what QEMU writes for each buffer.
+				 * The length check's call only when it fails: keeps the loop's
+				 * state in registers.
+				 */
+				if (unlikely(len > sl->in_len) &&
+				    unlikely(vq_used_len(v, &len, sl->in_len)))
+					break;
+				goto take;
+			}
+			k = in_order_batch(slot, num, head, id, ready - i);
+			if (unlikely(k < 0)) {
+				vq_broken(v, "used id out of order", id, head);
+				break;
+			}
+			if (unlikely(vq_used_len(v, &len, slot[id].in_len)))
+				break;
+			batch_len = len;
+			left = (uint16_t)(k + 1);
+		}
+		/* Inside a batch: only its last buffer, the one named, has the device's length. */
+		len = left == 1 ? batch_len : sl->in_len;
+		left--;
+	take:
+		tokens[i] = sl->token;
+		lens[i] = len;
+		freed += sl->ndesc;
+		sl->token = NULL;
+		head = (uint16_t)((head + sl->ndesc) & (num - 1));
+	}
+	if (unlikely(i < n)) {
+		if (!i)
+			return -EIO;
+		n = i;
+	}
+	s->used_head = head;
+	s->batch_left = left;
+	s->batch_len = batch_len;
+	v->num_free += freed;
+	s->in_flight -= n;
+	s->last_used = last_used = (uint16_t)(last_used + n);
+	if (v->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
+		write_once16(used_event(s), htole16(last_used));
+		virt_mb(v->weak_barriers);
+	}
+	return (int)n;
+}
+
+static int split_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+{
+	return split_get_many_in_order(v, ret_token, ret_len, 1);
+}
+
 static void split_disable_cb(struct vv_vq *v)
 {
 	struct vq_split *s = to_split(v);
@@ -356,6 +478,29 @@ static bool split_enable_cb(struct vv_vq *v)
 	return le16toh(read_once16(&s->used->idx)) == s->last_used;
 }
 
+static void split_reset(struct vv_vq *v, void (*unused)(void *ctx, void *token), void *ctx)
+{
+	struct vq_split *s = to_split(v);
+	uint16_t flags = s->avail_flags;
+
+	for (unsigned i = 0; i < v->num; i++) {
+		if (s->slot[i].token && unused)
+			unused(ctx, s->slot[i].token);
+		s->slot[i] = (struct slot){0};
+		s->next[i] = (uint16_t)((i + 1) & (v->num - 1));
+	}
+	memset(s->mem, 0, s->mem_len);
+	s->free_head = s->used_head = 0;
+	s->in_flight = 0;
+	s->avail_idx = s->kicked_idx = s->last_used = 0;
+	s->batch_left = 0;
+	s->batch_len = 0;
+	/* Callbacks stay as the driver chose them. */
+	s->avail_flags = flags;
+	if (!v->event_idx)
+		write_once16(&s->avail->flags, htole16(flags));
+}
+
 static void split_destroy(struct vv_vq *v)
 {
 	struct vq_split *s = to_split(v);
@@ -373,6 +518,20 @@ static const struct vq_ops split_ops = {
 	.get_many = split_get_many,
 	.disable_cb = split_disable_cb,
 	.enable_cb = split_enable_cb,
+	.reset = split_reset,
+	.destroy = split_destroy,
+};
+
+/* The same ring with VIRTIO_F_IN_ORDER: only reclaim differs; adding is the same walk. */
+static const struct vq_ops split_in_order_ops = {
+	.add = split_add,
+	.kick_prepare = split_kick_prepare,
+	.get = split_get_in_order,
+	.add_many = split_add_many,
+	.get_many = split_get_many_in_order,
+	.disable_cb = split_disable_cb,
+	.enable_cb = split_enable_cb,
+	.reset = split_reset,
 	.destroy = split_destroy,
 };
 
@@ -394,13 +553,16 @@ int vq_split_create(const struct vq_config *cfg, const struct vq_dma *mem, struc
 		split_destroy(&s->vq);
 		return -ENOMEM;
 	}
-	vq_init(&s->vq, &split_ops, cfg, mem->iova, mem->iova + avail_off(cfg->num),
-		mem->iova + used_off(cfg->num));
+	vq_init(&s->vq, cfg->in_order ? &split_in_order_ops : &split_ops, cfg, mem->iova,
+		mem->iova + avail_off(cfg->num), mem->iova + used_off(cfg->num));
+	s->mem = base;
+	s->mem_len = vq_split_mem_size(cfg);
 	s->desc = (void *)base;
 	s->avail = (void *)(base + avail_off(cfg->num));
 	s->used = (void *)(base + used_off(cfg->num));
 	s->indirect = (void *)(base + indirect_off(cfg->num));
 	s->indirect_iova = mem->iova + indirect_off(cfg->num);
+	/* A free list in ring order: with IN_ORDER it stays so, as 2.7.5.1 asks. */
 	for (unsigned i = 0; i < cfg->num; i++)
 		s->next[i] = (uint16_t)((i + 1) & (cfg->num - 1));
 	*ret_vq = &s->vq;

@@ -43,11 +43,12 @@ void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config 
 		.ops = ops,
 		.index = cfg->index,
 		.num = cfg->num,
-		.num_free = cfg->num,
+		.num_free = vq_max_free(cfg->num, cfg->in_order),
 		.event_idx = cfg->event_idx,
 		.indirect = cfg->indirect,
 		.indirect_max = cfg->indirect ? cfg->indirect_max : 0,
 		.weak_barriers = cfg->weak_barriers,
+		.in_order = cfg->in_order,
 		.notify = cfg->notify,
 		.notify_ctx = cfg->notify_ctx,
 		.desc_iova = desc_iova,
@@ -193,6 +194,14 @@ uint64_t vq_avail_iova(const struct vv_vq *vq)
 uint64_t vq_used_iova(const struct vv_vq *vq)
 {
 	return vq->used_iova;
+}
+
+void vq_reset(struct vv_vq *vq, void (*unused)(void *ctx, void *token), void *ctx)
+{
+	vq->ops->reset(vq, unused, ctx);
+	vq->num_free = vq_max_free(vq->num, vq->in_order);
+	vq->len_clamped = 0;
+	vq->broken = false;
 }
 
 void vq_destroy(struct vv_vq *vq)

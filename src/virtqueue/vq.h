@@ -28,6 +28,7 @@ struct vq_config {
 	bool indirect;	       /* VIRTIO_F_INDIRECT_DESC negotiated */
 	unsigned indirect_max; /* descriptors per indirect table; 0 when !indirect */
 	bool weak_barriers;    /* true unless VIRTIO_F_ORDER_PLATFORM was negotiated */
+	bool in_order;	       /* VIRTIO_F_IN_ORDER negotiated: completions in ring order */
 	void (*notify)(void *ctx, unsigned index); /* rings the doorbell */
 	void *notify_ctx;
 };
@@ -54,6 +55,14 @@ int vq_packed_create(const struct vq_config *cfg, const struct vq_dma *mem, stru
 uint64_t vq_desc_iova(const struct vv_vq *vq);
 uint64_t vq_avail_iova(const struct vv_vq *vq);
 uint64_t vq_used_iova(const struct vv_vq *vq);
+
+/*
+ * Puts the queue back as vq_*_create() left it, after the device reset it (VIRTIO_F_RING_RESET,
+ * virtio 1.2 section 2.6.1): the ring memory zeroed, indices and wrap counters at their start,
+ * not broken. Each token still in flight is handed to @unused (when not NULL) first: the
+ * device no longer owns its buffers. The ring addresses do not change.
+ */
+void vq_reset(struct vv_vq *vq, void (*unused)(void *ctx, void *token), void *ctx);
 
 /* Frees the queue; tokens still in flight are forgotten. Accepts NULL. */
 void vq_destroy(struct vv_vq *vq);

@@ -16,6 +16,8 @@ struct vq_ops {
 	int (*get_many)(struct vv_vq *vq, void **tokens, uint32_t *lens, unsigned max);
 	void (*disable_cb)(struct vv_vq *vq);
 	bool (*enable_cb)(struct vv_vq *vq);
+	/* Back to the state create() left, handing tokens in flight to @unused (vq_reset()). */
+	void (*reset)(struct vv_vq *vq, void (*unused)(void *ctx, void *token), void *ctx);
 	void (*destroy)(struct vv_vq *vq);
 };
 
@@ -32,10 +34,22 @@ struct vv_vq {
 	bool indirect;
 	unsigned indirect_max;
 	bool weak_barriers;
+	bool in_order; /* VIRTIO_F_IN_ORDER: used in ring order, an entry may stand for a batch */
 	void (*notify)(void *ctx, unsigned index);
 	void *notify_ctx;
 	uint64_t desc_iova, avail_iova, used_iova;
 };
+
+/*
+ * Descriptors a queue may have in flight. With IN_ORDER one stays free: QEMU 10.0's in-order
+ * device (virtqueue_ordered_fill()) bounds its search for a completed buffer by
+ * (last_avail - used) % num, which is 0 when every descriptor is in flight, and then drops
+ * every completion but the oldest's: the queue stalls for good (seen in the guest with blk).
+ */
+static inline unsigned vq_max_free(unsigned num, bool in_order)
+{
+	return in_order ? num - 1 : num;
+}
 
 /* The layout-independent part of a new queue, from its config and the transport's addresses. */
 void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config *cfg,

@@ -95,6 +95,8 @@ int main(void)
 	ABI_FN(int, vv_device_queue_eventfd, (const struct vv_device *, unsigned));
 	ABI_FN(int, vv_device_pci_layout, (const struct vv_device *, struct vv_pci_layout *));
 	ABI_FN(unsigned, vv_device_queue_max_size, (struct vv_device *, unsigned));
+	ABI_FN(int, vv_device_queue_reset,
+	       (struct vv_device *, unsigned, void (*)(void *, void *), void *));
 	ABI_FN(int, vv_device_removal_eventfd, (const struct vv_device *));
 	ABI_FN(int, vv_device_setup_queues, (struct vv_device *, unsigned, const unsigned *));
 	ABI_FN(int, vv_device_start, (struct vv_device *));

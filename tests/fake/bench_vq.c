@@ -7,8 +7,11 @@
  * work happens outside vv_vq_add/vv_vq_kick/vv_vq_get, so collecting only inside those
  * (bench/vq-instructions.sh) counts the driver alone. Also checks every token comes back.
  *
- * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed [SEGMENTS [one|many]]]]]]
- * "many" posts and collects each batch with vv_vq_add_many/vv_vq_get_many.
+ * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed [SEGMENTS [one|many
+ *                    [any|inorder|inorder1]]]]]]]
+ * "many" posts and collects each batch with vv_vq_add_many/vv_vq_get_many. "inorder"
+ * negotiates VIRTIO_F_IN_ORDER with a device that writes one used entry per batch (what the
+ * spec allows); "inorder1" with one that writes an entry per buffer (what QEMU does).
  * SEGMENTS 3 (default) is a virtio-blk request; 1 is one 4 KiB device-writable buffer, the
  * shape of a network receive buffer.
  */
@@ -38,6 +41,9 @@ int main(int argc, char **argv)
 	bool packed = argc > 4 && !strcmp(argv[4], "packed");
 	unsigned nseg = argc > 5 ? (unsigned)atoi(argv[5]) : 3;
 	bool many = argc > 6 && !strcmp(argv[6], "many");
+	const char *order = argc > 7 ? argv[7] : "any";
+	unsigned in_order_batch =
+		!strcmp(order, "inorder") ? MAX_BATCH : !strcmp(order, "inorder1");
 	static struct vv_sg sgs[MAX_BATCH][3];
 	static struct vv_vq_req reqs[MAX_BATCH];
 	static void *toks[MAX_BATCH];
@@ -54,8 +60,8 @@ int main(int argc, char **argv)
 			num / 3);
 		return 2;
 	}
-	ret = fake_env_init_layout(&e, 8u << 20, num, true, indirect, indirect ? 8 : 0, on_notify,
-				   NULL, packed);
+	ret = fake_env_init_full(&e, 8u << 20, num, true, indirect, indirect ? 8 : 0, on_notify,
+				 NULL, packed, in_order_batch);
 	if (ret) {
 		fprintf(stderr, "vv-bench-vq: fake device: %s\n", strerror(-ret));
 		return 1;
@@ -117,8 +123,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	printf("%llu requests in batches of %u (%s, %s), %u kicks\n", (unsigned long long)done,
-	       batch, packed ? "packed" : "split", indirect ? "indirect" : "direct", kicks);
+	printf("%llu requests in batches of %u (%s, %s, %s), %u kicks\n", (unsigned long long)done,
+	       batch, packed ? "packed" : "split", indirect ? "indirect" : "direct", order, kicks);
 	fake_env_fini(&e);
 	return done == (uint64_t)batch * iters ? 0 : 1;
 }

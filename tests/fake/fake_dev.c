@@ -182,9 +182,28 @@ static int queue_setup(struct vv_transport *t, unsigned idx, unsigned size, uint
 	r->handler_ctx = d->handler_ctx;
 	if (d->accepted & F(VIRTIO_F_RING_PACKED))
 		fake_packed_init(r);
+	if (d->accepted & F(VIRTIO_F_IN_ORDER))
+		r->in_order_batch = d->in_order_batch ? d->in_order_batch : 1;
 	if (fake_ring_start(r))
 		return -ENOMEM;
 	d->running[idx] = true;
+	return 0;
+}
+
+/* VIRTIO_F_RING_RESET: the queue stops at once; queue_setup() starts it afresh. */
+static int queue_reset(struct vv_transport *t, unsigned idx)
+{
+	struct fake_dev *d = D(t);
+
+	if (idx >= d->nq)
+		return -EINVAL;
+	if (!(d->accepted & F(VIRTIO_F_RING_RESET)))
+		return -EOPNOTSUPP;
+	if (d->running[idx]) {
+		fake_ring_stop(&d->rings[idx]);
+		d->running[idx] = false;
+	}
+	d->queue_resets[idx]++;
 	return 0;
 }
 
@@ -272,6 +291,7 @@ static const struct vv_transport_ops fake_ops = {
 	.queue_max_size = queue_max_size,
 	.setup_irqs = setup_irqs,
 	.queue_setup = queue_setup,
+	.queue_reset = queue_reset,
 	.notify = notify,
 	.queue_eventfd = queue_eventfd,
 	.config_eventfd = config_eventfd,

@@ -58,7 +58,9 @@ struct fake_dev {
 	struct fake_mem unused_mem; /* the rings reach memory through the IOMMU only */
 	struct fake_ring rings[FAKE_DEV_MAX_QUEUES];
 	bool running[FAKE_DEV_MAX_QUEUES];
-	fake_handler handler; /* serves each request; NULL: fake_serve() */
+	unsigned in_order_batch; /* with IN_ORDER accepted: used entries per batch (0: 1) */
+	unsigned queue_resets[FAKE_DEV_MAX_QUEUES]; /* VIRTIO_F_RING_RESET resets per queue */
+	fake_handler handler;			    /* serves each request; NULL: fake_serve() */
 	void *handler_ctx;
 
 	/* hostile mode: fake_dev_scribble_start() */

@@ -139,13 +139,14 @@ unsigned fake_packed_process(struct fake_ring *r)
 	struct vring_packed_desc *ring = fake_dev_ptr(r, r->desc, r->num * sizeof(*ring));
 	struct vring_packed_desc_event *drv = event(r, r->driver_evt);
 	struct vring_packed_desc_event *dev = event(r, r->device_evt);
-	unsigned done = 0, advanced = 0;
+	unsigned done = 0, advanced = 0, pending = 0, pend_ndesc = 0;
+	uint32_t pend_id = 0, pend_len = 0;
 
 	if (!ring)
 		abort();
 	while (is_avail(ld16(&ring[r->last_avail].flags), r->avail_wrap)) {
 		unsigned ndesc = 0;
-		uint16_t id = 0;
+		uint16_t id = 0, head = r->last_avail;
 		uint32_t len;
 		int n = walk(r, ring, segs, &ndesc, &id);
 
@@ -159,10 +160,27 @@ unsigned fake_packed_process(struct fake_ring *r)
 
 		len = r->handler ? r->handler(r->handler_ctx, segs, n) : fake_serve(segs, n);
 		fake_lie(r, done, &id32, &len);
-		put_used(r, ring, (uint16_t)id32, len, ndesc);
 		advanced += ndesc;
 		done++;
+		if (!r->in_order_batch) {
+			put_used(r, ring, (uint16_t)id32, len, ndesc);
+			continue;
+		}
+		/* In order: one used descriptor for the batch, at its first buffer's place. */
+		if (r->hostile == FAKE_IO_BEYOND)
+			id32 = (head + ndesc) % r->num;
+		pending++;
+		pend_ndesc += ndesc;
+		pend_id = id32;
+		pend_len = len;
+		if (pending == r->in_order_batch ||
+		    !is_avail(ld16(&ring[r->last_avail].flags), r->avail_wrap)) {
+			put_used(r, ring, (uint16_t)pend_id, pend_len, pend_ndesc);
+			pending = pend_ndesc = 0;
+		}
 	}
+	if (pending)
+		put_used(r, ring, (uint16_t)pend_id, pend_len, pend_ndesc);
 	if (r->hostile == FAKE_IDX_JUMP && done) {
 		/* One completion more than was in flight. */
 		put_used(r, ring, (uint16_t)r->last_id, 0, 1);

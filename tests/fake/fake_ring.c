@@ -158,11 +158,32 @@ void fake_lie(struct fake_ring *r, bool again, uint32_t *id, uint32_t *len)
 	r->last_id = *id;
 }
 
+/* Writes the used element at the device's used position (2.7.8). */
+static void put_used_split(struct fake_ring *r, uint32_t id, uint32_t len)
+{
+	struct vring_used_elem *e =
+		fake_dev_ptr(r, r->used + 4 + 8 * (r->used_idx % r->num), sizeof(*e));
+
+	if (!e)
+		abort(); /* the ring itself lies outside the memory: a test bug */
+	e->id = htole32(id);
+	e->len = htole32(len);
+}
+
+/* The ring descriptors a chain takes: one for an indirect table, else its segments. */
+static unsigned chain_ndesc(struct fake_ring *r, uint16_t head, int nsegs)
+{
+	struct vring_desc *table = fake_dev_ptr(r, r->desc, r->num * sizeof(*table));
+
+	return le16toh(table[head].flags) & VRING_DESC_F_INDIRECT ? 1 : (unsigned)nsegs;
+}
+
 unsigned fake_ring_process(struct fake_ring *r)
 {
 	static __thread struct fake_seg segs[MAX_SEGS];
-	unsigned done = 0;
+	unsigned done = 0, pending = 0;
 	uint16_t avail_idx, old_used = r->used_idx;
+	uint32_t pend_id = 0, pend_len = 0;
 
 	if (r->stalled || (r->iommu && fake_iommu_stopped(r->iommu)))
 		return 0; /* stuck, or DMA stopped (Bus Master off): the device reaches nothing */
@@ -173,7 +194,6 @@ unsigned fake_ring_process(struct fake_ring *r)
 	while (r->last_avail != avail_idx) {
 		uint16_t head = ld16(r, r->avail + 4 + 2 * (r->last_avail % r->num));
 		uint32_t id = head, len = 0;
-		struct vring_used_elem *e;
 		int n;
 
 		r->last_avail++;
@@ -183,13 +203,28 @@ unsigned fake_ring_process(struct fake_ring *r)
 		}
 		len = r->handler ? r->handler(r->handler_ctx, segs, n) : fake_serve(segs, n);
 		fake_lie(r, done || r->used_idx, &id, &len);
-		e = fake_dev_ptr(r, r->used + 4 + 8 * (r->used_idx % r->num), sizeof(*e));
-		if (!e)
-			abort(); /* the ring itself lies outside the memory: a test bug */
-		e->id = htole32(id);
-		e->len = htole32(len);
-		r->used_idx++;
 		done++;
+		if (!r->in_order_batch) {
+			put_used_split(r, id, len);
+			r->used_idx++;
+			continue;
+		}
+		/* In order: one entry for the batch, where its first buffer's would be. */
+		if (r->hostile == FAKE_IO_BEYOND)
+			id = (head + chain_ndesc(r, head, n)) & (r->num - 1);
+		pending++;
+		pend_id = id;
+		pend_len = len;
+		if (pending == r->in_order_batch || r->last_avail == avail_idx) {
+			put_used_split(r, pend_id, pend_len);
+			r->used_idx += (uint16_t)(r->hostile == FAKE_IO_SHORT_IDX ? 1 : pending);
+			pending = 0;
+		}
+	}
+	if (pending) {
+		/* Refused chains at the end of what was available: the batch ends here. */
+		put_used_split(r, pend_id, pend_len);
+		r->used_idx += (uint16_t)pending;
 	}
 	if (r->hostile == FAKE_IDX_JUMP && done)
 		r->used_idx += (uint16_t)(r->num + 1);
@@ -269,6 +304,14 @@ int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool
 			 bool indirect, unsigned indirect_max, void (*notify)(void *, unsigned),
 			 void *notify_ctx, bool packed)
 {
+	return fake_env_init_full(e, mem_size, num, event_idx, indirect, indirect_max, notify,
+				  notify_ctx, packed, 0);
+}
+
+int fake_env_init_full(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx,
+		       bool indirect, unsigned indirect_max, void (*notify)(void *, unsigned),
+		       void *notify_ctx, bool packed, unsigned in_order_batch)
+{
 	struct vq_config cfg = {
 		.name = "fake",
 		.num = num,
@@ -276,6 +319,7 @@ int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool
 		.indirect = indirect,
 		.indirect_max = indirect ? indirect_max : 0,
 		.weak_barriers = true,
+		.in_order = in_order_batch > 0,
 		.notify = notify,
 		.notify_ctx = notify_ctx,
 	};
@@ -295,6 +339,7 @@ int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool
 		       vq_used_iova(e->vq));
 	if (packed)
 		fake_packed_init(&e->dev);
+	e->dev.in_order_batch = in_order_batch;
 	return 0;
 }
 

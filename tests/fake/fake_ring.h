@@ -37,6 +37,9 @@ enum fake_hostile {
 	FAKE_BAD_LEN,	/* used len beyond the writable buffers */
 	FAKE_IDX_JUMP,	/* used index moves past everything in flight */
 	FAKE_DESC_LOOP, /* (device side) an indirect table that loops: refused, no hang */
+	/* With in_order_batch (VIRTIO_F_IN_ORDER): */
+	FAKE_IO_SHORT_IDX, /* split: a batch's entry names its last buffer, the index moves one */
+	FAKE_IO_BEYOND,	   /* names the ring position after the last buffer: not in flight */
 };
 
 /* One buffer of a chain as the device sees it. */
@@ -62,6 +65,12 @@ struct fake_ring {
 	uint16_t used_idx;
 	uint32_t last_id;
 	enum fake_hostile hostile;
+	/*
+	 * VIRTIO_F_IN_ORDER (2.7.9, 2.8): 0 writes a used entry per buffer; N >= 1 writes one
+	 * entry for every N buffers served (fewer at the end of what is available), naming
+	 * the batch's last buffer, and skips the rest, as the spec allows an in-order device.
+	 */
+	unsigned in_order_batch;
 	unsigned interrupts;
 	unsigned refused;      /* chains the device refused as malformed */
 	bool suppress_kicks;   /* sets VRING_USED_F_NO_NOTIFY / never moves avail_event */
@@ -110,6 +119,10 @@ int fake_env_init(struct fake_env *e, size_t mem_size, unsigned num, bool event_
 int fake_env_init_layout(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx,
 			 bool indirect, unsigned indirect_max, void (*notify)(void *, unsigned),
 			 void *notify_ctx, bool packed);
+/* And with VIRTIO_F_IN_ORDER when @in_order_batch > 0: the device's batch (in_order_batch). */
+int fake_env_init_full(struct fake_env *e, size_t mem_size, unsigned num, bool event_idx,
+		       bool indirect, unsigned indirect_max, void (*notify)(void *, unsigned),
+		       void *notify_ctx, bool packed, unsigned in_order_batch);
 
 /* For the layouts' device sides (fake_ring.c, fake_packed.c). */
 #define FAKE_MAX_SEGS 1024

@@ -29,6 +29,7 @@ struct vv_vq *make_ring(struct t *t, struct fake_ring *dev, unsigned index, unsi
 		.indirect = indirect,
 		.indirect_max = indirect ? 32 : 0,
 		.weak_barriers = true,
+		.in_order = t->in_order > 0,
 		.notify = notify,
 		.notify_ctx = threaded ? dev : NULL,
 	};
@@ -41,6 +42,7 @@ struct vv_vq *make_ring(struct t *t, struct fake_ring *dev, unsigned index, unsi
 	assert_int_equal(vq_split_create(&cfg, &dma, &vq), 0);
 	fake_ring_init(dev, &t->mem, num, true, vq_desc_iova(vq), vq_avail_iova(vq),
 		       vq_used_iova(vq));
+	dev->in_order_batch = t->in_order;
 	return vq;
 }
 
@@ -92,6 +94,7 @@ struct t *setup_t(struct cfg c)
 	assert_int_equal(fake_mem_create(&t->mem, 8u << 20), 0);
 	if (!c.ring)
 		c.ring = 32;
+	t->in_order = c.in_order;
 	t->rxvq = make_ring(t, &t->rxdev, 0, c.ring, c.indirect, false);
 	t->txvq = make_ring(t, &t->txdev, 1, c.ring, c.indirect, false);
 	t->rxdev.handler = rx_serve;

@@ -55,12 +55,14 @@ struct t {
 	struct rx_script script;
 	struct tx_seen seen;
 	uint8_t owner;
+	unsigned in_order; /* VIRTIO_F_IN_ORDER: the device's used entries per batch; 0: off */
 };
 
 /* What setup_t() builds: the features negotiated; a fill or ring size of 0 means 8 or 32. */
 struct cfg {
 	bool mrg, guest_csum, csum, indirect;
 	unsigned fill, ring;
+	unsigned in_order; /* > 0: IN_ORDER, a device writing one used entry per that many */
 };
 
 /* A net device's rx and tx queues on fake rings, with the pool filled and rx refilled. */

@@ -4,7 +4,9 @@
  * ring (used elements and the used index) or a packed ring (used descriptors: id, length and
  * the flags that carry the wrap counter). The driver must hand back only tokens it posted, each
  * once, with a length inside the writable buffers, give back exactly the descriptors each
- * request took, and otherwise break the queue; never crash or loop.
+ * request took, and otherwise break the queue; never crash or loop. With VIRTIO_F_IN_ORDER
+ * (a bit of the first byte) a used entry may stand for a batch: then the tokens must also come
+ * back in the order they were posted.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,11 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define OPT_EVENT_IDX 1
 #define OPT_INDIRECT  2
 #define OPT_PACKED    4
+#define OPT_IN_ORDER  8
 
 struct harness {
 	struct vv_vq *vq;
-	bool packed, indirect;
-	void *dev; /* split: the used ring; packed: the descriptor ring */
+	bool packed, indirect, in_order;
+	unsigned fifo[NUM], head, tail; /* in order: tokens as posted, oldest at head */
+	void *dev;			/* split: the used ring; packed: the descriptor ring */
 	uint32_t in_len[NUM];
 	bool live[NUM]; /* token t is &live[t] */
 };
@@ -66,8 +70,10 @@ static void post(struct harness *h)
 			if (i)
 				h->in_len[t] += 16 + i;
 		}
-		if (vv_vq_add(h->vq, sg, 1, writable(t), &h->live[t]) == 0)
+		if (vv_vq_add(h->vq, sg, 1, writable(t), &h->live[t]) == 0) {
 			h->live[t] = true;
+			h->fifo[h->tail++ % NUM] = t;
+		}
 	}
 	vv_vq_kick(h->vq);
 }
@@ -106,13 +112,15 @@ static void reap(struct harness *h)
 
 		if (t >= NUM || !*flag || got > h->in_len[t])
 			__builtin_trap(); /* unknown, repeated or over-long completion */
+		if (h->in_order && h->fifo[h->head++ % NUM] != t)
+			__builtin_trap(); /* in order: only ever the oldest */
 		*flag = false;
 	}
 	/* A completion gives back exactly what its request took, chains included. */
 	for (unsigned t = 0; t < NUM; t++)
 		if (h->live[t])
 			held += ndesc(h, t);
-	if (vv_vq_free_count(h->vq) + held != NUM)
+	if (vv_vq_free_count(h->vq) + held != NUM - h->in_order) /* IN_ORDER keeps one free */
 		__builtin_trap();
 }
 
@@ -129,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.indirect = data[0] & OPT_INDIRECT;
 	cfg.indirect_max = cfg.indirect ? 4 : 0;
 	h.packed = data[0] & OPT_PACKED;
+	cfg.in_order = h.in_order = data[0] & OPT_IN_ORDER;
 	h.indirect = cfg.indirect;
 	memset(mem, 0, sizeof(mem));
 	if ((h.packed ? vq_packed_create : vq_split_create)(&cfg, &dma, &h.vq))

@@ -11,6 +11,10 @@
  *                                       with EIO, each callback once
  *   vv-blkio BDF readonly               memory mapped for the device to read only: a write
  *                                       from it works, a read into it cannot change it
+ *   vv-blkio BDF ringreset              VIRTIO_F_RING_RESET: queue 1 broken while queue 0
+ *                                       has requests on the device; queue 1 is reset
+ *                                       alone, its requests fail with EIO, it serves again,
+ *                                       queue 0's requests complete with their data
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <linux/virtio_config.h>
 
@@ -245,6 +250,128 @@ out:
 	return ret;
 }
 
+/* Submits @n 4 KiB requests on @q from block @first of @buf (sector = block * 8). */
+static int submit_blocks(struct vv_blk *blk, unsigned q, bool write, struct vv_dma_buf *buf,
+			 unsigned first, unsigned n, struct stress *s)
+{
+	for (unsigned i = first; i < first + n; i++) {
+		struct vv_sg sg = {buf->iova + (uint64_t)i * 4096, 4096};
+		int ret;
+
+		if (write)
+			pattern((uint8_t *)buf->vaddr + (size_t)i * 4096, i);
+		else
+			memset((uint8_t *)buf->vaddr + (size_t)i * 4096, 0, 4096);
+		ret = vv_blk_submit_rw(blk, q, write, (uint64_t)i * 8, &sg, 1, stress_done, s);
+		if (ret)
+			return ret;
+		s->outstanding++;
+	}
+	return vv_blk_kick(blk, q);
+}
+
+static int drain(struct vv_blk *blk, unsigned q, struct stress *s)
+{
+	for (int i = 0; s->outstanding && i < 3000; i++) {
+		int n = vv_blk_wait(blk, q, 10);
+
+		if (n < 0)
+			return n;
+	}
+	return s->outstanding ? -ETIMEDOUT : 0;
+}
+
+static int check_blocks(struct vv_dma_buf *buf, unsigned first, unsigned n)
+{
+	for (unsigned i = first; i < first + n; i++) {
+		uint8_t want[4096];
+
+		pattern(want, i);
+		if (memcmp(want, (uint8_t *)buf->vaddr + (size_t)i * 4096, 4096)) {
+			fprintf(stderr, "vv-blkio: block %u differs\n", i);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * VIRTIO_F_RING_RESET. Blocks 0-63 go through queue 1 and 64-127 through queue 0 first, so the
+ * device's queue 1 is far from its start: a queue the device did not reset would see our
+ * fresh ring's index go backwards and fail. Then 32 reads wait on queue 0 (kicked, not
+ * reaped) while queue 1, with 8 reads answered on it but not reaped, is broken the way a
+ * protocol violation breaks it (vv_vq_break(): what the driver does when it finds one). The
+ * next vv_blk_poll() on queue 1 resets it alone: those 8 fail with EIO. Queue 1 then
+ * writes and reads again (several laps of its ring), and queue 0's 32 reads complete with
+ * their data: the other queue never noticed. The device was never aborted.
+ */
+static int ringreset(struct vv_blk *blk)
+{
+	struct vv_device *dev = vv_blk_device(blk);
+	struct stress s0 = {0}, s1 = {0};
+	struct vv_dma_buf buf;
+	int ret, n;
+
+	if (vv_blk_num_queues(blk) < 2)
+		return -EOPNOTSUPP;
+	if (!(vv_device_features(dev) & (1ULL << 40))) {
+		fprintf(stderr, "vv-blkio: ringreset: RING_RESET not negotiated\n");
+		return -EOPNOTSUPP;
+	}
+	ret = vv_dma_alloc(dev, 128 * 4096, &buf);
+	if (ret)
+		return ret;
+	ret = submit_blocks(blk, 1, true, &buf, 0, 64, &s1);
+	if (!ret)
+		ret = drain(blk, 1, &s1);
+	if (!ret)
+		ret = submit_blocks(blk, 0, true, &buf, 64, 64, &s0);
+	if (!ret)
+		ret = drain(blk, 0, &s0);
+	if (ret || s0.errors || s1.errors)
+		goto out;
+	/* Queue 0: 32 reads on the device. Queue 1: 8 reads the device answers, unreaped. */
+	ret = submit_blocks(blk, 0, false, &buf, 64, 32, &s0);
+	if (!ret)
+		ret = submit_blocks(blk, 1, false, &buf, 0, 8, &s1);
+	if (ret)
+		goto out;
+	usleep(500000); /* the device answers the 8: none is left inside it at the reset */
+	vv_vq_break(vv_device_queue(dev, 1));
+	n = vv_blk_poll(blk, 1, 64);
+	fprintf(stderr, "vv-blkio: ringreset: poll on the broken queue: %d, %u EIO, aborted %d\n",
+		n, s1.errors, vv_device_aborted(dev));
+	if (n != 8 || s1.errors != 8 || s1.outstanding || vv_device_aborted(dev) ||
+	    vv_vq_is_broken(vv_device_queue(dev, 1))) {
+		ret = -EPROTO;
+		goto out;
+	}
+	s1.errors = 0;
+	/* Queue 1 again, four laps of 64 writes and reads over its ring of the device's size. */
+	for (unsigned lap = 0; lap < 4 && !ret; lap++) {
+		ret = submit_blocks(blk, 1, true, &buf, 0, 32, &s1);
+		if (!ret)
+			ret = drain(blk, 1, &s1);
+		if (!ret)
+			ret = submit_blocks(blk, 1, false, &buf, 0, 32, &s1);
+		if (!ret)
+			ret = drain(blk, 1, &s1);
+		if (!ret)
+			ret = s1.errors ? -EIO : check_blocks(&buf, 0, 32);
+	}
+	fprintf(stderr, "vv-blkio: ringreset: queue 1 after its reset: %s\n", strerror(-ret));
+	if (ret)
+		goto out;
+	ret = drain(blk, 0, &s0);
+	if (!ret)
+		ret = s0.errors ? -EIO : check_blocks(&buf, 64, 32);
+	fprintf(stderr, "vv-blkio: ringreset: queue 0's reads across the reset: %s\n",
+		strerror(-ret));
+out:
+	vv_dma_free(dev, &buf);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct vv_blk *blk;
@@ -258,7 +385,7 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr,
 			"usage: vv-blkio BDF info|id|flush|read|write|zero|discard|stress|fault|"
-			"readonly ...\n");
+			"readonly|ringreset ...\n");
 		return 2;
 	}
 	vv_set_log_fn(log_stderr, NULL, VV_LOG_INFO);
@@ -316,6 +443,8 @@ int main(int argc, char **argv)
 		ret = fault(blk);
 	} else if (!strcmp(cmd, "readonly")) {
 		ret = readonly(blk);
+	} else if (!strcmp(cmd, "ringreset")) {
+		ret = ringreset(blk);
 	} else {
 		fprintf(stderr, "vv-blkio: unknown command %s\n", cmd);
 		ret = -EINVAL;
