@@ -84,7 +84,8 @@ static int check_opts(const struct vv_net_opts *o)
 			return -EINVAL;
 	if (o->max_queue_pairs > NET_MAX_PAIRS || o->extra_bufs > 65536 ||
 	    o->buf_priv_size > MAX_PRIV_SIZE ||
-	    (o->offloads & ~(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM)))
+	    (o->offloads & ~(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM | VV_NET_OFFLOAD_TX_TSO |
+			     VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO)))
 		return -EINVAL;
 	return 0;
 }
@@ -220,6 +221,7 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 	if (ret)
 		return ret;
 	p->rx.index = q;
+	p->rx.gso_ok = net_offload_rx_mask(n->info.features);
 	p->rx_ok = true;
 	ret = net_txq_init(&p->tx, txvq, &p->pool, &p->st,
 			   n->info.features & NET_F(VIRTIO_NET_F_CSUM), &n->mtu,
@@ -227,6 +229,7 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 	if (ret)
 		return ret;
 	p->tx.index = q;
+	p->tx.gso_ok = net_offload_tx_mask(n->info.features);
 	p->tx_ok = true;
 	return 0;
 }
@@ -576,6 +579,28 @@ VV_EXPORT int vv_net_get_stats(struct vv_net *n, unsigned q, struct vv_net_stats
 	for (unsigned i = 0; i < n->info.queue_pairs; i++)
 		if (q == VV_NET_ALL_PAIRS || q == i)
 			add_stats(&n->pairs[i], &s);
+	*ret_stats = s;
+	return 0;
+}
+
+VV_EXPORT int vv_net_get_offload_stats(struct vv_net *n, unsigned q,
+				       struct vv_net_offload_stats *ret_stats)
+{
+	struct vv_net_offload_stats s = {0};
+
+	if (q != VV_NET_ALL_PAIRS && q >= n->info.queue_pairs)
+		return -EINVAL;
+	for (unsigned i = 0; i < n->info.queue_pairs; i++) {
+		struct net_qstats *st = &n->pairs[i].st;
+
+		if (q != VV_NET_ALL_PAIRS && q != i)
+			continue;
+		s.tx_gso += net_stat_get(&st->tx_gso);
+		s.tx_gso_segs += net_stat_get(&st->tx_gso_segs);
+		s.rx_gso += net_stat_get(&st->rx_gso);
+		s.rx_gso_segs += net_stat_get(&st->rx_gso_segs);
+		s.rx_bad_hdr += net_stat_get(&st->rx_bad_hdr);
+	}
 	*ret_stats = s;
 	return 0;
 }

@@ -33,6 +33,18 @@ uint64_t net_wanted_features(uint32_t offloads)
 		f |= NET_F(VIRTIO_NET_F_CSUM);
 	if (offloads & VV_NET_OFFLOAD_RX_CSUM)
 		f |= NET_F(VIRTIO_NET_F_GUEST_CSUM);
+	/* Segmentation rests on checksum offload (section 5.1.3.1): ask for both. */
+	if (offloads & VV_NET_OFFLOAD_TX_TSO)
+		f |= NET_F(VIRTIO_NET_F_CSUM) | NET_F(VIRTIO_NET_F_HOST_TSO4) |
+		     NET_F(VIRTIO_NET_F_HOST_TSO6);
+	if (offloads & VV_NET_OFFLOAD_TX_USO)
+		f |= NET_F(VIRTIO_NET_F_CSUM) | NET_F(VIRTIO_NET_F_HOST_USO);
+	if (offloads & VV_NET_OFFLOAD_RX_TSO)
+		f |= NET_F(VIRTIO_NET_F_GUEST_CSUM) | NET_F(VIRTIO_NET_F_GUEST_TSO4) |
+		     NET_F(VIRTIO_NET_F_GUEST_TSO6);
+	if (offloads & VV_NET_OFFLOAD_RX_USO)
+		f |= NET_F(VIRTIO_NET_F_GUEST_CSUM) | NET_F(VIRTIO_NET_F_GUEST_USO4) |
+		     NET_F(VIRTIO_NET_F_GUEST_USO6);
 	return f;
 }
 
@@ -64,6 +76,17 @@ uint64_t net_sanitize_features(uint64_t offered, uint64_t wanted, const struct v
 		f &= ~NET_F(VIRTIO_NET_F_CTRL_VQ);
 	if (!(f & NET_F(VIRTIO_NET_F_CTRL_VQ)))
 		f &= ~needs_ctrl;
+	/*
+	 * Section 5.1.3.1: HOST_* segmentation needs CSUM, GUEST_* needs GUEST_CSUM. Coalesced
+	 * frames of 64 KiB also need MRG_RXBUF here: without it every receive buffer would have
+	 * to hold 64 KiB (5.1.6.3.1), and the pool keeps 2 KiB buffers.
+	 */
+	if (!(f & NET_F(VIRTIO_NET_F_CSUM)))
+		f &= ~(NET_F(VIRTIO_NET_F_HOST_TSO4) | NET_F(VIRTIO_NET_F_HOST_TSO6) |
+		       NET_F(VIRTIO_NET_F_HOST_USO));
+	if (!(f & NET_F(VIRTIO_NET_F_GUEST_CSUM)) || !(f & NET_F(VIRTIO_NET_F_MRG_RXBUF)))
+		f &= ~(NET_F(VIRTIO_NET_F_GUEST_TSO4) | NET_F(VIRTIO_NET_F_GUEST_TSO6) |
+		       NET_F(VIRTIO_NET_F_GUEST_USO4) | NET_F(VIRTIO_NET_F_GUEST_USO6));
 	return f;
 }
 
@@ -171,6 +194,18 @@ uint32_t net_caps(uint64_t f)
 		caps |= VV_NET_CAP_RX_CSUM;
 	if (f & NET_F(VIRTIO_NET_F_MRG_RXBUF))
 		caps |= VV_NET_CAP_MRG_RXBUF;
+	if (f & NET_F(VIRTIO_NET_F_HOST_TSO4))
+		caps |= VV_NET_CAP_TX_TSO4;
+	if (f & NET_F(VIRTIO_NET_F_HOST_TSO6))
+		caps |= VV_NET_CAP_TX_TSO6;
+	if (f & NET_F(VIRTIO_NET_F_HOST_USO))
+		caps |= VV_NET_CAP_TX_USO;
+	if (f & NET_F(VIRTIO_NET_F_GUEST_TSO4))
+		caps |= VV_NET_CAP_RX_TSO4;
+	if (f & NET_F(VIRTIO_NET_F_GUEST_TSO6))
+		caps |= VV_NET_CAP_RX_TSO6;
+	if (f & (NET_F(VIRTIO_NET_F_GUEST_USO4) | NET_F(VIRTIO_NET_F_GUEST_USO6)))
+		caps |= VV_NET_CAP_RX_USO;
 	return caps;
 }
 

@@ -22,6 +22,19 @@
 
 #define NET_F(bit)    (1ULL << (bit))
 
+/* The largest frame a segmentation offload may carry: IP's 64 KiB, Ethernet and a VLAN tag. */
+#define NET_GSO_MAX_FRAME (65535 + NET_ETH_HLEN + NET_VLAN_HLEN)
+
+/* UDP segmentation (virtio 1.2 section 5.1.3), newer than Debian 12's linux-libc-dev. */
+#ifndef VIRTIO_NET_F_GUEST_USO4
+#define VIRTIO_NET_F_GUEST_USO4 54
+#define VIRTIO_NET_F_GUEST_USO6 55
+#define VIRTIO_NET_F_HOST_USO	56
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
 /* The device's configuration as the driver uses it (section 5.1.4). */
 struct net_cfgvals {
 	uint8_t mac[6];

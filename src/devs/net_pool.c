@@ -66,6 +66,9 @@ void net_buf_reset(struct net_buf *b, uint32_t off)
 	b->pub.csum_start = 0;
 	b->pub.csum_offset = 0;
 	b->pub.next = NULL;
+	b->pub.gso_size = 0;
+	b->pub.hdr_len = 0;
+	b->pub.gso_type = VV_NET_GSO_NONE;
 }
 
 unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)

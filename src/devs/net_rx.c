@@ -87,7 +87,8 @@ static void drop(struct net_rxq *r)
 
 /*
  * The frame is complete: apply what the header says. Only offloads the driver accepted
- * may appear: a GSO frame (GUEST_TSO4, TSO6 and UFO are never negotiated) is dropped; NEEDS_CSUM
+ * may appear: a coalesced frame of a type not negotiated, or whose header does not fit it,
+ * is dropped (UFO and GUEST_ECN are never negotiated); NEEDS_CSUM
  * and DATA_VALID count only with GUEST_CSUM (section 5.1.6.4.1), and a partial checksum is
  * completed here so that the application gets a frame as it would be on the wire.
  * Returns the frame, or NULL if it was dropped.
@@ -95,14 +96,25 @@ static void drop(struct net_rxq *r)
 static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_v1 *h)
 {
 	struct vv_net_buf *f = &r->head->pub;
-	uint32_t total = f->pkt_len;
+	uint32_t total = f->pkt_len, segs = 0;
+	int gso = 0;
 
 	r->head = r->tail = NULL;
-	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE ||
-	    total < NET_ETH_HLEN || total > r->max_frame) {
+	/* A coalesced frame only of a type negotiated, its header checked (net_offload.c). */
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+		gso = net_offload_rx(r->gso_ok, h, f, total, &segs);
+		if (gso < 0)
+			net_stat_add(&r->st->rx_bad_hdr, 1);
+	}
+	if (gso < 0 || total < NET_ETH_HLEN || total > (gso ? NET_GSO_MAX_FRAME : r->max_frame)) {
 		r->head = net_buf_of(f);
 		drop(r);
 		return NULL;
+	}
+	if (gso) {
+		net_stat_add(&r->st->rx_gso, 1);
+		net_stat_add(&r->st->rx_gso_segs, segs);
+		goto done;
 	}
 	if (r->guest_csum && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
 		if (net_csum_complete(f, total, le16toh(h->csum_start), le16toh(h->csum_offset))) {
@@ -116,6 +128,7 @@ static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_
 		f->flags |= VV_NET_BUF_F_CSUM_VALID;
 		net_stat_add(&r->st->rx_csum_valid, 1);
 	}
+done:
 	net_stat_add(&r->st->rx_packets, 1);
 	net_stat_add(&r->st->rx_bytes, total);
 	return f;

@@ -97,7 +97,7 @@ int net_txq_reclaim(struct net_txq *t)
  * lies inside the frame. Sets the frame's total length and segment count.
  */
 static int check_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t *ret_total,
-		       unsigned *ret_nseg)
+		       unsigned *ret_nseg, uint32_t *ret_gso_segs)
 {
 	uint64_t total = 0;
 	unsigned nseg = 0;
@@ -113,11 +113,20 @@ static int check_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t *ret_to
 			return -EINVAL;
 		total += s->len;
 	}
-	if (total < NET_ETH_HLEN || total > mtu + NET_ETH_HLEN + NET_VLAN_HLEN)
+	/* A segmentation request is held to the MTU segment by segment (net_offload.c). */
+	if (total < NET_ETH_HLEN ||
+	    (f->gso_type == VV_NET_GSO_NONE && total > mtu + NET_ETH_HLEN + NET_VLAN_HLEN))
 		return -EINVAL;
 	if ((f->flags & VV_NET_BUF_F_CSUM_PARTIAL) &&
 	    ((uint32_t)f->csum_start + f->csum_offset + 2 > total))
 		return -EINVAL;
+	*ret_gso_segs = 0;
+	if (f->gso_type != VV_NET_GSO_NONE) {
+		int ret = net_offload_tx_check(t->gso_ok, mtu, f, (uint32_t)total, ret_gso_segs);
+
+		if (ret)
+			return ret;
+	}
 	*ret_total = (uint32_t)total;
 	*ret_nseg = nseg;
 	return 0;
@@ -149,6 +158,7 @@ static int add_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t total, un
 		}
 	}
 	h.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	net_offload_tx_hdr(f, &h);
 	if (in_buf) {
 		/* Header and frame in one descriptor (ANY_LAYOUT is implied by VERSION_1). */
 		hdr = f->data - NET_HDR_LEN;
@@ -191,10 +201,10 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 	}
 	while (sent < n) {
 		struct vv_net_buf *f = bufs[sent];
-		uint32_t total;
+		uint32_t total, gso_segs;
 		unsigned nseg;
 
-		ret = check_frame(t, f, &total, &nseg);
+		ret = check_frame(t, f, &total, &nseg, &gso_segs);
 		if (ret)
 			break;
 		/* Without CSUM the library fills the checksum in: the frame leaves complete. */
@@ -216,6 +226,10 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 			break;
 		if (f->flags & VV_NET_BUF_F_CSUM_PARTIAL)
 			net_stat_add(&t->st->tx_csum_offload, 1);
+		if (gso_segs) {
+			net_stat_add(&t->st->tx_gso, 1);
+			net_stat_add(&t->st->tx_gso_segs, gso_segs);
+		}
 		sent++;
 	}
 	/* Frames queued are the library's now: a broken queue reports on the next call. */
