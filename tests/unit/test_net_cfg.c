@@ -100,6 +100,39 @@ static void test_sanitize(void **state)
 	assert_false(f & F(VIRTIO_NET_F_MAC));
 }
 
+static void test_segmentation(void **state)
+{
+	const uint32_t seg = VV_NET_OFFLOAD_TX_TSO | VV_NET_OFFLOAD_TX_USO |
+			     VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO;
+	const uint64_t host = F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+			      F(VIRTIO_NET_F_HOST_USO),
+		       guest = F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
+			       F(VIRTIO_NET_F_GUEST_USO4) | F(VIRTIO_NET_F_GUEST_USO6);
+	uint64_t w = net_wanted_features(seg), f;
+	struct virtio_net_config c = cfg(1, 1500);
+
+	/* Asked for, they bring the checksum offloads they rest on (5.1.3.1). */
+	assert_int_equal(w & (host | guest), host | guest);
+	assert_true(w & F(VIRTIO_NET_F_CSUM));
+	assert_true(w & F(VIRTIO_NET_F_GUEST_CSUM));
+	assert_false(w & (F(VIRTIO_NET_F_HOST_UFO) | F(VIRTIO_NET_F_GUEST_UFO) |
+			  F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_GUEST_ECN)));
+	f = net_sanitize_features(w, w, &c, FULL, 3);
+	assert_int_equal(f & (host | guest), host | guest);
+	assert_int_equal(net_caps(f) & 0xfc00u, VV_NET_CAP_TX_TSO4 | VV_NET_CAP_TX_TSO6 |
+							 VV_NET_CAP_TX_USO | VV_NET_CAP_RX_TSO4 |
+							 VV_NET_CAP_RX_TSO6 | VV_NET_CAP_RX_USO);
+	/* A device offering segmentation without the checksum offload under it: declined. */
+	f = net_sanitize_features(w & ~F(VIRTIO_NET_F_CSUM), w, &c, FULL, 3);
+	assert_false(f & host);
+	f = net_sanitize_features(w & ~F(VIRTIO_NET_F_GUEST_CSUM), w, &c, FULL, 3);
+	assert_false(f & guest);
+	/* Coalesced frames need merged buffers here (2 KiB pool buffers). */
+	f = net_sanitize_features(w & ~F(VIRTIO_NET_F_MRG_RXBUF), w, &c, FULL, 3);
+	assert_false(f & guest);
+	assert_true(f & host);
+}
+
 static void test_parse(void **state)
 {
 	struct virtio_net_config c = cfg(4, 9000);
@@ -212,6 +245,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wanted), cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_segmentation),
 		cmocka_unit_test(test_parse),  cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_layout), cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_mtu),    cmocka_unit_test(test_caps_and_buffers),
