@@ -70,16 +70,16 @@ struct vv_net_opts {
 };
 
 /* Capabilities, in vv_net_info.caps. */
-#define VV_NET_CAP_LINK_STATUS (1u << 0) /* STATUS: link changes are reported */
-#define VV_NET_CAP_MTU	       (1u << 1) /* MTU: the device gives its maximum MTU */
-#define VV_NET_CAP_CTRL	       (1u << 2) /* CTRL_VQ: a control queue */
-#define VV_NET_CAP_PROMISC     (1u << 3) /* CTRL_RX: promiscuous mode can be switched */
-#define VV_NET_CAP_ALLMULTI    (1u << 4) /* CTRL_RX: all-multicast mode can be switched */
-#define VV_NET_CAP_SET_MAC     (1u << 5) /* CTRL_MAC_ADDR: the MAC address can be changed */
-#define VV_NET_CAP_MQ	       (1u << 6) /* MQ: queue pairs can be selected */
-#define VV_NET_CAP_TX_CSUM     (1u << 7) /* CSUM negotiated: partial checksums offloaded */
-#define VV_NET_CAP_RX_CSUM     (1u << 8) /* GUEST_CSUM negotiated */
-#define VV_NET_CAP_MRG_RXBUF   (1u << 9) /* MRG_RXBUF: a frame may span several buffers */
+#define VV_NET_CAP_LINK_STATUS (1u << 0)  /* STATUS: link changes are reported */
+#define VV_NET_CAP_MTU	       (1u << 1)  /* MTU: the device gives its maximum MTU */
+#define VV_NET_CAP_CTRL	       (1u << 2)  /* CTRL_VQ: a control queue */
+#define VV_NET_CAP_PROMISC     (1u << 3)  /* CTRL_RX: promiscuous mode can be switched */
+#define VV_NET_CAP_ALLMULTI    (1u << 4)  /* CTRL_RX: all-multicast mode can be switched */
+#define VV_NET_CAP_SET_MAC     (1u << 5)  /* CTRL_MAC_ADDR: the MAC address can be changed */
+#define VV_NET_CAP_MQ	       (1u << 6)  /* MQ: queue pairs can be selected */
+#define VV_NET_CAP_TX_CSUM     (1u << 7)  /* CSUM negotiated: partial checksums offloaded */
+#define VV_NET_CAP_RX_CSUM     (1u << 8)  /* GUEST_CSUM negotiated */
+#define VV_NET_CAP_MRG_RXBUF   (1u << 9)  /* MRG_RXBUF: a frame may span several buffers */
 #define VV_NET_CAP_TX_TSO4     (1u << 10) /* HOST_TSO4: VV_NET_GSO_TCPV4 may be sent */
 #define VV_NET_CAP_TX_TSO6     (1u << 11) /* HOST_TSO6: VV_NET_GSO_TCPV6 may be sent */
 #define VV_NET_CAP_TX_USO      (1u << 12) /* HOST_USO: VV_NET_GSO_UDP_L4 may be sent */
@@ -120,10 +120,10 @@ struct vv_net_info {
  * the payload of segments of gso_size bytes (the last may be shorter) behind one set of
  * headers. Like DPDK's RTE_MBUF_F_TX_TCP_SEG / tso_segsz and RTE_MBUF_F_RX_LRO.
  */
-#define VV_NET_GSO_NONE	  0
-#define VV_NET_GSO_TCPV4  1 /* TCP over IPv4: VV_NET_CAP_TX_TSO4 / VV_NET_CAP_RX_TSO4 */
-#define VV_NET_GSO_TCPV6  2 /* TCP over IPv6: VV_NET_CAP_TX_TSO6 / VV_NET_CAP_RX_TSO6 */
-#define VV_NET_GSO_UDP_L4 3 /* UDP (USO), either IP version: VV_NET_CAP_TX_USO / _RX_USO */
+#define VV_NET_GSO_NONE		  0
+#define VV_NET_GSO_TCPV4	  1 /* TCP over IPv4: VV_NET_CAP_TX_TSO4 / VV_NET_CAP_RX_TSO4 */
+#define VV_NET_GSO_TCPV6	  2 /* TCP over IPv6: VV_NET_CAP_TX_TSO6 / VV_NET_CAP_RX_TSO6 */
+#define VV_NET_GSO_UDP_L4	  3 /* UDP (USO), either IP version: VV_NET_CAP_TX_USO / _RX_USO */
 
 /*
  * One buffer of a pool: one segment of a frame. The library owns the memory; the fields are
@@ -157,8 +157,8 @@ struct vv_net_buf {
 	struct vv_net_buf *next; /* next segment of the same frame, or NULL */
 	void *priv;		 /* vv_net_opts.buf_priv_size bytes for the application, or NULL */
 	uint16_t gso_size;	 /* payload bytes per segment (the MSS) with gso_type */
-	uint16_t hdr_len;	 /* with gso_type: bytes of headers before the payload (send: 0 = find) */
-	uint8_t gso_type;	 /* VV_NET_GSO_*; first segment only */
+	uint16_t hdr_len; /* with gso_type: bytes of headers before the payload (send: 0 = find) */
+	uint8_t gso_type; /* VV_NET_GSO_*; first segment only */
 };
 
 /*
@@ -522,7 +522,8 @@ int vv_net_get_stats(struct vv_net *net, unsigned q, struct vv_net_stats *ret_st
  * Context: any thread; as vv_net_get_stats().
  * Return: 0; -EINVAL for a bad @q.
  */
-int vv_net_get_offload_stats(struct vv_net *net, unsigned q, struct vv_net_offload_stats *ret_stats);
+int vv_net_get_offload_stats(struct vv_net *net, unsigned q,
+			     struct vv_net_offload_stats *ret_stats);
 
 #ifdef __cplusplus
 }

@@ -84,8 +84,9 @@ static int check_opts(const struct vv_net_opts *o)
 			return -EINVAL;
 	if (o->max_queue_pairs > NET_MAX_PAIRS || o->extra_bufs > 65536 ||
 	    o->buf_priv_size > MAX_PRIV_SIZE ||
-	    (o->offloads & ~(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM | VV_NET_OFFLOAD_TX_TSO |
-			     VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO)))
+	    (o->offloads &
+	     ~(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM | VV_NET_OFFLOAD_TX_TSO |
+	       VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO)))
 		return -EINVAL;
 	return 0;
 }

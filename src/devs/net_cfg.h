@@ -23,7 +23,7 @@
 #define NET_F(bit)    (1ULL << (bit))
 
 /* The largest frame a segmentation offload may carry: IP's 64 KiB, Ethernet and a VLAN tag. */
-#define NET_GSO_MAX_FRAME (65535 + NET_ETH_HLEN + NET_VLAN_HLEN)
+#define NET_GSO_MAX   (65535 + NET_ETH_HLEN + NET_VLAN_HLEN)
 
 /* UDP segmentation (virtio 1.2 section 5.1.3), newer than Debian 12's linux-libc-dev. */
 #ifndef VIRTIO_NET_F_GUEST_USO4

@@ -96,7 +96,7 @@ int net_offload_tx_check(uint32_t gso_ok, unsigned mtu, struct vv_net_buf *f, ui
 	if (!(gso_ok & NET_GSO_BIT(f->gso_type)))
 		return -EOPNOTSUPP;
 	/* 5.1.6.2: segmentation rests on the device's checksum offload. */
-	if (!(f->flags & VV_NET_BUF_F_CSUM_PARTIAL) || !f->gso_size || total > NET_GSO_MAX_FRAME ||
+	if (!(f->flags & VV_NET_BUF_F_CSUM_PARTIAL) || !f->gso_size || total > NET_GSO_MAX ||
 	    !csum_fits(f->gso_type, f->csum_start, f->csum_offset, total))
 		return -EINVAL;
 	if (!hdr_len)
@@ -156,7 +156,7 @@ int net_offload_rx(uint32_t gso_ok, const struct virtio_net_hdr_v1 *h, struct vv
 	 * coalesced frame's checksum field holds the pseudo-header sum, not a checksum.
 	 */
 	if (!(gso_ok & NET_GSO_BIT(type)) || !(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
-	    !gso_size || total > NET_GSO_MAX_FRAME || !csum_fits(type, start, offset, total))
+	    !gso_size || total > NET_GSO_MAX || !csum_fits(type, start, offset, total))
 		return -EINVAL;
 	/* The device's hdr_len is only a hint: the headers' end is read from the frame. */
 	hdr_len = l4_end(f, total, type, start);

@@ -64,7 +64,8 @@ struct net_qstats {
 	uint64_t rx_packets, rx_bytes, rx_dropped, rx_csum_valid, rx_csum_completed;
 	uint64_t rx_refill_empty;
 	uint64_t tx_packets, tx_bytes, tx_csum_offload, tx_csum_sw;
-	uint64_t tx_gso, tx_gso_segs, rx_gso, rx_gso_segs, rx_bad_hdr; /* net_offload.c */
+	/* Segmentation offloads (net_offload.c). */
+	uint64_t tx_gso, tx_gso_segs, rx_gso, rx_gso_segs, rx_bad_hdr;
 	uint32_t rx_posted, tx_inflight; /* buffers */
 };
 

@@ -106,7 +106,7 @@ static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_
 		if (gso < 0)
 			net_stat_add(&r->st->rx_bad_hdr, 1);
 	}
-	if (gso < 0 || total < NET_ETH_HLEN || total > (gso ? NET_GSO_MAX_FRAME : r->max_frame)) {
+	if (gso < 0 || total < NET_ETH_HLEN || total > (gso ? NET_GSO_MAX : r->max_frame)) {
 		r->head = net_buf_of(f);
 		drop(r);
 		return NULL;

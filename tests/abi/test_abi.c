@@ -60,8 +60,7 @@ int main(void)
 	ABI_FN(int, vv_blk_kick, (struct vv_blk *, unsigned));
 	ABI_FN(unsigned, vv_blk_num_queues, (const struct vv_blk *));
 	ABI_FN(int, vv_blk_open, (const char *, unsigned, struct vv_blk **));
-	ABI_FN(int, vv_blk_open_opts,
-	       (const char *, const struct vv_blk_opts *, struct vv_blk **));
+	ABI_FN(int, vv_blk_open_opts, (const char *, const struct vv_blk_opts *, struct vv_blk **));
 	ABI_FN(int, vv_blk_poll, (struct vv_blk *, unsigned, unsigned));
 	ABI_FN(int, vv_blk_queue_eventfd, (const struct vv_blk *, unsigned));
 	ABI_FN(int, vv_blk_read, (struct vv_blk *, uint64_t, void *, size_t));

@@ -86,8 +86,18 @@ static void test_tx_tso(void **state)
 
 static void test_tx_tso_refused(void **state)
 {
-	enum { NOT_AGREED, NO_PARTIAL, SIZE0, SEG_OVER_MTU, UDP_OFFSET, HDR_PAST, BAD_DOFF, TYPE,
-	       PLAIN_OVER_MTU, N };
+	enum {
+		NOT_AGREED,
+		NO_PARTIAL,
+		SIZE0,
+		SEG_OVER_MTU,
+		UDP_OFFSET,
+		HDR_PAST,
+		BAD_DOFF,
+		TYPE,
+		PLAIN_OVER_MTU,
+		N
+	};
 	static const int want[N] = {-EOPNOTSUPP, -EINVAL, -EINVAL, -EINVAL, -EINVAL,
 				    -EINVAL,	 -EINVAL, -EINVAL, -EINVAL};
 
@@ -168,7 +178,7 @@ static void test_rx_coalesced(void **state)
 
 	t->rx.gso_ok = NET_GSO_BIT(VV_NET_GSO_TCPV4);
 	tcp_frame(frame, sizeof(frame), 5);
-	frame[34 + 16] = 0x12, frame[34 + 17] = 0x34; /* the pseudo-header sum: left alone */
+	frame[34 + 16] = 0x12, frame[34 + 17] = 0x34;	  /* the pseudo-header sum: left alone */
 	script_frame(t, gso_hdr(), frame, sizeof(frame)); /* beyond the 9018 of the MTU */
 	f = rx_first(t, &n);
 	assert_int_equal(n, 16 - 6 + 1);
@@ -192,8 +202,19 @@ static void test_rx_coalesced(void **state)
 
 static void test_rx_coalesced_lies(void **state)
 {
-	enum { TYPE_NOT_AGREED, UFO, ECN, NO_NEEDS_CSUM, SIZE0, CSUM_PAST, UDP_OFFSET, START_LOW,
-	       DOFF_SHORT, DOFF_PAST, N };
+	enum {
+		TYPE_NOT_AGREED,
+		UFO,
+		ECN,
+		NO_NEEDS_CSUM,
+		SIZE0,
+		CSUM_PAST,
+		UDP_OFFSET,
+		START_LOW,
+		DOFF_SHORT,
+		DOFF_PAST,
+		N
+	};
 
 	for (int i = 0; i < N; i++) {
 		struct t *t = setup_t((struct cfg){.mrg = true, .guest_csum = true, .fill = 16});

@@ -102,8 +102,8 @@ static void test_sanitize(void **state)
 
 static void test_segmentation(void **state)
 {
-	const uint32_t seg = VV_NET_OFFLOAD_TX_TSO | VV_NET_OFFLOAD_TX_USO |
-			     VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO;
+	const uint32_t seg = VV_NET_OFFLOAD_TX_TSO | VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO |
+			     VV_NET_OFFLOAD_RX_USO;
 	const uint64_t host = F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
 			      F(VIRTIO_NET_F_HOST_USO),
 		       guest = F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
@@ -120,8 +120,8 @@ static void test_segmentation(void **state)
 	f = net_sanitize_features(w, w, &c, FULL, 3);
 	assert_int_equal(f & (host | guest), host | guest);
 	assert_int_equal(net_caps(f) & 0xfc00u, VV_NET_CAP_TX_TSO4 | VV_NET_CAP_TX_TSO6 |
-							 VV_NET_CAP_TX_USO | VV_NET_CAP_RX_TSO4 |
-							 VV_NET_CAP_RX_TSO6 | VV_NET_CAP_RX_USO);
+							VV_NET_CAP_TX_USO | VV_NET_CAP_RX_TSO4 |
+							VV_NET_CAP_RX_TSO6 | VV_NET_CAP_RX_USO);
 	/* A device offering segmentation without the checksum offload under it: declined. */
 	f = net_sanitize_features(w & ~F(VIRTIO_NET_F_CSUM), w, &c, FULL, 3);
 	assert_false(f & host);
@@ -244,11 +244,15 @@ static void test_caps_and_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wanted), cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_wanted),
+		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_segmentation),
-		cmocka_unit_test(test_parse),  cmocka_unit_test(test_mac),
-		cmocka_unit_test(test_layout), cmocka_unit_test(test_pairs),
-		cmocka_unit_test(test_mtu),    cmocka_unit_test(test_caps_and_buffers),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_pairs),
+		cmocka_unit_test(test_mtu),
+		cmocka_unit_test(test_caps_and_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -210,9 +210,11 @@ static int far_counters(char *out, size_t size)
 
 				vv_net_buf_free(rx[i]);
 				l4 = parse_ip(lin, len, 17, &l4len);
-				if (!l4 || l4len < 8 || get16(lin + l4) != 9 || get16(lin + l4 + 2) != 9999)
+				if (!l4 || l4len < 8 || get16(lin + l4) != 9 ||
+				    get16(lin + l4 + 2) != 9999)
 					continue;
-				snprintf(out, size, "%.*s", (int)(l4len - 8), (const char *)lin + l4 + 8);
+				snprintf(out, size, "%.*s", (int)(l4len - 8),
+					 (const char *)lin + l4 + 8);
 				out[strcspn(out, "\n")] = 0;
 				return 0;
 			}
@@ -394,8 +396,8 @@ static int cmd_udp(unsigned count)
 	}
 	print_pairs();
 	cmd_far("far_after");
-	printf("udp sent %u echoed %u bad %u csum_flagged %u csum_checked_here %u\n",
-	       count * pairs, echoed, atomic_load(&udp_bad), atomic_load(&udp_csum_flagged),
+	printf("udp sent %u echoed %u bad %u csum_flagged %u csum_checked_here %u\n", count * pairs,
+	       echoed, atomic_load(&udp_bad), atomic_load(&udp_csum_flagged),
 	       atomic_load(&udp_csum_sw));
 	return echoed == count * pairs && !atomic_load(&udp_bad) ? 0 : 1;
 }
@@ -545,8 +547,9 @@ static int tcp_input(struct tcb *c, struct vv_net_buf *f, bool *need_ack)
 				continue;
 			}
 			if (kind == 2 && lin[l4 + o + 1] == 4)
-				c->mss = (uint16_t)(get16(lin + l4 + o + 2) < c->mss ? get16(lin + l4 + o + 2)
-										    : c->mss);
+				c->mss = (uint16_t)(get16(lin + l4 + o + 2) < c->mss
+							    ? get16(lin + l4 + o + 2)
+							    : c->mss);
 			if (lin[l4 + o + 1] < 2)
 				break;
 			o += lin[l4 + o + 1];
@@ -677,14 +680,14 @@ static int cmd_tcp(uint32_t bytes)
 
 static int cmd_info(void)
 {
-	static const char *caps[] = {"link_status", "mtu",	 "ctrl",      "promisc",
-				     "allmulti",    "set_mac",	 "mq",	      "tx_csum",
-				     "rx_csum",	    "mrg_rxbuf", "tx_tso4",   "tx_tso6",
-				     "tx_uso",	    "rx_tso4",	 "rx_tso6",   "rx_uso"};
+	static const char *caps[] = {"link_status", "mtu",	 "ctrl",    "promisc",
+				     "allmulti",    "set_mac",	 "mq",	    "tx_csum",
+				     "rx_csum",	    "mrg_rxbuf", "tx_tso4", "tx_tso6",
+				     "tx_uso",	    "rx_tso4",	 "rx_tso6", "rx_uso"};
 	const struct vv_net_info *i = vv_net_get_info(net);
 
-	printf("max_pairs=%u\npairs=%u\nactive_pairs=%u\ncaps=", i->max_queue_pairs,
-	       i->queue_pairs, vv_net_queue_pairs(net));
+	printf("max_pairs=%u\npairs=%u\nactive_pairs=%u\ncaps=", i->max_queue_pairs, i->queue_pairs,
+	       vv_net_queue_pairs(net));
 	for (unsigned b = 0; b < sizeof(caps) / sizeof(caps[0]); b++)
 		if (i->caps & (1u << b))
 			printf("%s,", caps[b]);
