@@ -58,6 +58,9 @@ struct vv_device;
 #define VV_NET_OFFLOAD_TX_USO  (1u << 3) /* UDP segmentation (HOST_USO) */
 #define VV_NET_OFFLOAD_RX_TSO  (1u << 4) /* coalesced TCP received (GUEST_TSO4, GUEST_TSO6) */
 #define VV_NET_OFFLOAD_RX_USO  (1u << 5) /* coalesced UDP received (GUEST_USO4, GUEST_USO6) */
+/* Receive-side scaling (since 0.4): the device's hash of each frame, and steering by it. */
+#define VV_NET_OFFLOAD_RX_HASH (1u << 6) /* each frame carries its hash (HASH_REPORT) */
+#define VV_NET_OFFLOAD_RSS     (1u << 7) /* flows steered to pairs by vv_net_set_rss() (RSS) */
 
 /* Options of vv_net_open(). Zero-initialize, then set what matters; 0 means the default. */
 struct vv_net_opts {
@@ -86,6 +89,8 @@ struct vv_net_opts {
 #define VV_NET_CAP_RX_TSO4     (1u << 13) /* GUEST_TSO4: coalesced TCP/IPv4 may arrive */
 #define VV_NET_CAP_RX_TSO6     (1u << 14) /* GUEST_TSO6: coalesced TCP/IPv6 may arrive */
 #define VV_NET_CAP_RX_USO      (1u << 15) /* GUEST_USO4/6: coalesced UDP may arrive */
+#define VV_NET_CAP_RX_HASH     (1u << 16) /* HASH_REPORT: vv_net_buf.hash, hash_type */
+#define VV_NET_CAP_RSS	       (1u << 17) /* RSS: vv_net_set_rss() steers */
 
 /* What the device offers and what vv_net_open() set up. */
 struct vv_net_info {
@@ -100,6 +105,11 @@ struct vv_net_info {
 	uint32_t bufs_per_pair; /* buffers in each pair's pool */
 	uint32_t caps;		/* VV_NET_CAP_* */
 	uint64_t features;	/* the negotiated virtio feature bits */
+	/* Since 0.4, with VV_NET_CAP_RSS or VV_NET_CAP_RX_HASH (else 0): vv_net_set_rss() limits.
+	 */
+	uint32_t rss_hash_types; /* VV_NET_RSS_HASH_* the device can compute */
+	uint16_t rss_table_max;	 /* indirection table entries (0 without RSS) */
+	uint8_t rss_key_max;	 /* bytes of hash key */
 };
 
 /*
@@ -124,6 +134,32 @@ struct vv_net_info {
 #define VV_NET_GSO_TCPV4	  1 /* TCP over IPv4: VV_NET_CAP_TX_TSO4 / VV_NET_CAP_RX_TSO4 */
 #define VV_NET_GSO_TCPV6	  2 /* TCP over IPv6: VV_NET_CAP_TX_TSO6 / VV_NET_CAP_RX_TSO6 */
 #define VV_NET_GSO_UDP_L4	  3 /* UDP (USO), either IP version: VV_NET_CAP_TX_USO / _RX_USO */
+
+/*
+ * What a received frame's hash covers, vv_net_buf.hash_type (VIRTIO_NET_HASH_REPORT_*,
+ * section 5.1.6.4.3.4; like DPDK's RTE_MBUF_F_RX_RSS_HASH with the packet type).
+ */
+#define VV_NET_HASH_NONE	  0 /* no hash */
+#define VV_NET_HASH_IPV4	  1
+#define VV_NET_HASH_TCPV4	  2
+#define VV_NET_HASH_UDPV4	  3
+#define VV_NET_HASH_IPV6	  4
+#define VV_NET_HASH_TCPV6	  5
+#define VV_NET_HASH_UDPV6	  6
+#define VV_NET_HASH_IPV6_EX	  7
+#define VV_NET_HASH_TCPV6_EX	  8
+#define VV_NET_HASH_UDPV6_EX	  9
+
+/* What the hash is computed over, vv_net_rss.hash_types (VIRTIO_NET_RSS_HASH_TYPE_*). */
+#define VV_NET_RSS_HASH_IPV4	  (1u << 0) /* addresses */
+#define VV_NET_RSS_HASH_TCPV4	  (1u << 1) /* addresses and ports */
+#define VV_NET_RSS_HASH_UDPV4	  (1u << 2)
+#define VV_NET_RSS_HASH_IPV6	  (1u << 3)
+#define VV_NET_RSS_HASH_TCPV6	  (1u << 4)
+#define VV_NET_RSS_HASH_UDPV6	  (1u << 5)
+#define VV_NET_RSS_HASH_IP_EX	  (1u << 6)
+#define VV_NET_RSS_HASH_TCP_EX	  (1u << 7)
+#define VV_NET_RSS_HASH_UDP_EX	  (1u << 8)
 
 /*
  * One buffer of a pool: one segment of a frame. The library owns the memory; the fields are
@@ -157,8 +193,10 @@ struct vv_net_buf {
 	struct vv_net_buf *next; /* next segment of the same frame, or NULL */
 	void *priv;		 /* vv_net_opts.buf_priv_size bytes for the application, or NULL */
 	uint16_t gso_size;	 /* payload bytes per segment (the MSS) with gso_type */
-	uint16_t hdr_len; /* with gso_type: bytes of headers before the payload (send: 0 = find) */
-	uint8_t gso_type; /* VV_NET_GSO_*; first segment only */
+	uint16_t hdr_len;  /* with gso_type: bytes of headers before the payload (send: 0 = find) */
+	uint8_t gso_type;  /* VV_NET_GSO_*; first segment only */
+	uint8_t hash_type; /* RX with VV_NET_CAP_RX_HASH: VV_NET_HASH_* */
+	uint32_t hash;	   /* RX: the device's Toeplitz hash, with hash_type */
 };
 
 /*
@@ -512,6 +550,38 @@ void vv_net_tx_disable_notify(struct vv_net *net, unsigned q);
  * Return: 0; -EINVAL for a bad @q.
  */
 int vv_net_get_stats(struct vv_net *net, unsigned q, struct vv_net_stats *ret_stats);
+
+/*
+ * Receive-side scaling, for vv_net_set_rss(): the hash the device computes (Toeplitz over
+ * what hash_types name, with key) and, with RSS, the queue pair of each hash: entry
+ * (hash & (table_len - 1)) of table.
+ */
+struct vv_net_rss {
+	uint32_t hash_types;   /* VV_NET_RSS_HASH_*, within vv_net_info.rss_hash_types */
+	const uint8_t *key;    /* key_len bytes (40 for the usual Toeplitz key) */
+	unsigned key_len;      /* up to vv_net_info.rss_key_max */
+	const uint16_t *table; /* queue pairs, each below vv_net_queue_pairs() (RSS only) */
+	unsigned table_len;    /* a power of 2, up to vv_net_info.rss_table_max (RSS only) */
+};
+
+/**
+ * vv_net_set_rss() - configure the receive hash, and with RSS the steering by it.
+ * @net: the driver.
+ * @rss: what to hash, the key and (with VV_NET_CAP_RSS) the indirection table.
+ *
+ * With VV_NET_CAP_RSS the device steers each frame to the pair the table names for its hash
+ * (VIRTIO_NET_CTRL_MQ_RSS_CONFIG; frames no hash type covers go to table[0]'s pair), and
+ * with VV_NET_CAP_RX_HASH reports the hash in vv_net_buf.hash and hash_type. With only
+ * VV_NET_CAP_RX_HASH the hash is reported and steering is left as it was
+ * (VIRTIO_NET_CTRL_MQ_HASH_CONFIG; the table is ignored). vv_net_set_queue_pairs()
+ * afterwards ends the steering (5.1.6.5.6.4).
+ *
+ * Context: as vv_net_set_promisc().
+ * Return: 0; -EOPNOTSUPP without VV_NET_CAP_RSS and VV_NET_CAP_RX_HASH; -EINVAL for hash
+ * types the device lacks, a key too long, a table whose length is not a power of 2 or past
+ * the maximum, an entry past the active pairs; -EIO, -ETIMEDOUT as vv_net_set_promisc().
+ */
+int vv_net_set_rss(struct vv_net *net, const struct vv_net_rss *rss);
 
 /**
  * vv_net_get_offload_stats() - segmentation counters of one queue pair, or of all.

@@ -29,6 +29,10 @@
 #define CTRL_RING     64
 #define MAX_RING      32768
 #define MAX_PRIV_SIZE 4096
+#define KNOWN_OFFLOADS                                                             \
+	(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM | VV_NET_OFFLOAD_TX_TSO | \
+	 VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO |   \
+	 VV_NET_OFFLOAD_RX_HASH | VV_NET_OFFLOAD_RSS)
 
 struct net_pair {
 	struct net_pool pool;
@@ -46,6 +50,7 @@ struct vv_net {
 	struct net_pair *pairs; /* info.queue_pairs of them */
 	struct net_ctrl ctrl;
 	struct vv_dma_buf ctrl_mem;
+	struct net_cfgvals cfg; /* the device's configuration at open: RSS limits */
 	bool has_ctrl;
 	pthread_mutex_t lock; /* control state: mac, link, active pairs */
 	uint8_t mac[6];
@@ -83,10 +88,7 @@ static int check_opts(const struct vv_net_opts *o)
 		if (rings[i] && (rings[i] > MAX_RING || (rings[i] & (rings[i] - 1))))
 			return -EINVAL;
 	if (o->max_queue_pairs > NET_MAX_PAIRS || o->extra_bufs > 65536 ||
-	    o->buf_priv_size > MAX_PRIV_SIZE ||
-	    (o->offloads &
-	     ~(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM | VV_NET_OFFLOAD_TX_TSO |
-	       VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO)))
+	    o->buf_priv_size > MAX_PRIV_SIZE || (o->offloads & ~KNOWN_OFFLOADS))
 		return -EINVAL;
 	return 0;
 }
@@ -146,6 +148,10 @@ static int apply_config(struct vv_net *n)
 	n->info.max_queue_pairs = v.max_pairs;
 	n->link_up = v.link_up;
 	n->info.caps = net_caps(n->info.features);
+	n->info.rss_hash_types = v.rss_hash_types;
+	n->info.rss_table_max = v.rss_table_max;
+	n->info.rss_key_max = v.rss_key_max;
+	n->cfg = v;
 	return 0;
 }
 
@@ -213,7 +219,9 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 	if (ret)
 		return ret;
 	p->pool_ok = true;
-	n->info.buf_size = buf_size - NET_HDR_LEN;
+	/* With HASH_REPORT the header is 20 bytes each way (5.1.6): headroom, RX and TX. */
+	p->pool.headroom = net_hdr_len(n->info.features);
+	n->info.buf_size = buf_size - p->pool.headroom;
 	n->info.bufs_per_pair = count;
 	/* Drop what exceeds the device's own MTU (and a VLAN tag): it broke its promise. */
 	ret = net_rxq_init(&p->rx, rxvq, &p->pool, &p->st, mrg,
@@ -223,6 +231,8 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 		return ret;
 	p->rx.index = q;
 	p->rx.gso_ok = net_offload_rx_mask(n->info.features);
+	p->rx.hdr_len = p->pool.headroom;
+	p->rx.hash_report = n->info.features & NET_F(VIRTIO_NET_F_HASH_REPORT);
 	p->rx_ok = true;
 	ret = net_txq_init(&p->tx, txvq, &p->pool, &p->st,
 			   n->info.features & NET_F(VIRTIO_NET_F_CSUM), &n->mtu,
@@ -231,6 +241,7 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 		return ret;
 	p->tx.index = q;
 	p->tx.gso_ok = net_offload_tx_mask(n->info.features);
+	p->tx.hdr_len = p->pool.headroom;
 	p->tx_ok = true;
 	return 0;
 }
@@ -455,6 +466,24 @@ VV_EXPORT int vv_net_set_queue_pairs(struct vv_net *n, unsigned pairs)
 	if (!ret)
 		__atomic_store_n(&n->active_pairs, pairs, __ATOMIC_RELAXED);
 	return ret;
+}
+
+VV_EXPORT int vv_net_set_rss(struct vv_net *n, const struct vv_net_rss *rss)
+{
+	bool steer = n->info.caps & VV_NET_CAP_RSS;
+	uint8_t data[NET_CTRL_DATA_MAX];
+	int len;
+
+	if (!(n->info.caps & (VV_NET_CAP_RSS | VV_NET_CAP_RX_HASH)))
+		return -EOPNOTSUPP;
+	if (!rss)
+		return -EINVAL;
+	len = net_rss_config(rss, &n->cfg, vv_net_queue_pairs(n), steer, data, sizeof(data));
+	if (len < 0)
+		return len == -ENOSPC ? -EINVAL : len;
+	return net_ctrl_cmd(&n->ctrl, VIRTIO_NET_CTRL_MQ,
+			    steer ? VIRTIO_NET_CTRL_MQ_RSS_CONFIG : VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
+			    data, (uint32_t)len);
 }
 
 VV_EXPORT unsigned vv_net_queue_pairs(const struct vv_net *n)

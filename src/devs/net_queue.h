@@ -54,6 +54,7 @@ struct net_pool {
 	unsigned count;
 	unsigned nfree;
 	uint32_t buf_size; /* bytes per buffer, virtio-net header included */
+	uint32_t headroom; /* the virtio-net header's bytes: a frame's data starts here */
 	uint8_t *priv;	   /* buf_priv_size bytes per buffer for the application */
 	const char *name;  /* for messages */
 	bool lock_init;
@@ -81,6 +82,8 @@ struct net_rxq {
 	unsigned index;	    /* queue pair, for messages */
 	bool mrg_rxbuf;	    /* a frame may span buffers; num_buffers is meaningful */
 	bool guest_csum;    /* the device may set NEEDS_CSUM / DATA_VALID */
+	bool hash_report;   /* HASH_REPORT: the header carries the hash (hdr_len 20) */
+	uint32_t hdr_len;   /* bytes of header in a frame's first buffer */
 	uint32_t max_frame; /* longer frames are dropped */
 	uint32_t gso_ok;    /* NET_GSO_BIT()s of the coalesced frames the device may hand over */
 	unsigned fill;	    /* buffers to keep posted */
@@ -89,7 +92,7 @@ struct net_rxq {
 	struct net_buf *head, *tail;
 	unsigned want, got;
 	/* Its header, copied once: the device can still write the buffer it came in. */
-	struct virtio_net_hdr_v1 hdr;
+	struct virtio_net_hdr_v1_hash hdr;
 };
 
 struct net_txq {
@@ -100,6 +103,7 @@ struct net_txq {
 	unsigned index;
 	bool csum;	     /* CSUM negotiated: the device fills in partial checksums */
 	uint32_t gso_ok;     /* NET_GSO_BIT()s of the segmentations the device agreed to */
+	uint32_t hdr_len;    /* bytes of header before each frame (20 with HASH_REPORT) */
 	const unsigned *mtu; /* the driver's current MTU (relaxed atomic) */
 	uint8_t *hdrs;	     /* a header slot per ring entry, for frames without headroom */
 	uint64_t hdrs_iova;
@@ -129,7 +133,7 @@ void net_rxq_fini(struct net_rxq *r);
 int net_rxq_refill(struct net_rxq *r);
 int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n);
 
-/* Transmit queue: @hdrs holds NET_HDR_LEN * 2 bytes per ring entry (16-byte slots). */
+/* Transmit queue: @hdrs holds a header slot per ring entry (24 bytes: NET_HDR_HASH fits). */
 size_t net_txq_hdr_mem(unsigned ring_size);
 int net_txq_init(struct net_txq *t, struct vv_vq *vq, struct net_pool *pool, struct net_qstats *st,
 		 bool csum, const unsigned *mtu, void *hdrs, uint64_t hdrs_iova);

@@ -23,6 +23,7 @@ int net_rxq_init(struct net_rxq *r, struct vv_vq *vq, struct net_pool *pool, str
 	r->mrg_rxbuf = mrg_rxbuf;
 	r->guest_csum = guest_csum;
 	r->max_frame = max_frame;
+	r->hdr_len = NET_HDR_LEN;
 	r->fill = fill < vv_vq_size(vq) ? fill : vv_vq_size(vq);
 	if (!r->fill)
 		return -EINVAL;
@@ -93,8 +94,9 @@ static void drop(struct net_rxq *r)
  * completed here so that the application gets a frame as it would be on the wire.
  * Returns the frame, or NULL if it was dropped.
  */
-static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_v1 *h)
+static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_v1_hash *hh)
 {
+	const struct virtio_net_hdr_v1 *h = &hh->hdr;
 	struct vv_net_buf *f = &r->head->pub;
 	uint32_t total = f->pkt_len, segs = 0;
 	int gso = 0;
@@ -105,6 +107,15 @@ static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_
 		gso = net_offload_rx(r->gso_ok, h, f, total, &segs);
 		if (gso < 0)
 			net_stat_add(&r->st->rx_bad_hdr, 1);
+	}
+	/* 5.1.6.4.3.4: one of the report types there are; the value is anyone's. */
+	if (r->hash_report && gso >= 0) {
+		f->hash_type = (uint8_t)le16toh(hh->hash_report);
+		f->hash = le32toh(hh->hash_value);
+		if (le16toh(hh->hash_report) > VV_NET_HASH_UDPV6_EX) {
+			net_stat_add(&r->st->rx_bad_hdr, 1);
+			gso = -EINVAL;
+		}
 	}
 	if (gso < 0 || total < NET_ETH_HLEN || total > (gso ? NET_GSO_MAX : r->max_frame)) {
 		r->head = net_buf_of(f);
@@ -143,7 +154,7 @@ static void broken(struct net_rxq *r, const char *why, unsigned a, unsigned b)
 
 int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 {
-	struct virtio_net_hdr_v1 *h = &r->hdr;
+	struct virtio_net_hdr_v1_hash *h = &r->hdr;
 	unsigned done = 0;
 	int ret = 0;
 
@@ -158,14 +169,14 @@ int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 		b->state = NB_APP;
 		if (!r->head) {
 			/* First buffer of a frame: the header, then data (5.1.6.4). */
-			if (len < NET_HDR_LEN) {
+			if (len < r->hdr_len) {
 				net_pool_put_chain(b);
-				broken(r, "buffer shorter than the header", len, NET_HDR_LEN);
+				broken(r, "buffer shorter than the header", len, r->hdr_len);
 				ret = -EIO;
 				break;
 			}
-			memcpy(h, b->base, sizeof(*h));
-			r->want = r->mrg_rxbuf ? le16toh(h->num_buffers) : 1;
+			memcpy(h, b->base, r->hdr_len);
+			r->want = r->mrg_rxbuf ? le16toh(h->hdr.num_buffers) : 1;
 			/* The rest of the frame must be in buffers we posted and not yet got. */
 			if (!r->want || r->want - 1 > r->posted) {
 				net_pool_put_chain(b);
@@ -174,8 +185,8 @@ int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 				ret = -EIO;
 				break;
 			}
-			net_buf_reset(b, NET_HDR_LEN);
-			b->pub.len = len - NET_HDR_LEN;
+			net_buf_reset(b, r->hdr_len);
+			b->pub.len = len - r->hdr_len;
 			b->pub.pkt_len = b->pub.len;
 			r->head = r->tail = b;
 			r->got = 1;

@@ -11,7 +11,7 @@
 
 #include "devs/net_queue.h"
 
-#define SLOT_SIZE 16 /* a header slot: NET_HDR_LEN rounded up */
+#define SLOT_SIZE 24 /* a header slot: NET_HDR_HASH rounded up */
 
 size_t net_txq_hdr_mem(unsigned ring_size)
 {
@@ -28,6 +28,7 @@ int net_txq_init(struct net_txq *t, struct vv_vq *vq, struct net_pool *pool, str
 	t->name = pool->name;
 	t->csum = csum;
 	t->mtu = mtu;
+	t->hdr_len = NET_HDR_LEN;
 	t->hdrs = hdrs;
 	t->hdrs_iova = hdrs_iova;
 	t->nslots = vv_vq_size(vq);
@@ -137,8 +138,9 @@ static int add_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t total, un
 {
 	struct vv_sg sg[NET_TX_MAX_SEGS + 1];
 	struct net_buf *head = nb(f);
+	struct virtio_net_hdr_v1_hash hh = {0}; /* the hash fields mean nothing sent (5.1.6.2) */
 	struct virtio_net_hdr_v1 h = {0};
-	bool in_buf = f->data - head->base >= NET_HDR_LEN;
+	bool in_buf = f->data - head->base >= t->hdr_len;
 	unsigned n = 0;
 	uint16_t slot = NET_NO_SLOT;
 	uint8_t *hdr;
@@ -161,17 +163,18 @@ static int add_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t total, un
 	net_offload_tx_hdr(f, &h);
 	if (in_buf) {
 		/* Header and frame in one descriptor (ANY_LAYOUT is implied by VERSION_1). */
-		hdr = f->data - NET_HDR_LEN;
+		hdr = f->data - t->hdr_len;
 		sg[n++] = (struct vv_sg){head->iova + (uint64_t)(hdr - head->base),
-					 NET_HDR_LEN + f->len};
+					 t->hdr_len + f->len};
 	} else {
 		hdr = t->hdrs + (size_t)slot * SLOT_SIZE;
-		sg[n++] = (struct vv_sg){t->hdrs_iova + (uint64_t)slot * SLOT_SIZE, NET_HDR_LEN};
+		sg[n++] = (struct vv_sg){t->hdrs_iova + (uint64_t)slot * SLOT_SIZE, t->hdr_len};
 		sg[n++] = (struct vv_sg){head->iova + (uint64_t)(f->data - head->base), f->len};
 	}
 	for (struct vv_net_buf *s = f->next; s; s = s->next)
 		sg[n++] = (struct vv_sg){nb(s)->iova + (uint64_t)(s->data - nb(s)->base), s->len};
-	memcpy(hdr, &h, NET_HDR_LEN);
+	hh.hdr = h;
+	memcpy(hdr, &hh, t->hdr_len);
 	ret = vv_vq_add(t->vq, sg, n, 0, head);
 	if (ret)
 		return ret;

@@ -112,6 +112,7 @@ int main(void)
 	ABI_FN(struct vv_device *, vv_net_device, (struct vv_net *));
 	ABI_FN(const struct vv_net_info *, vv_net_get_info, (const struct vv_net *));
 	ABI_FN(int, vv_net_get_stats, (struct vv_net *, unsigned, struct vv_net_stats *));
+	ABI_FN(int, vv_net_set_rss, (struct vv_net *, const struct vv_net_rss *));
 	ABI_FN(int, vv_net_get_offload_stats,
 	       (struct vv_net *, unsigned, struct vv_net_offload_stats *));
 	ABI_FN(uint64_t, vv_net_link_changes, (const struct vv_net *));

@@ -5,7 +5,8 @@
  * agree to or that do not fit are refused before anything is queued; a coalesced frame
  * arrives with its gso fields and past the MTU's limit, and every way a device's header can
  * lie about one (type, ECN, no NEEDS_CSUM, gso_size, checksum position, TCP header length)
- * drops the frame, counted, without breaking the queue.
+ * drops the frame, counted, without breaking the queue. HASH_REPORT's longer header both ways,
+ * the hash handed over, an unknown report type dropped.
  */
 #include <endian.h>
 #include <errno.h>
@@ -273,13 +274,66 @@ static void test_rx_coalesced_lies(void **state)
 	}
 }
 
+/* HASH_REPORT: a 20-byte header each way (5.1.6), the hash handed over, nonsense dropped. */
+static void test_hash_report(void **state)
+{
+	struct t *t = setup_t((struct cfg){.indirect = true, .fill = 8});
+	struct virtio_net_hdr_v1_hash hh = {.hdr.num_buffers = htole16(1)};
+	uint8_t raw[NET_HDR_HASH + 100];
+	struct vv_net_buf *f;
+	struct virtio_net_hdr_v1_hash seen;
+	int n;
+
+	t->pool.headroom = NET_HDR_HASH;
+	t->rx.hdr_len = t->tx.hdr_len = NET_HDR_HASH;
+	t->rx.hash_report = true;
+	hh.hash_value = htole32(0xdeadbeef);
+	hh.hash_report = htole16(VIRTIO_NET_HASH_REPORT_UDPv4);
+	memcpy(raw, &hh, sizeof(hh));
+	pattern(raw + NET_HDR_HASH, 100, 4);
+	script(t, NULL, raw, sizeof(raw));
+	hh.hash_report = htole16(10); /* no such report type */
+	memcpy(raw, &hh, sizeof(hh));
+	script(t, NULL, raw, sizeof(raw));
+	f = rx_first(t, &n);
+	/* Ours only: the second's type does not exist, nor do the 6 fillers' (the fake device
+	 * writes a 12-byte header, so their "report" is frame bytes 0xeeee). */
+	assert_int_equal(n, 1);
+	assert_int_equal(f->len, 100);
+	assert_memory_equal(f->data, raw + NET_HDR_HASH, 100);
+	assert_int_equal(f->hash, 0xdeadbeef);
+	assert_int_equal(f->hash_type, VV_NET_HASH_UDPV4);
+	assert_int_equal(t->st.rx_dropped, 7);
+	assert_int_equal(t->st.rx_bad_hdr, 7);
+	/* Sent back: the header is 20 bytes, its hash fields zero, the frame after it. */
+	f->hash_type = 0;
+	assert_int_equal(net_txq_burst(&t->tx, &f, 1), 1);
+	fake_ring_process(&t->txdev);
+	assert_int_equal(t->seen.len, NET_HDR_HASH + 100);
+	memcpy(&seen, t->seen.bytes, sizeof(seen));
+	assert_int_equal(seen.hash_value, 0);
+	assert_int_equal(seen.hash_report, 0);
+	assert_memory_equal(t->seen.bytes + NET_HDR_HASH, raw + NET_HDR_HASH, 100);
+	assert_int_equal(net_txq_reclaim(&t->tx), 1);
+	/* A new buffer leaves room for the longer header. */
+	{
+		struct net_buf *b;
+
+		assert_int_equal(net_pool_get(&t->pool, &b, 1), 1);
+		assert_ptr_equal(b->pub.data, b->base + NET_HDR_HASH);
+		assert_int_equal(b->pub.room, BUF_SIZE - NET_HDR_HASH);
+		net_pool_put_chain(b);
+	}
+	assert_pool_idle(t);
+	teardown_t(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tx_tso),
-		cmocka_unit_test(test_rx_coalesced),
-		cmocka_unit_test(test_tx_tso_refused),
-		cmocka_unit_test(test_rx_coalesced_lies),
+		cmocka_unit_test(test_tx_tso),	       cmocka_unit_test(test_rx_coalesced),
+		cmocka_unit_test(test_tx_tso_refused), cmocka_unit_test(test_rx_coalesced_lies),
+		cmocka_unit_test(test_hash_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
