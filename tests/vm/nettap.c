@@ -11,8 +11,11 @@
  *   vv-nettap [OPTS] BDF tcp BYTES     TCP echo of BYTES over pair 0, by a minimal TCP of
  *                                      our own: sends in segmentation requests (with tso),
  *                                      receives coalesced frames (with rxtso), checks each byte
+ *   vv-nettap [OPTS] BDF rss FLOWS N   RSS (--offload rss,hash): FLOWS UDP flows sent on pair
+ *                                      0, N datagrams each; each echo's hash and type checked
+ *                                      against our own Toeplitz hash, its pair against the table
  *   vv-nettap BDF far                  the far peer's counters
- * OPTS: --pairs N; --offload LIST of csum,rxcsum,tso,uso,rxtso,rxuso; --segs N (MSS per
+ * OPTS: --pairs N; --offload LIST of csum,rxcsum,tso,uso,rxtso,rxuso,hash,rss; --segs N (MSS per
  * segmentation request, default 20).
  *
  * udp and tcp print "far_before ..." and "far_after ..." (the peer's counters), per-pair
@@ -676,6 +679,129 @@ static int cmd_tcp(uint32_t bytes)
 	return ret || tcp_rx_bad ? 1 : 0;
 }
 
+/* --- receive-side scaling: the device's hash and steering, checked against our own ------- */
+
+/* Microsoft's Toeplitz key, the usual default (Linux's netdev_rss_key is random). */
+static const uint8_t rss_key[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+				    0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+				    0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+				    0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+
+static uint32_t toeplitz(const uint8_t *in, size_t n)
+{
+	uint32_t hash = 0, v = get32(rss_key);
+
+	for (size_t i = 0; i < n; i++)
+		for (unsigned b = 0; b < 8; b++) {
+			if (in[i] & (0x80u >> b))
+				hash ^= v;
+			v = v << 1 | ((rss_key[i + 4] >> (7 - b)) & 1u);
+		}
+	return hash;
+}
+
+/* The UDPv4 hash input of a frame from @src:@sport to @dst:@dport. */
+static uint32_t udp4_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+	uint8_t in[12];
+
+	put32(in, src);
+	put32(in + 4, dst);
+	put16(in + 8, sport);
+	put16(in + 10, dport);
+	return toeplitz(in, sizeof(in));
+}
+
+static int cmd_rss(unsigned flows, unsigned count)
+{
+	uint16_t table[128];
+	struct vv_net_rss r = {
+		.hash_types = VV_NET_RSS_HASH_IPV4 | VV_NET_RSS_HASH_TCPV4 | VV_NET_RSS_HASH_UDPV4,
+		.key = rss_key,
+		.key_len = sizeof(rss_key),
+		.table = table,
+		.table_len = 128,
+	};
+	static uint8_t lin[MAX_FRAME];
+	unsigned echoed = 0, sent = 0, ok = 0, bad_hash = 0, bad_type = 0, bad_queue = 0;
+	unsigned per_q[MAX_PAIRS] = {0}, used = 0;
+	uint8_t check[12];
+	double deadline = now() + 120;
+	int ret;
+
+	/* Microsoft's verification vector: 66.9.149.187:2794 -> 161.142.100.80:1766. */
+	put32(check, 0x420995bbu), put32(check + 4, 0xa18e6450u);
+	put16(check + 8, 2794), put16(check + 10, 1766);
+	if (toeplitz(check, 8) != 0x323e8fc2u || toeplitz(check, 12) != 0x51ccc178u)
+		die("our Toeplitz hash is wrong", EINVAL);
+	/* A table that is no identity: pair (3i + 1) mod pairs. */
+	for (unsigned i = 0; i < 128; i++)
+		table[i] = (uint16_t)((3 * i + 1) % pairs);
+	ret = vv_net_set_rss(net, &r);
+	if (ret)
+		die("vv_net_set_rss", ret);
+	printf("rss: %u-entry table over %u pairs, hash types 0x%x of 0x%x\n", r.table_len, pairs,
+	       r.hash_types, vv_net_get_info(net)->rss_hash_types);
+	/* Every flow leaves on pair 0; the device alone decides where the echoes arrive. */
+	while (echoed < flows * count && now() < deadline) {
+		struct vv_net_buf *rx[BURST];
+
+		while (sent < flows * count && sent - echoed < WINDOW) {
+			unsigned flow = sent % flows;
+			struct vv_net_buf *b = udp_frame(0, sent);
+
+			if (!b)
+				break;
+			/* udp_frame() made it for flow 0: give it this flow's source port. */
+			put16(b->data + ETH_HLEN + IP_HLEN, 6000 + flow);
+			put32(b->data + ETH_HLEN + IP_HLEN + 12, flow);
+			if (vv_net_tx_burst(net, 0, &b, 1) != 1) {
+				vv_net_buf_free(b);
+				break;
+			}
+			sent++;
+		}
+		vv_net_tx_reclaim(net, 0);
+		for (unsigned q = 0; q < pairs; q++) {
+			int n = vv_net_rx_burst(net, q, rx, BURST);
+
+			if (n < 0)
+				die("vv_net_rx_burst", n);
+			for (int i = 0; i < n; i++) {
+				uint32_t len = linear(rx[i], lin), l4len, l4, hash = rx[i]->hash,
+					 want;
+				uint8_t type = rx[i]->hash_type;
+				uint16_t dport;
+
+				vv_net_buf_free(rx[i]);
+				l4 = parse_ip(lin, len, 17, &l4len);
+				if (!l4 || l4len < 8 || get16(lin + l4) != 7)
+					continue;
+				dport = (uint16_t)get16(lin + l4 + 2);
+				if (dport < 6000 || dport >= 6000 + flows)
+					continue;
+				echoed++;
+				want = udp4_hash(FAR_IP, MY_IP, 7, dport);
+				if (type != VV_NET_HASH_UDPV4)
+					bad_type++;
+				else if (hash != want)
+					bad_hash++;
+				else if (q != table[hash & 127])
+					bad_queue++;
+				else
+					ok++;
+				if (!per_q[q]++)
+					used++;
+			}
+		}
+	}
+	for (unsigned q = 0; q < pairs; q++)
+		printf("rss pair %u received %u\n", q, per_q[q]);
+	printf("rss sent %u echoed %u ok %u bad_hash %u bad_type %u bad_queue %u pairs_used %u\n",
+	       sent, echoed, ok, bad_hash, bad_type, bad_queue, used);
+	return echoed == flows * count && ok == echoed ? 0 : 1;
+}
+
 /* --- info --------------------------------------------------------------------------------- */
 
 static int cmd_info(void)
@@ -702,7 +828,8 @@ static uint32_t parse_offloads(char *s)
 		uint32_t bit;
 	} names[] = {{"csum", VV_NET_OFFLOAD_TX_CSUM}, {"rxcsum", VV_NET_OFFLOAD_RX_CSUM},
 		     {"tso", VV_NET_OFFLOAD_TX_TSO},   {"uso", VV_NET_OFFLOAD_TX_USO},
-		     {"rxtso", VV_NET_OFFLOAD_RX_TSO}, {"rxuso", VV_NET_OFFLOAD_RX_USO}};
+		     {"rxtso", VV_NET_OFFLOAD_RX_TSO}, {"rxuso", VV_NET_OFFLOAD_RX_USO},
+		     {"hash", VV_NET_OFFLOAD_RX_HASH}, {"rss", VV_NET_OFFLOAD_RSS}};
 	uint32_t o = 0;
 
 	for (char *t = strtok(s, ","); t; t = strtok(NULL, ",")) {
@@ -735,7 +862,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - a < 2 || !pairs || pairs > MAX_PAIRS || !segs || segs > 44) {
 		fprintf(stderr, "usage: vv-nettap [--pairs N] [--offload LIST] [--segs N] BDF "
-				"info|udp COUNT|tcp BYTES|far\n");
+				"info|udp COUNT|tcp BYTES|rss FLOWS N|far\n");
 		return 2;
 	}
 	open_net(argv[a]);
@@ -745,6 +872,8 @@ int main(int argc, char **argv)
 		ret = cmd_far("far");
 	else if (!strcmp(argv[a + 1], "udp") && argc - a == 3)
 		ret = cmd_udp((unsigned)atoi(argv[a + 2]));
+	else if (!strcmp(argv[a + 1], "rss") && argc - a == 4)
+		ret = cmd_rss((unsigned)atoi(argv[a + 2]), (unsigned)atoi(argv[a + 3]));
 	else if (!strcmp(argv[a + 1], "tcp") && argc - a == 3)
 		ret = cmd_tcp((uint32_t)strtoul(argv[a + 2], NULL, 0));
 	else {
