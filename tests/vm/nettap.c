@@ -14,7 +14,8 @@
  *   vv-nettap [OPTS] BDF rss FLOWS N   RSS (--offload rss,hash): FLOWS UDP flows sent on pair
  *                                      0, N datagrams each; each echo's hash and type checked
  *                                      against our own Toeplitz hash, its pair against the table
- *   vv-nettap BDF far                  the far peer's counters
+ *   vv-nettap BDF far [client|result]  the far peer's counters; or start its client (for
+ *                                      net serve), or its client's result
  * OPTS: --pairs N; --offload LIST of csum,rxcsum,tso,uso,rxtso,rxuso,hash,rss; --segs N (MSS per
  * segmentation request, default 20).
  *
@@ -178,7 +179,7 @@ static int open_net(const char *bdf)
 
 /* --- the far peer's counters (UDP 9) ------------------------------------------------------ */
 
-static int far_counters(char *out, size_t size)
+static int far_ask(const char *what, char *out, size_t size)
 {
 	static uint8_t lin[MAX_FRAME];
 
@@ -188,13 +189,15 @@ static int far_counters(char *out, size_t size)
 
 		if (vv_net_buf_alloc(net, 0, &b, 1) != 1)
 			return -ENOBUFS;
-		eth_ip(b->data, 17, 8 + 4, 1);
+		size_t wlen = strlen(what);
+
+		eth_ip(b->data, 17, (uint32_t)(8 + wlen), 1);
 		put16(b->data + 34, 9999);
 		put16(b->data + 36, 9);
-		put16(b->data + 38, 12);
-		put16(b->data + 40, 0);
-		memcpy(b->data + 42, "far?", 4);
-		b->len = 46;
+		put16(b->data + 38, (uint32_t)(8 + wlen));
+		put16(b->data + 40, 0); /* no checksum (RFC 768) */
+		memcpy(b->data + 42, what, wlen);
+		b->len = (uint32_t)(42 + wlen);
 		if (vv_net_tx_burst(net, 0, &b, 1) != 1) {
 			vv_net_buf_free(b);
 			usleep(10000);
@@ -228,10 +231,10 @@ static int far_counters(char *out, size_t size)
 	return -ETIMEDOUT;
 }
 
-static int cmd_far(const char *tag)
+static int cmd_far(const char *tag, const char *what)
 {
 	char line[512];
-	int ret = far_counters(line, sizeof(line));
+	int ret = far_ask(what, line, sizeof(line));
 
 	if (ret)
 		die("far peer's counters", ret);
@@ -385,7 +388,7 @@ static int cmd_udp(unsigned count)
 	pthread_t th[MAX_PAIRS];
 	unsigned echoed = 0;
 
-	cmd_far("far_before");
+	cmd_far("far_before", "far?");
 	udp_count = count;
 	udp_deadline = now() + 240;
 	for (unsigned q = 0; q < pairs; q++)
@@ -398,7 +401,7 @@ static int cmd_udp(unsigned count)
 		echoed += atomic_load(&udp_echoed[q]);
 	}
 	print_pairs();
-	cmd_far("far_after");
+	cmd_far("far_after", "far?");
 	printf("udp sent %u echoed %u bad %u csum_flagged %u csum_checked_here %u\n", count * pairs,
 	       echoed, atomic_load(&udp_bad), atomic_load(&udp_csum_flagged),
 	       atomic_load(&udp_csum_sw));
@@ -591,7 +594,7 @@ static int cmd_tcp(uint32_t bytes)
 	bool tso = vv_net_get_info(net)->caps & VV_NET_CAP_TX_TSO4;
 	int ret = 0;
 
-	cmd_far("far_before");
+	cmd_far("far_before", "far?");
 	c.sport = (uint16_t)(20000 + getpid() % 20000);
 	c.snd_nxt = c.iss + 1;
 	for (int tries = 0; !c.established && tries < 10; tries++) {
@@ -670,7 +673,7 @@ static int cmd_tcp(uint32_t bytes)
 	}
 	tcp_send(&c, 0x14, c.snd_nxt, 0, 0, false); /* RST|ACK: done */
 	print_pairs();
-	cmd_far("far_after");
+	cmd_far("far_after", "far?");
 	printf("tcp sent %u echoed %u frames_sent %u retrans %u rx_frames %u rx_coalesced %u "
 	       "rx_max_frame %u rx_gso_size %u rx_csum_flagged %u rx_bad %u %s\n",
 	       c.snd_una - base, c.rcv_nxt - c.irs - 1, frames_sent, retrans, tcp_rx_frames,
@@ -862,14 +865,14 @@ int main(int argc, char **argv)
 	}
 	if (argc - a < 2 || !pairs || pairs > MAX_PAIRS || !segs || segs > 44) {
 		fprintf(stderr, "usage: vv-nettap [--pairs N] [--offload LIST] [--segs N] BDF "
-				"info|udp COUNT|tcp BYTES|rss FLOWS N|far\n");
+				"info|udp COUNT|tcp BYTES|rss FLOWS N|far [WORD]\n");
 		return 2;
 	}
 	open_net(argv[a]);
 	if (!strcmp(argv[a + 1], "info"))
 		ret = cmd_info();
-	else if (!strcmp(argv[a + 1], "far"))
-		ret = cmd_far("far");
+	else if (!strcmp(argv[a + 1], "far") && argc - a <= 3)
+		ret = cmd_far("far", argc - a == 3 ? argv[a + 2] : "far?");
 	else if (!strcmp(argv[a + 1], "udp") && argc - a == 3)
 		ret = cmd_udp((unsigned)atoi(argv[a + 2]));
 	else if (!strcmp(argv[a + 1], "rss") && argc - a == 4)

@@ -6,7 +6,8 @@
 # the far side's own stack checks what our NIC sent). Several queue pairs carrying UDP at
 # once, each on its own thread; checksum offload both ways and the library's software
 # checksums; TCP segmentation sent (TSO) and coalesced frames received (GUEST_TSO), every
-# byte checked on both sides; RSS with hash reports (QEMU's software RSS): each echo's hash
+# byte checked on both sides; `net serve --queues 4` answering the peer's TCP echo clients
+# on several pairs; RSS with hash reports (QEMU's software RSS): each echo's hash
 # is our own Toeplitz hash of it and it arrives on the pair the table names.
 #vm: timeout 900
 #vm: nic tap vt mac=52:54:00:00:07:01 queues=4 extra=rss=on,hash=on
@@ -120,6 +121,42 @@ grep -q "^rss sent 1280 echoed 1280 ok 1280 bad_hash 0 bad_type 0 bad_queue 0 " 
 used=$(sed -n 's/.* pairs_used \([0-9]*\)$/\1/p' <<<"$out")
 (( used >= 3 )) || vv_die "32 flows steered to $used pair(s) only"
 echo "== RSS: 32 flows over $used pairs, every hash and pair as computed here"
+
+# --- net serve on 4 queue pairs: the far peer's 5 rounds of 8 TCP echo connections -------
+vv_assert_eq "$(run "$bdf" far client | sed -n 's/^far //p')" "client started" "peer's client"
+log=/tmp/serve.log
+"$vv" net serve "$bdf" --queues 4 --ip 198.18.0.1/24 >"$log" 2>&1 &
+serve=$!
+trap 'kill -TERM $serve 2>/dev/null || true' EXIT
+for _ in $(seq 300); do grep -q "serving 198.18.0.1/24" "$log" && break; sleep 0.1; done
+grep -q "serving 198.18.0.1/24" "$log" || { cat "$log"; vv_die "net serve did not start"; }
+# The client is done when the frame count stops moving for 5 s (at most 240 s).
+last=-1 still=0
+for _ in $(seq 240); do
+	sleep 1
+	rx=$("$vv" status --json | jq '[.processes[].devices[] | select(.bdf == "'"$bdf"'") | .rx_packets] | add // 0')
+	if [ "$rx" = "$last" ] && (( rx > 0 )); then
+		still=$((still + 1))
+		(( still >= 5 )) && break
+	else
+		still=0
+	fi
+	last=$rx
+done
+st=$("$vv" status --json | jq -c '.processes[].devices[] | select(.bdf == "'"$bdf"'")')
+echo "$st"
+vv_assert_eq "$(jq '.queues' <<<"$st")" 4 "net serve: pairs prepared"
+busy=$(jq '[.pairs[] | select(.rx_packets > 100)] | length' <<<"$st")
+(( busy >= 2 )) || vv_die "net serve: traffic on $busy pair(s) only: $(jq -c .pairs <<<"$st")"
+kill -TERM "$serve"
+rc=0; wait "$serve" || rc=$?
+trap - EXIT
+vv_assert_eq "$rc" 0 "net serve: exit status after SIGTERM"
+cat "$log"
+res=$(run "$bdf" far result | sed -n 's/^far //p')
+echo "peer's client: $res"
+grep -q "client_rounds=5 client_ok=40 client_bad=0 " <<<"$res" || vv_die "net serve's echo: $res"
+echo "== net serve: 40 TCP echo connections of 64 KiB over $busy of 4 pairs"
 
 "$vv" detach "$bdf" >/dev/null
 echo "nettap: all checks passed"
