@@ -98,6 +98,7 @@ static int negotiate(struct vv_net *n, const struct vv_net_opts *o)
 {
 	struct virtio_net_config c;
 	uint64_t offered = vv_device_features_offered(n->dev), wanted, got, declined;
+	unsigned dev_queues, pairs;
 	size_t len;
 	int ret;
 
@@ -105,8 +106,20 @@ static int negotiate(struct vv_net *n, const struct vv_net_opts *o)
 	ret = read_config(n, &c, &len);
 	if (ret)
 		return ret;
+	/*
+	 * The queue count read now may be a previous driver's: QEMU's virtio-net has the queues
+	 * of MQ only while MQ is negotiated. Take the count MQ's pairs need as there, and check
+	 * the real one after FEATURES_OK (setup_queues()), as Linux does (find_vqs).
+	 */
+	dev_queues = vv_device_num_queues(n->dev);
+	pairs = len >= offsetof(struct virtio_net_config, max_virtqueue_pairs) + 2
+			? le16toh(c.max_virtqueue_pairs)
+			: 0;
+	if ((offered & NET_F(VIRTIO_NET_F_MQ)) && pairs <= NET_MAX_PAIRS &&
+	    2 * pairs + 1 > dev_queues)
+		dev_queues = 2 * pairs + 1;
 	wanted = net_sanitize_features(offered, net_wanted_features(o->offloads), &c, len,
-				       vv_device_num_queues(n->dev));
+				       dev_queues);
 	declined = offered & net_wanted_features(o->offloads) & ~wanted;
 	if (declined)
 		log_info("%s: declined offered features 0x%llx (config or queues do not fit)",
@@ -166,6 +179,12 @@ static int setup_queues(struct vv_net *n, const struct vv_net_opts *o)
 
 	if (!sizes)
 		return -ENOMEM;
+	if (total > vv_device_num_queues(n->dev)) {
+		log_err("%s: %u queues after negotiation, %u needed: the device broke MQ's promise",
+			vv_device_bdf(n->dev), vv_device_num_queues(n->dev), total);
+		free(sizes);
+		return -EIO;
+	}
 	n->info.queue_pairs =
 		(uint16_t)(want < n->info.max_queue_pairs ? want : n->info.max_queue_pairs);
 	n->info.rx_ring_size =

@@ -39,6 +39,7 @@ bdf=$(vv_bdf_by_mac 52:54:00:00:07:01)
 "$vv" attach "$bdf" >/dev/null
 
 # --- what the tap backend offers --------------------------------------------------------
+"$vv" info "$bdf" | grep -Ei "^Queues|max queue pairs|HASH|RSS" || true
 info=$(run --pairs 4 --offload csum,rxcsum,tso,rxtso,uso,rxuso "$bdf" info)
 vv_assert_eq "$(sed -n 's/^max_pairs=//p' <<<"$info")" 4 "four queue pairs"
 vv_assert_eq "$(sed -n 's/^pairs=//p' <<<"$info")" 4 "four pairs prepared"
