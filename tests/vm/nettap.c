@@ -809,10 +809,10 @@ static int cmd_rss(unsigned flows, unsigned count)
 
 static int cmd_info(void)
 {
-	static const char *caps[] = {"link_status", "mtu",	 "ctrl",    "promisc",
-				     "allmulti",    "set_mac",	 "mq",	    "tx_csum",
-				     "rx_csum",	    "mrg_rxbuf", "tx_tso4", "tx_tso6",
-				     "tx_uso",	    "rx_tso4",	 "rx_tso6", "rx_uso"};
+	static const char *caps[] = {"link_status", "mtu",     "ctrl",	  "promisc", "allmulti",
+				     "set_mac",	    "mq",      "tx_csum", "rx_csum", "mrg_rxbuf",
+				     "tx_tso4",	    "tx_tso6", "tx_uso",  "rx_tso4", "rx_tso6",
+				     "rx_uso",	    "rx_hash", "rss"};
 	const struct vv_net_info *i = vv_net_get_info(net);
 
 	printf("max_pairs=%u\npairs=%u\nactive_pairs=%u\ncaps=", i->max_queue_pairs, i->queue_pairs,
