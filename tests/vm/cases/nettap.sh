@@ -126,7 +126,7 @@ echo "== RSS: 32 flows over $used pairs, every hash and pair as computed here"
 # --- net serve on 4 queue pairs: the far peer's 5 rounds of 8 TCP echo connections -------
 vv_assert_eq "$(run "$bdf" far client | sed -n 's/^far //p')" "client started" "peer's client"
 log=/tmp/serve.log
-"$vv" net serve "$bdf" --queues 4 --ip 198.18.0.1/24 >"$log" 2>&1 &
+"$vv" net serve "$bdf" --queues 4 --ip 198.18.0.1/24 --gw 198.18.0.2 >"$log" 2>&1 &
 serve=$!
 trap 'kill -TERM $serve 2>/dev/null || true' EXIT
 for _ in $(seq 300); do grep -q "serving 198.18.0.1/24" "$log" && break; sleep 0.1; done
