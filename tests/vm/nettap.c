@@ -11,6 +11,8 @@
  *   vv-nettap [OPTS] BDF tcp BYTES     TCP echo of BYTES over pair 0, by a minimal TCP of
  *                                      our own: sends in segmentation requests (with tso),
  *                                      receives coalesced frames (with rxtso), checks each byte
+ *   vv-nettap [OPTS] BDF uso COUNT     USO (--offload csum,uso): COUNT requests of 8 datagrams
+ *                                      of 1000 bytes each, every datagram's echo checked
  *   vv-nettap [OPTS] BDF rss FLOWS N   RSS (--offload rss,hash): FLOWS UDP flows sent on pair
  *                                      0, N datagrams each; each echo's hash and type checked
  *                                      against our own Toeplitz hash, its pair against the table
@@ -406,6 +408,114 @@ static int cmd_udp(unsigned count)
 	       echoed, atomic_load(&udp_bad), atomic_load(&udp_csum_flagged),
 	       atomic_load(&udp_csum_sw));
 	return echoed == count * pairs && !atomic_load(&udp_bad) ? 0 : 1;
+}
+
+/* --- UDP segmentation (USO): one request, several datagrams --------------------------------- */
+
+#define USO_SEG	  1000 /* payload bytes per datagram */
+#define USO_CHUNK 8    /* datagrams per request */
+
+/*
+ * Sends @count requests of USO_CHUNK datagrams' payload each on pair 0, for the device to cut
+ * into datagrams of USO_SEG bytes; each datagram carries its own sequence number, so each
+ * echo names the piece of which request it is. Every echo is checked as in cmd_udp().
+ */
+static int cmd_uso(unsigned count)
+{
+	static uint8_t lin[MAX_FRAME];
+	unsigned sent = 0, echoed = 0, bad = 0, total = count * USO_CHUNK;
+	uint32_t l4len = 8 + USO_SEG * USO_CHUNK;
+	double deadline = now() + 120;
+
+	if (!(vv_net_get_info(net)->caps & VV_NET_CAP_TX_USO))
+		die("the device did not agree to USO", EOPNOTSUPP);
+	cmd_far("far_before", "far?");
+	while (echoed < total && now() < deadline) {
+		struct vv_net_buf *rx[BURST], *b[8];
+		int n;
+
+		if (sent < count && sent * USO_CHUNK - echoed < 4 * USO_CHUNK &&
+		    vv_net_buf_alloc(net, 0, b, 5) == 5) {
+			/* Headers and 8000 bytes of payload in 5 chained buffers. */
+			uint32_t pos = 0, len = ETH_HLEN + IP_HLEN + l4len;
+
+			for (unsigned i = 0; i < 5; i++) {
+				uint32_t take = len - pos < b[i]->room ? len - pos : b[i]->room;
+
+				b[i]->len = take;
+				b[i]->next = i < 4 ? b[i + 1] : NULL;
+				pos += take;
+			}
+			if (pos != len)
+				die("USO request does not fit 5 buffers", E2BIG);
+			/* Written through a flat copy, then spread over the buffers. */
+			eth_ip(lin, 17, l4len, (uint16_t)sent);
+			put16(lin + 34, UDP_BASE);
+			put16(lin + 36, 7);
+			put16(lin + 38, l4len);
+			for (unsigned k = 0; k < USO_CHUNK; k++) {
+				uint8_t *d = lin + 42 + k * USO_SEG;
+				uint32_t seq = sent * USO_CHUNK + k;
+
+				put32(d, seq);
+				put32(d + 4, 0);
+				for (uint32_t i = 8; i < USO_SEG; i++)
+					d[i] = udp_byte(0, seq, i);
+			}
+			/* The pseudo-header sum over the whole request, as for TSO. */
+			put16(lin + 40, fold(pseudo(MY_IP, FAR_IP, 17, l4len)));
+			pos = 0;
+			for (unsigned i = 0; i < 5; i++) {
+				memcpy(b[i]->data, lin + pos, b[i]->len);
+				pos += b[i]->len;
+			}
+			b[0]->flags = VV_NET_BUF_F_CSUM_PARTIAL;
+			b[0]->csum_start = ETH_HLEN + IP_HLEN;
+			b[0]->csum_offset = 6;
+			b[0]->gso_type = VV_NET_GSO_UDP_L4;
+			b[0]->gso_size = USO_SEG;
+			b[0]->hdr_len = 0;
+			n = vv_net_tx_burst(net, 0, b, 1);
+			if (n != 1) {
+				vv_net_buf_free(b[0]);
+				if (n < 0)
+					die("vv_net_tx_burst (uso)", n);
+			} else {
+				sent++;
+			}
+		}
+		vv_net_tx_reclaim(net, 0);
+		n = vv_net_rx_burst(net, 0, rx, BURST);
+		if (n < 0)
+			die("vv_net_rx_burst", n);
+		for (int i = 0; i < n; i++) {
+			uint32_t len = linear(rx[i], lin), l4, ll, seq;
+
+			vv_net_buf_free(rx[i]);
+			l4 = parse_ip(lin, len, 17, &ll);
+			if (!l4 || ll < 8 || get16(lin + l4) != 7 ||
+			    get16(lin + l4 + 2) != UDP_BASE)
+				continue;
+			seq = ll == 8 + USO_SEG ? get32(lin + l4 + 8) : ~0u;
+			if (seq >= total || !l4_csum_ok(lin + l4, ll, 17)) {
+				bad++;
+				continue;
+			}
+			for (uint32_t k = 8; k < USO_SEG; k++)
+				if (lin[l4 + 8 + k] != udp_byte(0, seq, k)) {
+					bad++;
+					seq = ~0u;
+					break;
+				}
+			echoed += seq != ~0u;
+		}
+		if (!n)
+			usleep(200);
+	}
+	print_pairs();
+	cmd_far("far_after", "far?");
+	printf("uso requests %u datagrams %u echoed %u bad %u\n", sent, total, echoed, bad);
+	return echoed == total && !bad ? 0 : 1;
 }
 
 /* --- a minimal TCP: one connection, go-back-N, in-order receive only ---------------------- */
@@ -865,7 +975,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - a < 2 || !pairs || pairs > MAX_PAIRS || !segs || segs > 44) {
 		fprintf(stderr, "usage: vv-nettap [--pairs N] [--offload LIST] [--segs N] BDF "
-				"info|udp COUNT|tcp BYTES|rss FLOWS N|far [WORD]\n");
+				"info|udp COUNT|tcp BYTES|uso COUNT|rss FLOWS N|far [WORD]\n");
 		return 2;
 	}
 	open_net(argv[a]);
@@ -875,6 +985,8 @@ int main(int argc, char **argv)
 		ret = cmd_far("far", argc - a == 3 ? argv[a + 2] : "far?");
 	else if (!strcmp(argv[a + 1], "udp") && argc - a == 3)
 		ret = cmd_udp((unsigned)atoi(argv[a + 2]));
+	else if (!strcmp(argv[a + 1], "uso") && argc - a == 3)
+		ret = cmd_uso((unsigned)atoi(argv[a + 2]));
 	else if (!strcmp(argv[a + 1], "rss") && argc - a == 4)
 		ret = cmd_rss((unsigned)atoi(argv[a + 2]), (unsigned)atoi(argv[a + 3]));
 	else if (!strcmp(argv[a + 1], "tcp") && argc - a == 3)

@@ -6,10 +6,12 @@
 # the far side's own stack checks what our NIC sent). Several queue pairs carrying UDP at
 # once, each on its own thread; checksum offload both ways and the library's software
 # checksums; TCP segmentation sent (TSO) and coalesced frames received (GUEST_TSO), every
-# byte checked on both sides; `net serve --queues 4` answering the peer's TCP echo clients
+# byte checked on both sides; UDP segmentation (USO) where QEMU offers it (modern);
+# `net serve --queues 4` answering the peer's TCP echo clients
 # on several pairs; RSS with hash reports (QEMU's software RSS): each echo's hash
 # is our own Toeplitz hash of it and it arrives on the pair the table names.
 #vm: timeout 900
+#vm: platforms stock modern
 #vm: nic tap vt mac=52:54:00:00:07:01 queues=4 extra=rss=on,hash=on
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
@@ -47,8 +49,10 @@ caps=$(sed -n 's/^caps=//p' <<<"$info")
 for c in mq tx_csum rx_csum mrg_rxbuf tx_tso4 tx_tso6 rx_tso4 rx_tso6; do
 	grep -q "\(^\|,\)$c," <<<"$caps" || vv_die "tap: no $c in $caps"
 done
+uso=0
 if grep -q "tx_uso," <<<"$caps"; then
 	echo "USO offered by this QEMU"
+	uso=1
 else
 	echo "USO: not offered (QEMU 7.2 has no host_uso; it needs QEMU >= 8.2): skipped"
 fi
@@ -111,6 +115,17 @@ grep -q "^tcp sent 300000 echoed 300000 .* rx_coalesced 0 .* rx_bad 0 ok$" <<<"$
 vv_assert_eq "$(val "$out" offload tx_gso)" 0 "no segmentation requests without TSO"
 (( $(sed -n 's/.* rx_max_frame \([0-9]*\) .*/\1/p' <<<"$out") <= 1514 )) || vv_die "frame > MTU"
 echo "== TCP without segmentation ok"
+
+# --- UDP segmentation, where the device offers it (QEMU >= 8.2: the modern platform) ------
+if [ "$uso" = 1 ]; then
+	out=$(run --offload csum,uso "$bdf" uso 50)
+	grep -q "^uso requests 50 datagrams 400 echoed 400 bad 0$" <<<"$out" || vv_die "USO"
+	vv_assert_eq "$(val "$out" offload tx_gso)" 50 "USO requests"
+	vv_assert_eq "$(val "$out" offload tx_gso_segs)" 400 "USO segments"
+	vv_assert_eq "$(far_delta "$out" udp_csum_errors)" 0 "far side: UDP checksum errors (USO)"
+	(( $(far_delta "$out" udp_in) >= 400 )) || vv_die "far side got fewer than 400 datagrams"
+	echo "== USO: 50 requests cut into 400 datagrams, each echoed and checked"
+fi
 
 # --- RSS: the device hashes and steers; both checked frame by frame ----------------------
 info=$(run --pairs 4 --offload rss,hash "$bdf" info)
