@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # attach / info / raw I/O through the library / detach, checked against what the kernel's own
 # driver reads and writes; and every refusal: in use, 9p root, non-virtio, malformed, missing.
+#vm: platforms stock modern
 #vm: timeout 300
 #vm: topology rootbus rootport
 #vm: blk vblk0 serial=vvattach0 size=64M
