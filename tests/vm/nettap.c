@@ -436,18 +436,25 @@ static int cmd_uso(unsigned count)
 
 		if (sent < count && sent * USO_CHUNK - echoed < 4 * USO_CHUNK &&
 		    vv_net_buf_alloc(net, 0, b, 5) == 5) {
-			/* Headers and 8000 bytes of payload in 5 chained buffers. */
+			/* Headers and 8000 bytes of payload in as many chained buffers as it takes.
+			 */
 			uint32_t pos = 0, len = ETH_HLEN + IP_HLEN + l4len;
+			unsigned nb = 0;
 
-			for (unsigned i = 0; i < 5; i++) {
-				uint32_t take = len - pos < b[i]->room ? len - pos : b[i]->room;
+			while (pos < len && nb < 5) {
+				uint32_t take = len - pos < b[nb]->room ? len - pos : b[nb]->room;
 
-				b[i]->len = take;
-				b[i]->next = i < 4 ? b[i + 1] : NULL;
+				b[nb]->len = take;
+				b[nb]->next = NULL;
+				if (nb)
+					b[nb - 1]->next = b[nb];
 				pos += take;
+				nb++;
 			}
 			if (pos != len)
 				die("USO request does not fit 5 buffers", E2BIG);
+			for (unsigned i = nb; i < 5; i++)
+				vv_net_buf_free(b[i]);
 			/* Written through a flat copy, then spread over the buffers. */
 			eth_ip(lin, 17, l4len, (uint16_t)sent);
 			put16(lin + 34, UDP_BASE);
@@ -465,7 +472,7 @@ static int cmd_uso(unsigned count)
 			/* The pseudo-header sum over the whole request, as for TSO. */
 			put16(lin + 40, fold(pseudo(MY_IP, FAR_IP, 17, l4len)));
 			pos = 0;
-			for (unsigned i = 0; i < 5; i++) {
+			for (unsigned i = 0; i < nb; i++) {
 				memcpy(b[i]->data, lin + pos, b[i]->len);
 				pos += b[i]->len;
 			}
