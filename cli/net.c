@@ -24,7 +24,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s net serve DEVICE --ip ADDR/PREFIX [--gw ADDR] [--poll-us N]\n"
-		"                         [--pidfile FILE]\n"
+		"                         [--queues N] [--pidfile FILE]\n"
 		"\n"
 		"Run a userspace TCP/IP stack (lwIP) on an attached virtio-net function: it\n"
 		"answers ARP and ping, echoes TCP on port 7 and serves a status page (counters,\n"
@@ -36,6 +36,9 @@ static void usage(FILE *out)
 		"  --gw ADDR         default gateway\n"
 		"  --poll-us N       keep polling N microseconds after the last frame before\n"
 		"                    sleeping on the interrupt (default %d; 0: interrupts only)\n"
+		"  --queues N        receive on N queue pairs (1 to 8, default 1; needs MQ):\n"
+		"                    the device spreads flows over them, replies leave on the\n"
+		"                    pair their flow came in on\n"
 		"  --pidfile FILE    write our pid to FILE while serving\n"
 		"  -v, --verbose     log what the library does\n"
 		"  -h, --help        show this help\n"
@@ -96,6 +99,7 @@ static int net_serve(int argc, char **argv)
 		{"ip", required_argument, NULL, 'i'},
 		{"gw", required_argument, NULL, 'g'},
 		{"poll-us", required_argument, NULL, 'p'},
+		{"queues", required_argument, NULL, 'q'},
 		{"pidfile", required_argument, NULL, OPT_PIDFILE},
 		CLI_OPT_VERBOSE,
 		{"help", no_argument, NULL, 'h'},
@@ -146,6 +150,16 @@ static int net_serve(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			so.poll_us = (unsigned)v;
+			break;
+		case 'q':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 1 || v > 8) {
+				cli_err("net serve: --queues wants 1 to 8, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			so.queues = (unsigned)v;
+			no.max_queue_pairs = (unsigned)v;
 			break;
 		case OPT_PIDFILE:
 			pidfile = optarg;
@@ -204,6 +218,16 @@ static int net_serve(int argc, char **argv)
 	}
 	/* Filter on our address (broadcasts still come); a device without CTRL_RX cannot. */
 	vv_net_set_promisc(net, false);
+	if (so.queues > 1 && (so.queues > vv_net_get_info(net)->queue_pairs ||
+			      (ret = vv_net_set_queue_pairs(net, so.queues)))) {
+		cli_err("%s: cannot receive on %u queue pairs: the device has %u%s", bdf, so.queues,
+			vv_net_get_info(net)->max_queue_pairs,
+			ret ? " and refused the request" : "");
+		vv_net_close(net);
+		close(sfd);
+		svc_pidfile_remove(pidfile);
+		return EXIT_FAIL;
+	}
 	so.name = bdf;
 	rc = (struct ready_ctx){.bdf = bdf, .cidr = cidr, .net = net};
 	/* `virtio-vfio status` reads the counters through a socket while we serve. */

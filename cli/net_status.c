@@ -49,6 +49,19 @@ static void render(struct json *j, void *ctx)
 	json_kv_int(j, "bufs_free", s.bufs_free);
 	json_kv_int(j, "resets", lost);
 	json_kv_str(j, "state", lost ? "lost" : "ok");
+	/* Each prepared queue pair's frames: which pairs carry the traffic. */
+	json_key(j, "pairs");
+	json_arr_begin(j);
+	for (unsigned q = 0; q < info->queue_pairs; q++) {
+		struct vv_net_stats ps;
+
+		vv_net_get_stats(ns->net, q, &ps);
+		json_obj_begin(j);
+		json_kv_int(j, "rx_packets", (int64_t)ps.rx_packets);
+		json_kv_int(j, "tx_packets", (int64_t)ps.tx_packets);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 	json_obj_end(j);
 	json_arr_end(j);
 }

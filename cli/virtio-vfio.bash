@@ -110,8 +110,8 @@ _virtio_vfio() {
 		esac
 		;;
 	"net serve")
-		opts="--ip --gw --poll-us"
-		case $prev in --ip | --gw | --poll-us) return ;; esac
+		opts="--ip --gw --poll-us --queues"
+		case $prev in --ip | --gw | --poll-us | --queues) return ;; esac
 		;;
 	*) return ;;
 	esac

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <semaphore.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #define LOOK_US		10000 /* while busy, look at the other events this often */
 #define LINK_POLL_US	500000
 #define POLL_MODE_SLEEP 1 /* ms: a device without MSI-X is polled this often when idle */
+#define MAX_QUEUES	8
 
 /*
  * Copy-break: a frame of up to this many bytes is copied into private memory and its DMA
@@ -104,6 +106,12 @@ static struct {
 	struct vv_net_buf *txq[BURST];
 	unsigned ntx;
 	bool batching;
+	/*
+	 * Queue pairs: each received on; a batch's replies leave on its pair (so a tap's flow
+	 * steering, which follows where a flow was last sent from, keeps each flow on one
+	 * pair), everything else (lwIP's timers) on pair 0. All under the core lock.
+	 */
+	unsigned pairs, tx_q;
 	unsigned rx_unhanded; /* frames of the current batch not yet given to lwIP */
 	/* What lwIP holds of received frames (all under the core lock). */
 	unsigned rx_dma;      /* DMA buffers */
@@ -129,7 +137,7 @@ static void flush_tx(void)
 	unsigned done = 0, tries = 0;
 
 	while (done < S.ntx) {
-		int n = vv_net_tx_burst(S.net, 0, S.txq + done, S.ntx - done);
+		int n = vv_net_tx_burst(S.net, S.tx_q, S.txq + done, S.ntx - done);
 
 		if (n < 0)
 			break;
@@ -157,12 +165,12 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
 		cnt_add(tx_dropped, 1);
 		return ERR_BUF;
 	}
-	if (vv_net_buf_alloc(S.net, 0, &b, 1) != 1) {
+	if (vv_net_buf_alloc(S.net, S.tx_q, &b, 1) != 1) {
 		/* Frames the device finished are the pool's again once reclaimed. */
 		if (S.ntx)
 			flush_tx();
-		vv_net_tx_reclaim(S.net, 0);
-		if (vv_net_buf_alloc(S.net, 0, &b, 1) != 1) {
+		vv_net_tx_reclaim(S.net, S.tx_q);
+		if (vv_net_buf_alloc(S.net, S.tx_q, &b, 1) != 1) {
 			cnt_add(tx_dropped, 1);
 			return ERR_MEM;
 		}
@@ -320,14 +328,18 @@ static void bound_ooseq(void)
 		S.rc.ooseq_trims += guard_trim_ooseq(0);
 }
 
-/* One receive burst into lwIP, replies sent together; returns frames received or -EIO. */
-static int rx_batch(void)
+/*
+ * One receive burst of pair @q into lwIP, replies sent together on @q; returns frames
+ * received or -EIO.
+ */
+static int rx_batch(unsigned q)
 {
 	struct vv_net_buf *f[BURST];
 	int n;
 
 	LOCK_TCPIP_CORE();
-	n = vv_net_rx_burst(S.net, 0, f, BURST);
+	n = vv_net_rx_burst(S.net, q, f, BURST);
+	S.tx_q = q;
 	S.batching = true;
 	for (int i = 0; i < n; i++) {
 		struct pbuf *p = wrap(f[i]);
@@ -344,7 +356,8 @@ static int rx_batch(void)
 	S.batching = false;
 	if (S.ntx)
 		flush_tx();
-	vv_net_tx_reclaim(S.net, 0);
+	vv_net_tx_reclaim(S.net, q);
+	S.tx_q = 0;
 	UNLOCK_TCPIP_CORE();
 	if (n > 0)
 		cnt_add(batches, 1);
@@ -372,7 +385,7 @@ static void link_check(void)
 
 /* --- the driver thread ------------------------------------------------------------ */
 
-enum { EV_STOP = 1, EV_RX, EV_CONFIG, EV_REMOVE };
+enum { EV_STOP = 1, EV_CONFIG, EV_REMOVE, EV_RX }; /* EV_RX + pair */
 
 static void drain_eventfd(int fd)
 {
@@ -386,14 +399,33 @@ static int add_fd(int ep, int fd, uint32_t tag)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
 
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+	/* Pairs that share a vector share its eventfd: once in the set is enough. */
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) && errno != EEXIST ? -errno : 0;
+}
+
+/* Asks for receive interrupts on every pair: false when frames arrived meanwhile. */
+static bool rx_enable_notify(void)
+{
+	for (unsigned q = 0; q < S.pairs; q++)
+		if (!vv_net_rx_enable_notify(S.net, q)) {
+			for (unsigned k = 0; k <= q; k++)
+				vv_net_rx_disable_notify(S.net, k);
+			return false;
+		}
+	return true;
+}
+
+static void rx_disable_notify(void)
+{
+	for (unsigned q = 0; q < S.pairs; q++)
+		vv_net_rx_disable_notify(S.net, q);
 }
 
 /*
  * Waits up to @ms (0: just looks) for the eventfds and the stop fd, and handles what came.
  * Returns 1 to stop, 0 to go on, -errno.
  */
-static int wait_events(int ep, int ms, int rx_fd, int cfg_fd)
+static int wait_events(int ep, int ms, int cfg_fd)
 {
 	struct epoll_event ev[4];
 	int n = epoll_wait(ep, ev, 4, ms), stop = 0;
@@ -405,11 +437,6 @@ static int wait_events(int ep, int ms, int rx_fd, int cfg_fd)
 		case EV_STOP:
 			stop = 1;
 			break;
-		case EV_RX:
-			drain_eventfd(rx_fd);
-			if (cfg_fd == rx_fd)
-				link_check();
-			break;
 		case EV_CONFIG:
 			drain_eventfd(cfg_fd);
 			link_check();
@@ -419,6 +446,14 @@ static int wait_events(int ep, int ms, int rx_fd, int cfg_fd)
 			fprintf(stderr, "%s: the device is being removed\n", S.o.name);
 			vv_device_abort(vv_net_device(S.net));
 			return -ENODEV;
+		default: { /* EV_RX + pair */
+			int fd = vv_net_rx_eventfd(S.net, ev[i].data.u32 - EV_RX);
+
+			drain_eventfd(fd);
+			if (cfg_fd == fd)
+				link_check();
+			break;
+		}
 		}
 	}
 	return stop;
@@ -440,18 +475,24 @@ static int drive(int stop_fd)
 	if (ep < 0)
 		return -errno;
 	ret = add_fd(ep, stop_fd, EV_STOP);
-	if (!ret && irq)
-		ret = add_fd(ep, rx_fd, EV_RX);
+	for (unsigned q = 0; !ret && irq && q < S.pairs; q++)
+		ret = add_fd(ep, vv_net_rx_eventfd(S.net, q), EV_RX + q);
 	/* With a single vector the config eventfd is the queue's: EV_RX also checks the link. */
 	if (!ret && cfg_fd >= 0 && cfg_fd != rx_fd)
 		ret = add_fd(ep, cfg_fd, EV_CONFIG);
 	if (!ret && vv_device_removal_eventfd(vv_net_device(S.net)) >= 0)
 		ret = add_fd(ep, vv_device_removal_eventfd(vv_net_device(S.net)), EV_REMOVE);
 	if (irq)
-		vv_net_rx_disable_notify(S.net, 0);
+		rx_disable_notify();
 	while (!ret) {
 		uint64_t t;
-		int n = rx_batch();
+		int n = 0;
+
+		for (unsigned q = 0; q < S.pairs && n >= 0; q++) {
+			int k = rx_batch(q);
+
+			n = k < 0 ? k : n + k;
+		}
 
 		if (n < 0) {
 			fprintf(stderr, "%s: receive queue broken: %s\n", S.o.name, strerror(-n));
@@ -462,7 +503,7 @@ static int drive(int stop_fd)
 		if (t - last_look > LOOK_US) {
 			/* Busy: a stop or a link change must not wait for the traffic to end. */
 			last_look = t;
-			ret = wait_events(ep, 0, rx_fd, cfg_fd);
+			ret = wait_events(ep, 0, cfg_fd);
 			if (ret)
 				break;
 		}
@@ -478,14 +519,12 @@ static int drive(int stop_fd)
 			cnt_add(busy_polls, 1);
 			continue;
 		}
-		if (irq && !vv_net_rx_enable_notify(S.net, 0)) {
-			vv_net_rx_disable_notify(S.net, 0);
+		if (irq && !rx_enable_notify())
 			continue;
-		}
 		cnt_add(sleeps, 1);
-		ret = wait_events(ep, irq ? -1 : POLL_MODE_SLEEP, rx_fd, cfg_fd);
+		ret = wait_events(ep, irq ? -1 : POLL_MODE_SLEEP, cfg_fd);
 		if (irq)
-			vv_net_rx_disable_notify(S.net, 0);
+			rx_disable_notify();
 		last = last_look = now_ns() / NSEC_PER_USEC;
 	}
 	close(ep);
@@ -525,7 +564,9 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	S.o = *o;
 	S.room = info->buf_size;
 	S.started = time(NULL);
-	if (info->buf_size < 1514 || info->bufs_per_pair == 0)
+	S.pairs = o->queues ? o->queues : 1;
+	if (info->buf_size < 1514 || info->bufs_per_pair == 0 || S.pairs > info->queue_pairs ||
+	    S.pairs > MAX_QUEUES)
 		return -EINVAL;
 	/*
 	 * lwIP keeps received payload in DMA buffers only up to half of what the pool has beyond
@@ -576,6 +617,22 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 	return ret;
 }
 
+/* snprintf() at @buf; returns the bytes added, at most @len - 1. */
+static size_t appendf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!len)
+		return 0;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return 0;
+	return (size_t)n < len ? (size_t)n : len - 1;
+}
+
 size_t netstack_status(char *buf, size_t len)
 {
 	struct vv_net_stats s;
@@ -586,8 +643,9 @@ size_t netstack_status(char *buf, size_t len)
 	size_t used;
 	int n;
 
-	/* Under the core lock the transmit queue is ours: count what is really in flight. */
-	vv_net_tx_reclaim(S.net, 0);
+	/* Under the core lock the transmit queues are ours: count what is really in flight. */
+	for (unsigned q = 0; q < S.pairs; q++)
+		vv_net_tx_reclaim(S.net, q);
 	vv_net_get_stats(S.net, VV_NET_ALL_PAIRS, &s);
 	vv_net_mac(S.net, mac);
 	ip4addr_ntoa_r(&a, ip, sizeof(ip));
@@ -642,6 +700,16 @@ size_t netstack_status(char *buf, size_t len)
 	if (n < 0)
 		return 0;
 	used = (size_t)n < len ? (size_t)n : len - 1;
+	/* Each pair's share: "pairs N", then "pair_Q_rx_packets", "pair_Q_tx_packets". */
+	used += appendf(buf + used, len - used, "pairs %u\n", S.pairs);
+	for (unsigned q = 0; q < S.pairs; q++) {
+		struct vv_net_stats ps;
+
+		vv_net_get_stats(S.net, q, &ps);
+		used += appendf(buf + used, len - used,
+				"pair_%u_rx_packets %" PRIu64 "\npair_%u_tx_packets %" PRIu64 "\n",
+				q, ps.rx_packets, q, ps.tx_packets);
+	}
 	used += apps_status(buf + used, len - used);
 	used += guard_status(buf + used, len - used);
 	return used;

@@ -26,6 +26,7 @@ struct vv_net;
 struct netstack_opts {
 	uint32_t addr, mask, gw; /* IPv4, network byte order; gw 0 for none */
 	unsigned poll_us;	 /* keep polling this long after the last frame, then sleep */
+	unsigned queues;	 /* queue pairs the device receives on (0: 1), all polled */
 	const char *name;	 /* the device, for the status page and messages */
 };
 

@@ -48,6 +48,19 @@ struct vv_device;
 /* Offloads an application may ask for in vv_net_opts.offloads. */
 #define VV_NET_OFFLOAD_TX_CSUM (1u << 0) /* the device fills in partial checksums (CSUM) */
 #define VV_NET_OFFLOAD_RX_CSUM (1u << 1) /* the device may skip checksums (GUEST_CSUM) */
+/*
+ * Segmentation offloads (since 0.4). Send: the device cuts a frame of up to 64 KiB into
+ * segments (vv_net_buf.gso_type, gso_size); they imply TX_CSUM. Receive: the device may
+ * hand over coalesced frames of up to 64 KiB, several segments' payload behind one set of
+ * headers; they imply RX_CSUM and need MRG_RXBUF (declined without it).
+ */
+#define VV_NET_OFFLOAD_TX_TSO  (1u << 2) /* TCP segmentation (HOST_TSO4, HOST_TSO6) */
+#define VV_NET_OFFLOAD_TX_USO  (1u << 3) /* UDP segmentation (HOST_USO) */
+#define VV_NET_OFFLOAD_RX_TSO  (1u << 4) /* coalesced TCP received (GUEST_TSO4, GUEST_TSO6) */
+#define VV_NET_OFFLOAD_RX_USO  (1u << 5) /* coalesced UDP received (GUEST_USO4, GUEST_USO6) */
+/* Receive-side scaling (since 0.4): the device's hash of each frame, and steering by it. */
+#define VV_NET_OFFLOAD_RX_HASH (1u << 6) /* each frame carries its hash (HASH_REPORT) */
+#define VV_NET_OFFLOAD_RSS     (1u << 7) /* flows steered to pairs by vv_net_set_rss() (RSS) */
 
 /* Options of vv_net_open(). Zero-initialize, then set what matters; 0 means the default. */
 struct vv_net_opts {
@@ -60,16 +73,24 @@ struct vv_net_opts {
 };
 
 /* Capabilities, in vv_net_info.caps. */
-#define VV_NET_CAP_LINK_STATUS (1u << 0) /* STATUS: link changes are reported */
-#define VV_NET_CAP_MTU	       (1u << 1) /* MTU: the device gives its maximum MTU */
-#define VV_NET_CAP_CTRL	       (1u << 2) /* CTRL_VQ: a control queue */
-#define VV_NET_CAP_PROMISC     (1u << 3) /* CTRL_RX: promiscuous mode can be switched */
-#define VV_NET_CAP_ALLMULTI    (1u << 4) /* CTRL_RX: all-multicast mode can be switched */
-#define VV_NET_CAP_SET_MAC     (1u << 5) /* CTRL_MAC_ADDR: the MAC address can be changed */
-#define VV_NET_CAP_MQ	       (1u << 6) /* MQ: queue pairs can be selected */
-#define VV_NET_CAP_TX_CSUM     (1u << 7) /* CSUM negotiated: partial checksums offloaded */
-#define VV_NET_CAP_RX_CSUM     (1u << 8) /* GUEST_CSUM negotiated */
-#define VV_NET_CAP_MRG_RXBUF   (1u << 9) /* MRG_RXBUF: a frame may span several buffers */
+#define VV_NET_CAP_LINK_STATUS (1u << 0)  /* STATUS: link changes are reported */
+#define VV_NET_CAP_MTU	       (1u << 1)  /* MTU: the device gives its maximum MTU */
+#define VV_NET_CAP_CTRL	       (1u << 2)  /* CTRL_VQ: a control queue */
+#define VV_NET_CAP_PROMISC     (1u << 3)  /* CTRL_RX: promiscuous mode can be switched */
+#define VV_NET_CAP_ALLMULTI    (1u << 4)  /* CTRL_RX: all-multicast mode can be switched */
+#define VV_NET_CAP_SET_MAC     (1u << 5)  /* CTRL_MAC_ADDR: the MAC address can be changed */
+#define VV_NET_CAP_MQ	       (1u << 6)  /* MQ: queue pairs can be selected */
+#define VV_NET_CAP_TX_CSUM     (1u << 7)  /* CSUM negotiated: partial checksums offloaded */
+#define VV_NET_CAP_RX_CSUM     (1u << 8)  /* GUEST_CSUM negotiated */
+#define VV_NET_CAP_MRG_RXBUF   (1u << 9)  /* MRG_RXBUF: a frame may span several buffers */
+#define VV_NET_CAP_TX_TSO4     (1u << 10) /* HOST_TSO4: VV_NET_GSO_TCPV4 may be sent */
+#define VV_NET_CAP_TX_TSO6     (1u << 11) /* HOST_TSO6: VV_NET_GSO_TCPV6 may be sent */
+#define VV_NET_CAP_TX_USO      (1u << 12) /* HOST_USO: VV_NET_GSO_UDP_L4 may be sent */
+#define VV_NET_CAP_RX_TSO4     (1u << 13) /* GUEST_TSO4: coalesced TCP/IPv4 may arrive */
+#define VV_NET_CAP_RX_TSO6     (1u << 14) /* GUEST_TSO6: coalesced TCP/IPv6 may arrive */
+#define VV_NET_CAP_RX_USO      (1u << 15) /* GUEST_USO4/6: coalesced UDP may arrive */
+#define VV_NET_CAP_RX_HASH     (1u << 16) /* HASH_REPORT: vv_net_buf.hash, hash_type */
+#define VV_NET_CAP_RSS	       (1u << 17) /* RSS: vv_net_set_rss() steers */
 
 /* What the device offers and what vv_net_open() set up. */
 struct vv_net_info {
@@ -84,15 +105,61 @@ struct vv_net_info {
 	uint32_t bufs_per_pair; /* buffers in each pair's pool */
 	uint32_t caps;		/* VV_NET_CAP_* */
 	uint64_t features;	/* the negotiated virtio feature bits */
+	/* Since 0.4, with VV_NET_CAP_RSS or VV_NET_CAP_RX_HASH (else 0): vv_net_set_rss() limits.
+	 */
+	uint32_t rss_hash_types; /* VV_NET_RSS_HASH_* the device can compute */
+	uint16_t rss_table_max;	 /* indirection table entries (0 without RSS) */
+	uint8_t rss_key_max;	 /* bytes of hash key */
 };
 
 /*
  * Buffer flags, vv_net_buf.flags. CSUM_VALID (receive): the L4 checksum is known good, from
  * the device (DATA_VALID) or completed by the library (NEEDS_CSUM). CSUM_PARTIAL (send):
- * fill in the checksum at csum_start + csum_offset, by the device or the library.
+ * fill in the checksum at csum_start + csum_offset, by the device or the library. A
+ * coalesced frame (receive, gso_type set) carries both: its data is valid and its checksum
+ * field holds the pseudo-header sum, as for a frame to send, so it can be sent on as it is.
  */
 #define VV_NET_BUF_F_CSUM_VALID	  (1u << 0)
 #define VV_NET_BUF_F_CSUM_PARTIAL (1u << 1)
+
+/*
+ * Segmentation, vv_net_buf.gso_type (virtio 1.2 section 5.1.6.2, VIRTIO_NET_HDR_GSO_*).
+ * Send: the frame is one set of headers and up to 64 KiB of payload that the device cuts
+ * into segments of gso_size payload bytes, each with the headers replicated and fixed up
+ * (lengths, IP ids, TCP sequence numbers and flags, checksums). Receive: a coalesced frame,
+ * the payload of segments of gso_size bytes (the last may be shorter) behind one set of
+ * headers. Like DPDK's RTE_MBUF_F_TX_TCP_SEG / tso_segsz and RTE_MBUF_F_RX_LRO.
+ */
+#define VV_NET_GSO_NONE		  0
+#define VV_NET_GSO_TCPV4	  1 /* TCP over IPv4: VV_NET_CAP_TX_TSO4 / VV_NET_CAP_RX_TSO4 */
+#define VV_NET_GSO_TCPV6	  2 /* TCP over IPv6: VV_NET_CAP_TX_TSO6 / VV_NET_CAP_RX_TSO6 */
+#define VV_NET_GSO_UDP_L4	  3 /* UDP (USO), either IP version: VV_NET_CAP_TX_USO / _RX_USO */
+
+/*
+ * What a received frame's hash covers, vv_net_buf.hash_type (VIRTIO_NET_HASH_REPORT_*,
+ * section 5.1.6.4.3.4; like DPDK's RTE_MBUF_F_RX_RSS_HASH with the packet type).
+ */
+#define VV_NET_HASH_NONE	  0 /* no hash */
+#define VV_NET_HASH_IPV4	  1
+#define VV_NET_HASH_TCPV4	  2
+#define VV_NET_HASH_UDPV4	  3
+#define VV_NET_HASH_IPV6	  4
+#define VV_NET_HASH_TCPV6	  5
+#define VV_NET_HASH_UDPV6	  6
+#define VV_NET_HASH_IPV6_EX	  7
+#define VV_NET_HASH_TCPV6_EX	  8
+#define VV_NET_HASH_UDPV6_EX	  9
+
+/* What the hash is computed over, vv_net_rss.hash_types (VIRTIO_NET_RSS_HASH_TYPE_*). */
+#define VV_NET_RSS_HASH_IPV4	  (1u << 0) /* addresses */
+#define VV_NET_RSS_HASH_TCPV4	  (1u << 1) /* addresses and ports */
+#define VV_NET_RSS_HASH_UDPV4	  (1u << 2)
+#define VV_NET_RSS_HASH_IPV6	  (1u << 3)
+#define VV_NET_RSS_HASH_TCPV6	  (1u << 4)
+#define VV_NET_RSS_HASH_UDPV6	  (1u << 5)
+#define VV_NET_RSS_HASH_IP_EX	  (1u << 6)
+#define VV_NET_RSS_HASH_TCP_EX	  (1u << 7)
+#define VV_NET_RSS_HASH_UDP_EX	  (1u << 8)
 
 /*
  * One buffer of a pool: one segment of a frame. The library owns the memory; the fields are
@@ -106,7 +173,14 @@ struct vv_net_info {
  * queue) and len; for a checksum to fill in, VV_NET_BUF_F_CSUM_PARTIAL with csum_start
  * (from the frame's first byte) and csum_offset (from csum_start), the checksum field
  * holding the pseudo-header sum, as for Linux's CHECKSUM_PARTIAL. Segments of other buffers
- * may be chained with next; the whole chain is sent and then freed.
+ * may be chained with next; the whole chain is sent and then freed. To have the device
+ * segment the frame, also set gso_type, gso_size and (or leave 0 to have it read from the
+ * frame) hdr_len; the frame may then be up to 64 KiB (IP's limit) and CSUM_PARTIAL is
+ * required, at the L4 checksum, whose field holds the pseudo-header sum over the whole
+ * frame's L4 length, as Linux does (the device adjusts it for each segment; DPDK's
+ * convention leaves the length out: add it).
+ *
+ * The fields after priv appeared in 0.4; the application never allocates this structure.
  */
 struct vv_net_buf {
 	uint8_t *data;		 /* the segment's first byte */
@@ -118,6 +192,23 @@ struct vv_net_buf {
 	uint16_t csum_offset;	 /* with VV_NET_BUF_F_CSUM_PARTIAL */
 	struct vv_net_buf *next; /* next segment of the same frame, or NULL */
 	void *priv;		 /* vv_net_opts.buf_priv_size bytes for the application, or NULL */
+	uint16_t gso_size;	 /* payload bytes per segment (the MSS) with gso_type */
+	uint16_t hdr_len;  /* with gso_type: bytes of headers before the payload (send: 0 = find) */
+	uint8_t gso_type;  /* VV_NET_GSO_*; first segment only */
+	uint8_t hash_type; /* RX with VV_NET_CAP_RX_HASH: VV_NET_HASH_* */
+	uint32_t hash;	   /* RX: the device's Toeplitz hash, with hash_type */
+};
+
+/*
+ * Offload counters of vv_net_get_offload_stats() (since 0.4): what was segmented and
+ * coalesced, and what a device's header made the library drop.
+ */
+struct vv_net_offload_stats {
+	uint64_t tx_gso;      /* frames sent for the device to segment */
+	uint64_t tx_gso_segs; /* the segments they make */
+	uint64_t rx_gso;      /* coalesced frames received */
+	uint64_t rx_gso_segs; /* the segments they stand for */
+	uint64_t rx_bad_hdr;  /* frames dropped for an offload header that broke the rules */
 };
 
 /* Counters of vv_net_get_stats(). Buffer counts are a snapshot at the time of the call. */
@@ -149,7 +240,9 @@ struct vv_net_stats {
  * @ret_net: set on success.
  *
  * Negotiates MAC, STATUS, MTU, MRG_RXBUF, CTRL_VQ, CTRL_RX, CTRL_MAC_ADDR and MQ where the
- * device offers them, and CSUM / GUEST_CSUM only when @opts asks. Takes the device's MAC
+ * device offers them, and the offloads (CSUM, GUEST_CSUM, HOST_TSO4/6, HOST_USO,
+ * GUEST_TSO4/6, GUEST_USO4/6) only when @opts asks and the device offers them (see
+ * vv_net_info.caps for what was agreed). Takes the device's MAC
  * address, or makes up a random locally administered one and tells the device if it can
  * (CTRL_MAC_ADDR). Fills the receive rings; one queue pair is active.
  *
@@ -342,7 +435,8 @@ int vv_net_config_eventfd(const struct vv_net *net);
  *
  * Each frame now belongs to the caller until vv_net_buf_free() (or vv_net_tx_burst()).
  * The device's header is checked before anything is used: a frame with an offload it was
- * not allowed to use, or a bad checksum position, is dropped and counted; a header that
+ * not allowed to use, or a bad checksum position, is dropped and counted (a coalesced frame
+ * whose gso_size, hdr_len or checksum position do not fit it, too); a header that
  * breaks the protocol (a buffer count beyond what was posted, a buffer shorter than the
  * header) marks the queue broken.
  *
@@ -402,13 +496,17 @@ void vv_net_buf_free(struct vv_net_buf *buf);
  *
  * Completed frames are reclaimed first. The virtio-net header goes into each buffer's
  * headroom; VV_NET_BUF_F_CSUM_PARTIAL is offloaded with VV_NET_CAP_TX_CSUM and filled in
- * by the library otherwise. One notification covers the burst.
+ * by the library otherwise; a segmentation request (gso_type) goes to the device, which
+ * must have agreed to it. One notification covers the burst.
  *
  * Context: does not block; the thread that drives transmit queue @q.
  * Return: frames sent, a prefix of @bufs (fewer than @n when the ring is full: reclaim or
  * wait on vv_net_tx_eventfd()); -EINVAL if @bufs[0] is malformed (shorter than an Ethernet
  * header, longer than the MTU allows, segments outside their buffers, a checksum position
- * outside the frame, a buffer of another device) or @q is bad; -EIO if the queue is broken.
+ * outside the frame, a buffer of another device; with gso_type: no CSUM_PARTIAL, a
+ * gso_size of 0 or whose segments would exceed the MTU, headers past the frame, more than
+ * 64 KiB) or @q is bad; -EOPNOTSUPP if @bufs[0] asks for a segmentation the device did not
+ * agree to (VV_NET_CAP_TX_TSO4, _TSO6, _USO); -EIO if the queue is broken.
  */
 int vv_net_tx_burst(struct vv_net *net, unsigned q, struct vv_net_buf **bufs, unsigned n);
 
@@ -452,6 +550,50 @@ void vv_net_tx_disable_notify(struct vv_net *net, unsigned q);
  * Return: 0; -EINVAL for a bad @q.
  */
 int vv_net_get_stats(struct vv_net *net, unsigned q, struct vv_net_stats *ret_stats);
+
+/*
+ * Receive-side scaling, for vv_net_set_rss(): the hash the device computes (Toeplitz over
+ * what hash_types name, with key) and, with RSS, the queue pair of each hash: entry
+ * (hash & (table_len - 1)) of table.
+ */
+struct vv_net_rss {
+	uint32_t hash_types;   /* VV_NET_RSS_HASH_*, within vv_net_info.rss_hash_types */
+	const uint8_t *key;    /* key_len bytes (40 for the usual Toeplitz key) */
+	unsigned key_len;      /* up to vv_net_info.rss_key_max */
+	const uint16_t *table; /* queue pairs, each below vv_net_queue_pairs() (RSS only) */
+	unsigned table_len;    /* a power of 2, up to vv_net_info.rss_table_max (RSS only) */
+};
+
+/**
+ * vv_net_set_rss() - configure the receive hash, and with RSS the steering by it.
+ * @net: the driver.
+ * @rss: what to hash, the key and (with VV_NET_CAP_RSS) the indirection table.
+ *
+ * With VV_NET_CAP_RSS the device steers each frame to the pair the table names for its hash
+ * (VIRTIO_NET_CTRL_MQ_RSS_CONFIG; frames no hash type covers go to table[0]'s pair), and
+ * with VV_NET_CAP_RX_HASH reports the hash in vv_net_buf.hash and hash_type. With only
+ * VV_NET_CAP_RX_HASH the hash is reported and steering is left as it was
+ * (VIRTIO_NET_CTRL_MQ_HASH_CONFIG; the table is ignored). vv_net_set_queue_pairs()
+ * afterwards ends the steering (5.1.6.5.6.4).
+ *
+ * Context: as vv_net_set_promisc().
+ * Return: 0; -EOPNOTSUPP without VV_NET_CAP_RSS and VV_NET_CAP_RX_HASH; -EINVAL for hash
+ * types the device lacks, a key too long, a table whose length is not a power of 2 or past
+ * the maximum, an entry past the active pairs; -EIO, -ETIMEDOUT as vv_net_set_promisc().
+ */
+int vv_net_set_rss(struct vv_net *net, const struct vv_net_rss *rss);
+
+/**
+ * vv_net_get_offload_stats() - segmentation counters of one queue pair, or of all.
+ * @net: the driver.
+ * @q: queue pair, or VV_NET_ALL_PAIRS.
+ * @ret_stats: set on success.
+ *
+ * Context: any thread; as vv_net_get_stats().
+ * Return: 0; -EINVAL for a bad @q.
+ */
+int vv_net_get_offload_stats(struct vv_net *net, unsigned q,
+			     struct vv_net_offload_stats *ret_stats);
 
 #ifdef __cplusplus
 }

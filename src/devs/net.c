@@ -29,6 +29,10 @@
 #define CTRL_RING     64
 #define MAX_RING      32768
 #define MAX_PRIV_SIZE 4096
+#define KNOWN_OFFLOADS                                                             \
+	(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM | VV_NET_OFFLOAD_TX_TSO | \
+	 VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO | VV_NET_OFFLOAD_RX_USO |   \
+	 VV_NET_OFFLOAD_RX_HASH | VV_NET_OFFLOAD_RSS)
 
 struct net_pair {
 	struct net_pool pool;
@@ -46,6 +50,7 @@ struct vv_net {
 	struct net_pair *pairs; /* info.queue_pairs of them */
 	struct net_ctrl ctrl;
 	struct vv_dma_buf ctrl_mem;
+	struct net_cfgvals cfg; /* the device's configuration at open: RSS limits */
 	bool has_ctrl;
 	pthread_mutex_t lock; /* control state: mac, link, active pairs */
 	uint8_t mac[6];
@@ -83,8 +88,7 @@ static int check_opts(const struct vv_net_opts *o)
 		if (rings[i] && (rings[i] > MAX_RING || (rings[i] & (rings[i] - 1))))
 			return -EINVAL;
 	if (o->max_queue_pairs > NET_MAX_PAIRS || o->extra_bufs > 65536 ||
-	    o->buf_priv_size > MAX_PRIV_SIZE ||
-	    (o->offloads & ~(VV_NET_OFFLOAD_TX_CSUM | VV_NET_OFFLOAD_RX_CSUM)))
+	    o->buf_priv_size > MAX_PRIV_SIZE || (o->offloads & ~KNOWN_OFFLOADS))
 		return -EINVAL;
 	return 0;
 }
@@ -94,6 +98,7 @@ static int negotiate(struct vv_net *n, const struct vv_net_opts *o)
 {
 	struct virtio_net_config c;
 	uint64_t offered = vv_device_features_offered(n->dev), wanted, got, declined;
+	unsigned dev_queues, pairs;
 	size_t len;
 	int ret;
 
@@ -101,8 +106,20 @@ static int negotiate(struct vv_net *n, const struct vv_net_opts *o)
 	ret = read_config(n, &c, &len);
 	if (ret)
 		return ret;
+	/*
+	 * The queue count read now may be a previous driver's: QEMU's virtio-net has the queues
+	 * of MQ only while MQ is negotiated. Take the count MQ's pairs need as there, and check
+	 * the real one after FEATURES_OK (setup_queues()), as Linux does (find_vqs).
+	 */
+	dev_queues = vv_device_num_queues(n->dev);
+	pairs = len >= offsetof(struct virtio_net_config, max_virtqueue_pairs) + 2
+			? le16toh(c.max_virtqueue_pairs)
+			: 0;
+	if ((offered & NET_F(VIRTIO_NET_F_MQ)) && pairs <= NET_MAX_PAIRS &&
+	    2 * pairs + 1 > dev_queues)
+		dev_queues = 2 * pairs + 1;
 	wanted = net_sanitize_features(offered, net_wanted_features(o->offloads), &c, len,
-				       vv_device_num_queues(n->dev));
+				       dev_queues);
 	declined = offered & net_wanted_features(o->offloads) & ~wanted;
 	if (declined)
 		log_info("%s: declined offered features 0x%llx (config or queues do not fit)",
@@ -144,6 +161,10 @@ static int apply_config(struct vv_net *n)
 	n->info.max_queue_pairs = v.max_pairs;
 	n->link_up = v.link_up;
 	n->info.caps = net_caps(n->info.features);
+	n->info.rss_hash_types = v.rss_hash_types;
+	n->info.rss_table_max = v.rss_table_max;
+	n->info.rss_key_max = v.rss_key_max;
+	n->cfg = v;
 	return 0;
 }
 
@@ -158,6 +179,12 @@ static int setup_queues(struct vv_net *n, const struct vv_net_opts *o)
 
 	if (!sizes)
 		return -ENOMEM;
+	if (total > vv_device_num_queues(n->dev)) {
+		log_err("%s: %u queues after negotiation, %u needed: the device broke MQ's promise",
+			vv_device_bdf(n->dev), vv_device_num_queues(n->dev), total);
+		free(sizes);
+		return -EIO;
+	}
 	n->info.queue_pairs =
 		(uint16_t)(want < n->info.max_queue_pairs ? want : n->info.max_queue_pairs);
 	n->info.rx_ring_size =
@@ -211,7 +238,9 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 	if (ret)
 		return ret;
 	p->pool_ok = true;
-	n->info.buf_size = buf_size - NET_HDR_LEN;
+	/* With HASH_REPORT the header is 20 bytes each way (5.1.6): headroom, RX and TX. */
+	p->pool.headroom = net_hdr_len(n->info.features);
+	n->info.buf_size = buf_size - p->pool.headroom;
 	n->info.bufs_per_pair = count;
 	/* Drop what exceeds the device's own MTU (and a VLAN tag): it broke its promise. */
 	ret = net_rxq_init(&p->rx, rxvq, &p->pool, &p->st, mrg,
@@ -220,6 +249,9 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 	if (ret)
 		return ret;
 	p->rx.index = q;
+	p->rx.gso_ok = net_offload_rx_mask(n->info.features);
+	p->rx.hdr_len = p->pool.headroom;
+	p->rx.hash_report = n->info.features & NET_F(VIRTIO_NET_F_HASH_REPORT);
 	p->rx_ok = true;
 	ret = net_txq_init(&p->tx, txvq, &p->pool, &p->st,
 			   n->info.features & NET_F(VIRTIO_NET_F_CSUM), &n->mtu,
@@ -227,6 +259,8 @@ static int setup_pair(struct vv_net *n, unsigned q, const struct vv_net_opts *o)
 	if (ret)
 		return ret;
 	p->tx.index = q;
+	p->tx.gso_ok = net_offload_tx_mask(n->info.features);
+	p->tx.hdr_len = p->pool.headroom;
 	p->tx_ok = true;
 	return 0;
 }
@@ -453,6 +487,24 @@ VV_EXPORT int vv_net_set_queue_pairs(struct vv_net *n, unsigned pairs)
 	return ret;
 }
 
+VV_EXPORT int vv_net_set_rss(struct vv_net *n, const struct vv_net_rss *rss)
+{
+	bool steer = n->info.caps & VV_NET_CAP_RSS;
+	uint8_t data[NET_CTRL_DATA_MAX];
+	int len;
+
+	if (!(n->info.caps & (VV_NET_CAP_RSS | VV_NET_CAP_RX_HASH)))
+		return -EOPNOTSUPP;
+	if (!rss)
+		return -EINVAL;
+	len = net_rss_config(rss, &n->cfg, vv_net_queue_pairs(n), steer, data, sizeof(data));
+	if (len < 0)
+		return len == -ENOSPC ? -EINVAL : len;
+	return net_ctrl_cmd(&n->ctrl, VIRTIO_NET_CTRL_MQ,
+			    steer ? VIRTIO_NET_CTRL_MQ_RSS_CONFIG : VIRTIO_NET_CTRL_MQ_HASH_CONFIG,
+			    data, (uint32_t)len);
+}
+
 VV_EXPORT unsigned vv_net_queue_pairs(const struct vv_net *n)
 {
 	return __atomic_load_n(&n->active_pairs, __ATOMIC_RELAXED);
@@ -576,6 +628,28 @@ VV_EXPORT int vv_net_get_stats(struct vv_net *n, unsigned q, struct vv_net_stats
 	for (unsigned i = 0; i < n->info.queue_pairs; i++)
 		if (q == VV_NET_ALL_PAIRS || q == i)
 			add_stats(&n->pairs[i], &s);
+	*ret_stats = s;
+	return 0;
+}
+
+VV_EXPORT int vv_net_get_offload_stats(struct vv_net *n, unsigned q,
+				       struct vv_net_offload_stats *ret_stats)
+{
+	struct vv_net_offload_stats s = {0};
+
+	if (q != VV_NET_ALL_PAIRS && q >= n->info.queue_pairs)
+		return -EINVAL;
+	for (unsigned i = 0; i < n->info.queue_pairs; i++) {
+		struct net_qstats *st = &n->pairs[i].st;
+
+		if (q != VV_NET_ALL_PAIRS && q != i)
+			continue;
+		s.tx_gso += net_stat_get(&st->tx_gso);
+		s.tx_gso_segs += net_stat_get(&st->tx_gso_segs);
+		s.rx_gso += net_stat_get(&st->rx_gso);
+		s.rx_gso_segs += net_stat_get(&st->rx_gso_segs);
+		s.rx_bad_hdr += net_stat_get(&st->rx_bad_hdr);
+	}
 	*ret_stats = s;
 	return 0;
 }

@@ -14,13 +14,28 @@
 #include <linux/virtio_net.h>
 
 #define NET_HDR_LEN   12 /* struct virtio_net_hdr_v1: with VERSION_1 num_buffers is always there */
+#define NET_HDR_HASH  20 /* struct virtio_net_hdr_v1_hash: with HASH_REPORT, both ways (5.1.6) */
 #define NET_MIN_MTU   68
 #define NET_DEF_MTU   1500
-#define NET_MAX_PAIRS 64 /* a device offering more gets MQ declined (one pair, ctrl at 2) */
+#define NET_MAX_PAIRS 64  /* a device offering more gets MQ declined (one pair, ctrl at 2) */
+#define NET_RSS_TBL   128 /* RSS indirection table entries we send, at most */
 #define NET_ETH_HLEN  14
 #define NET_VLAN_HLEN 4
 
 #define NET_F(bit)    (1ULL << (bit))
+
+/* The largest frame a segmentation offload may carry: IP's 64 KiB, Ethernet and a VLAN tag. */
+#define NET_GSO_MAX   (65535 + NET_ETH_HLEN + NET_VLAN_HLEN)
+
+/* UDP segmentation (virtio 1.2 section 5.1.3), newer than Debian 12's linux-libc-dev. */
+#ifndef VIRTIO_NET_F_GUEST_USO4
+#define VIRTIO_NET_F_GUEST_USO4 54
+#define VIRTIO_NET_F_GUEST_USO6 55
+#define VIRTIO_NET_F_HOST_USO	56
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
 
 /* The device's configuration as the driver uses it (section 5.1.4). */
 struct net_cfgvals {
@@ -28,6 +43,10 @@ struct net_cfgvals {
 	bool link_up;
 	uint16_t max_pairs; /* 1 without MQ */
 	uint16_t mtu;	    /* the device's maximum with F_MTU, else NET_DEF_MTU */
+	/* With RSS or HASH_REPORT (5.1.4): the limits of vv_net_set_rss(). */
+	uint8_t rss_key_max;
+	uint16_t rss_table_max; /* 0 without RSS */
+	uint32_t rss_hash_types;
 };
 
 /* Every feature bit the driver understands, plus the offloads asked for (VV_NET_OFFLOAD_*). */
@@ -70,6 +89,20 @@ unsigned net_ctrl_index(uint64_t features, unsigned max_pairs);
 int net_check_pairs(uint64_t features, unsigned n, unsigned prepared);
 /* 0 when @mtu is allowed; -EOPNOTSUPP above 1500 without F_MTU; -EINVAL otherwise. */
 int net_check_mtu(uint64_t features, unsigned mtu, unsigned max_mtu);
+
+/* Bytes of virtio-net header in every buffer, each way: 12, or 20 with HASH_REPORT. */
+unsigned net_hdr_len(uint64_t features);
+
+/*
+ * Builds the data of VIRTIO_NET_CTRL_MQ_RSS_CONFIG (@steer, with RSS) or _HASH_CONFIG
+ * (5.1.6.5.6.4, 5.1.6.5.6.5) for @rss in @out (@size bytes); @pairs are the active queue
+ * pairs. Returns its length, -EINVAL for what the device's limits @v refuse (a table length
+ * not a power of 2 or beyond the maximum, an entry past the active pairs, a key longer than
+ * the maximum, hash types not supported) or -ENOSPC when @size is too small.
+ */
+struct vv_net_rss;
+int net_rss_config(const struct vv_net_rss *rss, const struct net_cfgvals *v, unsigned pairs,
+		   bool steer, uint8_t *out, size_t size);
 
 /* VV_NET_CAP_* for the negotiated features. */
 uint32_t net_caps(uint64_t features);

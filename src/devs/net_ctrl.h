@@ -12,8 +12,9 @@
 
 #include <virtio-vfio/vq.h>
 
-#define NET_CTRL_MEM	  128 /* bytes of DMA memory a control queue needs */
-#define NET_CTRL_DATA_MAX 64  /* bytes of command data */
+#define NET_CTRL_MEM	  1024 /* bytes of DMA memory a control queue needs */
+/* Bytes of command data: an RSS configuration of 128 entries and a 255-byte key fits. */
+#define NET_CTRL_DATA_MAX 528
 
 struct net_ctrl {
 	struct vv_vq *vq;

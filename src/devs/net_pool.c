@@ -29,6 +29,7 @@ int net_pool_init(struct net_pool *p, void *mem, uint64_t iova, unsigned count, 
 	p->owner = owner;
 	p->count = count;
 	p->buf_size = buf_size;
+	p->headroom = NET_HDR_LEN;
 	p->name = name;
 	for (unsigned i = 0; i < count; i++) {
 		struct net_buf *b = &p->bufs[i];
@@ -66,6 +67,11 @@ void net_buf_reset(struct net_buf *b, uint32_t off)
 	b->pub.csum_start = 0;
 	b->pub.csum_offset = 0;
 	b->pub.next = NULL;
+	b->pub.gso_size = 0;
+	b->pub.hdr_len = 0;
+	b->pub.gso_type = VV_NET_GSO_NONE;
+	b->pub.hash_type = VV_NET_HASH_NONE;
+	b->pub.hash = 0;
 }
 
 unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
@@ -79,7 +85,7 @@ unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
 	pthread_mutex_unlock(&p->lock);
 	for (unsigned i = 0; i < got; i++) {
 		out[i]->state = NB_APP;
-		net_buf_reset(out[i], NET_HDR_LEN);
+		net_buf_reset(out[i], p->headroom);
 	}
 	return got;
 }

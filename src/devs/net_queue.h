@@ -17,7 +17,8 @@
 #include "devs/net_cfg.h"
 #include "util/compiler.h"
 
-#define NET_TX_MAX_SEGS 16 /* segments of one frame to send */
+/* Segments of one frame to send: a 64 KiB segmentation request in 2 KiB buffers. */
+#define NET_TX_MAX_SEGS 34
 #define NET_NO_SLOT	0xffff
 
 enum net_buf_state {
@@ -53,6 +54,7 @@ struct net_pool {
 	unsigned count;
 	unsigned nfree;
 	uint32_t buf_size; /* bytes per buffer, virtio-net header included */
+	uint32_t headroom; /* the virtio-net header's bytes: a frame's data starts here */
 	uint8_t *priv;	   /* buf_priv_size bytes per buffer for the application */
 	const char *name;  /* for messages */
 	bool lock_init;
@@ -63,6 +65,8 @@ struct net_qstats {
 	uint64_t rx_packets, rx_bytes, rx_dropped, rx_csum_valid, rx_csum_completed;
 	uint64_t rx_refill_empty;
 	uint64_t tx_packets, tx_bytes, tx_csum_offload, tx_csum_sw;
+	/* Segmentation offloads (net_offload.c). */
+	uint64_t tx_gso, tx_gso_segs, rx_gso, rx_gso_segs, rx_bad_hdr;
 	uint32_t rx_posted, tx_inflight; /* buffers */
 };
 
@@ -78,14 +82,17 @@ struct net_rxq {
 	unsigned index;	    /* queue pair, for messages */
 	bool mrg_rxbuf;	    /* a frame may span buffers; num_buffers is meaningful */
 	bool guest_csum;    /* the device may set NEEDS_CSUM / DATA_VALID */
+	bool hash_report;   /* HASH_REPORT: the header carries the hash (hdr_len 20) */
+	uint32_t hdr_len;   /* bytes of header in a frame's first buffer */
 	uint32_t max_frame; /* longer frames are dropped */
+	uint32_t gso_ok;    /* NET_GSO_BIT()s of the coalesced frames the device may hand over */
 	unsigned fill;	    /* buffers to keep posted */
 	unsigned posted;    /* buffers on the ring now */
 	/* A frame being put together from merged buffers, across calls. */
 	struct net_buf *head, *tail;
 	unsigned want, got;
 	/* Its header, copied once: the device can still write the buffer it came in. */
-	struct virtio_net_hdr_v1 hdr;
+	struct virtio_net_hdr_v1_hash hdr;
 };
 
 struct net_txq {
@@ -95,6 +102,8 @@ struct net_txq {
 	const char *name;
 	unsigned index;
 	bool csum;	     /* CSUM negotiated: the device fills in partial checksums */
+	uint32_t gso_ok;     /* NET_GSO_BIT()s of the segmentations the device agreed to */
+	uint32_t hdr_len;    /* bytes of header before each frame (20 with HASH_REPORT) */
 	const unsigned *mtu; /* the driver's current MTU (relaxed atomic) */
 	uint8_t *hdrs;	     /* a header slot per ring entry, for frames without headroom */
 	uint64_t hdrs_iova;
@@ -124,7 +133,7 @@ void net_rxq_fini(struct net_rxq *r);
 int net_rxq_refill(struct net_rxq *r);
 int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n);
 
-/* Transmit queue: @hdrs holds NET_HDR_LEN * 2 bytes per ring entry (16-byte slots). */
+/* Transmit queue: @hdrs holds a header slot per ring entry (24 bytes: NET_HDR_HASH fits). */
 size_t net_txq_hdr_mem(unsigned ring_size);
 int net_txq_init(struct net_txq *t, struct vv_vq *vq, struct net_pool *pool, struct net_qstats *st,
 		 bool csum, const unsigned *mtu, void *hdrs, uint64_t hdrs_iova);
@@ -138,5 +147,28 @@ int net_txq_reclaim(struct net_txq *t);
  * pseudo-header sum on entry. Returns 0, or -EINVAL if the position lies outside the frame.
  */
 int net_csum_complete(struct vv_net_buf *head, uint32_t total, uint32_t start, uint32_t offset);
+
+/* Segmentation offloads (net_offload.c). A bit per VV_NET_GSO_* type. */
+#define NET_GSO_BIT(type) (1u << (type))
+/* The types the negotiated features allow: sent (HOST_*) and received (GUEST_*). */
+uint32_t net_offload_tx_mask(uint64_t features);
+uint32_t net_offload_rx_mask(uint64_t features);
+/*
+ * Checks the segmentation request of frame @f (@total bytes, gso_type set) against what the
+ * device agreed to (@gso_ok) and the MTU; fills in hdr_len when 0 and sets @ret_segs to the
+ * segments it makes. Returns 0, -EOPNOTSUPP (not agreed) or -EINVAL.
+ */
+int net_offload_tx_check(uint32_t gso_ok, unsigned mtu, struct vv_net_buf *f, uint32_t total,
+			 uint32_t *ret_segs);
+/* Puts @f's segmentation request (checked) into the header @h. */
+void net_offload_tx_hdr(const struct vv_net_buf *f, struct virtio_net_hdr_v1 *h);
+/*
+ * Checks the device's header @h of a received frame @f of @total bytes for coalescing:
+ * 0 when it is no coalesced frame; 1 when it is one that fits the frame and what was
+ * negotiated (@gso_ok), with @f's flags, checksum position, gso fields set and @ret_segs the
+ * segments it stands for; -EINVAL to drop it.
+ */
+int net_offload_rx(uint32_t gso_ok, const struct virtio_net_hdr_v1 *h, struct vv_net_buf *f,
+		   uint32_t total, uint32_t *ret_segs);
 
 #endif /* VV_DEVS_NET_QUEUE_H */

@@ -23,6 +23,7 @@ int net_rxq_init(struct net_rxq *r, struct vv_vq *vq, struct net_pool *pool, str
 	r->mrg_rxbuf = mrg_rxbuf;
 	r->guest_csum = guest_csum;
 	r->max_frame = max_frame;
+	r->hdr_len = NET_HDR_LEN;
 	r->fill = fill < vv_vq_size(vq) ? fill : vv_vq_size(vq);
 	if (!r->fill)
 		return -EINVAL;
@@ -87,22 +88,44 @@ static void drop(struct net_rxq *r)
 
 /*
  * The frame is complete: apply what the header says. Only offloads the driver accepted
- * may appear: a GSO frame (GUEST_TSO4, TSO6 and UFO are never negotiated) is dropped; NEEDS_CSUM
+ * may appear: a coalesced frame of a type not negotiated, or whose header does not fit it,
+ * is dropped (UFO and GUEST_ECN are never negotiated); NEEDS_CSUM
  * and DATA_VALID count only with GUEST_CSUM (section 5.1.6.4.1), and a partial checksum is
  * completed here so that the application gets a frame as it would be on the wire.
  * Returns the frame, or NULL if it was dropped.
  */
-static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_v1 *h)
+static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_v1_hash *hh)
 {
+	const struct virtio_net_hdr_v1 *h = &hh->hdr;
 	struct vv_net_buf *f = &r->head->pub;
-	uint32_t total = f->pkt_len;
+	uint32_t total = f->pkt_len, segs = 0;
+	int gso = 0;
 
 	r->head = r->tail = NULL;
-	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE ||
-	    total < NET_ETH_HLEN || total > r->max_frame) {
+	/* A coalesced frame only of a type negotiated, its header checked (net_offload.c). */
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+		gso = net_offload_rx(r->gso_ok, h, f, total, &segs);
+		if (gso < 0)
+			net_stat_add(&r->st->rx_bad_hdr, 1);
+	}
+	/* 5.1.6.4.3.4: one of the report types there are; the value is anyone's. */
+	if (r->hash_report && gso >= 0) {
+		f->hash_type = (uint8_t)le16toh(hh->hash_report);
+		f->hash = le32toh(hh->hash_value);
+		if (le16toh(hh->hash_report) > VV_NET_HASH_UDPV6_EX) {
+			net_stat_add(&r->st->rx_bad_hdr, 1);
+			gso = -EINVAL;
+		}
+	}
+	if (gso < 0 || total < NET_ETH_HLEN || total > (gso ? NET_GSO_MAX : r->max_frame)) {
 		r->head = net_buf_of(f);
 		drop(r);
 		return NULL;
+	}
+	if (gso) {
+		net_stat_add(&r->st->rx_gso, 1);
+		net_stat_add(&r->st->rx_gso_segs, segs);
+		goto done;
 	}
 	if (r->guest_csum && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
 		if (net_csum_complete(f, total, le16toh(h->csum_start), le16toh(h->csum_offset))) {
@@ -116,6 +139,7 @@ static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_
 		f->flags |= VV_NET_BUF_F_CSUM_VALID;
 		net_stat_add(&r->st->rx_csum_valid, 1);
 	}
+done:
 	net_stat_add(&r->st->rx_packets, 1);
 	net_stat_add(&r->st->rx_bytes, total);
 	return f;
@@ -130,7 +154,7 @@ static void broken(struct net_rxq *r, const char *why, unsigned a, unsigned b)
 
 int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 {
-	struct virtio_net_hdr_v1 *h = &r->hdr;
+	struct virtio_net_hdr_v1_hash *h = &r->hdr;
 	unsigned done = 0;
 	int ret = 0;
 
@@ -145,14 +169,14 @@ int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 		b->state = NB_APP;
 		if (!r->head) {
 			/* First buffer of a frame: the header, then data (5.1.6.4). */
-			if (len < NET_HDR_LEN) {
+			if (len < r->hdr_len) {
 				net_pool_put_chain(b);
-				broken(r, "buffer shorter than the header", len, NET_HDR_LEN);
+				broken(r, "buffer shorter than the header", len, r->hdr_len);
 				ret = -EIO;
 				break;
 			}
-			memcpy(h, b->base, sizeof(*h));
-			r->want = r->mrg_rxbuf ? le16toh(h->num_buffers) : 1;
+			memcpy(h, b->base, r->hdr_len);
+			r->want = r->mrg_rxbuf ? le16toh(h->hdr.num_buffers) : 1;
 			/* The rest of the frame must be in buffers we posted and not yet got. */
 			if (!r->want || r->want - 1 > r->posted) {
 				net_pool_put_chain(b);
@@ -161,8 +185,8 @@ int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 				ret = -EIO;
 				break;
 			}
-			net_buf_reset(b, NET_HDR_LEN);
-			b->pub.len = len - NET_HDR_LEN;
+			net_buf_reset(b, r->hdr_len);
+			b->pub.len = len - r->hdr_len;
 			b->pub.pkt_len = b->pub.len;
 			r->head = r->tail = b;
 			r->got = 1;

@@ -11,7 +11,7 @@
 
 #include "devs/net_queue.h"
 
-#define SLOT_SIZE 16 /* a header slot: NET_HDR_LEN rounded up */
+#define SLOT_SIZE 24 /* a header slot: NET_HDR_HASH rounded up */
 
 size_t net_txq_hdr_mem(unsigned ring_size)
 {
@@ -28,6 +28,7 @@ int net_txq_init(struct net_txq *t, struct vv_vq *vq, struct net_pool *pool, str
 	t->name = pool->name;
 	t->csum = csum;
 	t->mtu = mtu;
+	t->hdr_len = NET_HDR_LEN;
 	t->hdrs = hdrs;
 	t->hdrs_iova = hdrs_iova;
 	t->nslots = vv_vq_size(vq);
@@ -97,7 +98,7 @@ int net_txq_reclaim(struct net_txq *t)
  * lies inside the frame. Sets the frame's total length and segment count.
  */
 static int check_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t *ret_total,
-		       unsigned *ret_nseg)
+		       unsigned *ret_nseg, uint32_t *ret_gso_segs)
 {
 	uint64_t total = 0;
 	unsigned nseg = 0;
@@ -113,11 +114,20 @@ static int check_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t *ret_to
 			return -EINVAL;
 		total += s->len;
 	}
-	if (total < NET_ETH_HLEN || total > mtu + NET_ETH_HLEN + NET_VLAN_HLEN)
+	/* A segmentation request is held to the MTU segment by segment (net_offload.c). */
+	if (total < NET_ETH_HLEN ||
+	    (f->gso_type == VV_NET_GSO_NONE && total > mtu + NET_ETH_HLEN + NET_VLAN_HLEN))
 		return -EINVAL;
 	if ((f->flags & VV_NET_BUF_F_CSUM_PARTIAL) &&
 	    ((uint32_t)f->csum_start + f->csum_offset + 2 > total))
 		return -EINVAL;
+	*ret_gso_segs = 0;
+	if (f->gso_type != VV_NET_GSO_NONE) {
+		int ret = net_offload_tx_check(t->gso_ok, mtu, f, (uint32_t)total, ret_gso_segs);
+
+		if (ret)
+			return ret;
+	}
 	*ret_total = (uint32_t)total;
 	*ret_nseg = nseg;
 	return 0;
@@ -128,8 +138,9 @@ static int add_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t total, un
 {
 	struct vv_sg sg[NET_TX_MAX_SEGS + 1];
 	struct net_buf *head = nb(f);
+	struct virtio_net_hdr_v1_hash hh = {0}; /* the hash fields mean nothing sent (5.1.6.2) */
 	struct virtio_net_hdr_v1 h = {0};
-	bool in_buf = f->data - head->base >= NET_HDR_LEN;
+	bool in_buf = f->data - head->base >= t->hdr_len;
 	unsigned n = 0;
 	uint16_t slot = NET_NO_SLOT;
 	uint8_t *hdr;
@@ -149,19 +160,21 @@ static int add_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t total, un
 		}
 	}
 	h.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	net_offload_tx_hdr(f, &h);
 	if (in_buf) {
 		/* Header and frame in one descriptor (ANY_LAYOUT is implied by VERSION_1). */
-		hdr = f->data - NET_HDR_LEN;
+		hdr = f->data - t->hdr_len;
 		sg[n++] = (struct vv_sg){head->iova + (uint64_t)(hdr - head->base),
-					 NET_HDR_LEN + f->len};
+					 t->hdr_len + f->len};
 	} else {
 		hdr = t->hdrs + (size_t)slot * SLOT_SIZE;
-		sg[n++] = (struct vv_sg){t->hdrs_iova + (uint64_t)slot * SLOT_SIZE, NET_HDR_LEN};
+		sg[n++] = (struct vv_sg){t->hdrs_iova + (uint64_t)slot * SLOT_SIZE, t->hdr_len};
 		sg[n++] = (struct vv_sg){head->iova + (uint64_t)(f->data - head->base), f->len};
 	}
 	for (struct vv_net_buf *s = f->next; s; s = s->next)
 		sg[n++] = (struct vv_sg){nb(s)->iova + (uint64_t)(s->data - nb(s)->base), s->len};
-	memcpy(hdr, &h, NET_HDR_LEN);
+	hh.hdr = h;
+	memcpy(hdr, &hh, t->hdr_len);
 	ret = vv_vq_add(t->vq, sg, n, 0, head);
 	if (ret)
 		return ret;
@@ -191,10 +204,10 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 	}
 	while (sent < n) {
 		struct vv_net_buf *f = bufs[sent];
-		uint32_t total;
+		uint32_t total, gso_segs;
 		unsigned nseg;
 
-		ret = check_frame(t, f, &total, &nseg);
+		ret = check_frame(t, f, &total, &nseg, &gso_segs);
 		if (ret)
 			break;
 		/* Without CSUM the library fills the checksum in: the frame leaves complete. */
@@ -216,6 +229,10 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 			break;
 		if (f->flags & VV_NET_BUF_F_CSUM_PARTIAL)
 			net_stat_add(&t->st->tx_csum_offload, 1);
+		if (gso_segs) {
+			net_stat_add(&t->st->tx_gso, 1);
+			net_stat_add(&t->st->tx_gso_segs, gso_segs);
+		}
 		sent++;
 	}
 	/* Frames queued are the library's now: a broken queue reports on the next call. */

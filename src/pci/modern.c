@@ -115,9 +115,26 @@ static void vpci_config_write(struct vv_transport *t, unsigned off, const void *
 	}
 }
 
+/*
+ * Read live: the count may change with the features negotiated (QEMU's virtio-net adds the
+ * queues of MQ only once a driver accepted MQ, and drops them when one does not), so the
+ * doorbell table grows to what the device says now.
+ */
 static unsigned vpci_num_queues(struct vv_transport *t)
 {
-	return mmio_read16(to_vpci(t)->common + CC(num_queues));
+	struct vpci *v = to_vpci(t);
+	unsigned n = mmio_read16(v->common + CC(num_queues));
+
+	if (n > v->nq) {
+		char **d = realloc(v->doorbell, n * sizeof(*d));
+
+		if (!d)
+			return v->nq;
+		memset(d + v->nq, 0, (n - v->nq) * sizeof(*d));
+		v->doorbell = d;
+		v->nq = n;
+	}
+	return n;
 }
 
 static unsigned vpci_queue_max_size(struct vv_transport *t, unsigned idx)
@@ -255,6 +272,7 @@ static int map_region(struct vfio_dev *vdev, const struct vpci_region *r, char *
 int vpci_map_registers(struct vpci *v)
 {
 	const struct vpci_caps *caps = &v->caps;
+	unsigned n;
 	int ret;
 
 	v->notify_len = caps->notify.length;
@@ -267,7 +285,9 @@ int vpci_map_registers(struct vpci *v)
 		ret = map_region(v->vdev, &caps->device, &v->device);
 	if (ret)
 		return ret;
-	v->nq = vpci_num_queues(&v->base);
-	v->doorbell = calloc(v->nq ? v->nq : 1, sizeof(*v->doorbell));
-	return v->doorbell ? 0 : -ENOMEM;
+	/* Sizes the doorbell table; vpci_num_queues() grows it if the count grows later. */
+	n = vpci_num_queues(&v->base);
+	if (!v->doorbell)
+		v->doorbell = calloc(1, sizeof(*v->doorbell));
+	return v->doorbell && v->nq == n ? 0 : -ENOMEM;
 }

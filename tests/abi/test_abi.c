@@ -60,8 +60,7 @@ int main(void)
 	ABI_FN(int, vv_blk_kick, (struct vv_blk *, unsigned));
 	ABI_FN(unsigned, vv_blk_num_queues, (const struct vv_blk *));
 	ABI_FN(int, vv_blk_open, (const char *, unsigned, struct vv_blk **));
-	ABI_FN(int, vv_blk_open_opts,
-	       (const char *, const struct vv_blk_opts *, struct vv_blk **));
+	ABI_FN(int, vv_blk_open_opts, (const char *, const struct vv_blk_opts *, struct vv_blk **));
 	ABI_FN(int, vv_blk_poll, (struct vv_blk *, unsigned, unsigned));
 	ABI_FN(int, vv_blk_queue_eventfd, (const struct vv_blk *, unsigned));
 	ABI_FN(int, vv_blk_read, (struct vv_blk *, uint64_t, void *, size_t));
@@ -115,6 +114,9 @@ int main(void)
 	ABI_FN(struct vv_device *, vv_net_device, (struct vv_net *));
 	ABI_FN(const struct vv_net_info *, vv_net_get_info, (const struct vv_net *));
 	ABI_FN(int, vv_net_get_stats, (struct vv_net *, unsigned, struct vv_net_stats *));
+	ABI_FN(int, vv_net_set_rss, (struct vv_net *, const struct vv_net_rss *));
+	ABI_FN(int, vv_net_get_offload_stats,
+	       (struct vv_net *, unsigned, struct vv_net_offload_stats *));
 	ABI_FN(uint64_t, vv_net_link_changes, (const struct vv_net *));
 	ABI_FN(bool, vv_net_link_up, (const struct vv_net *));
 	ABI_FN(int, vv_net_link_update, (struct vv_net *, bool *));

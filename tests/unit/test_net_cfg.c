@@ -19,6 +19,7 @@
 #include <virtio-vfio/net.h>
 
 #include "devs/net_cfg.h"
+#include "devs/net_ctrl.h"
 
 #define F(b) NET_F(b)
 #define FULL sizeof(struct virtio_net_config)
@@ -98,6 +99,110 @@ static void test_sanitize(void **state)
 	assert_false(f & (F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_MQ) | F(VIRTIO_NET_F_MTU)));
 	f = net_sanitize_features(all, all, &c, 3, 3);
 	assert_false(f & F(VIRTIO_NET_F_MAC));
+}
+
+static void test_rss(void **state)
+{
+	const uint64_t rss = F(VIRTIO_NET_F_RSS), hash = F(VIRTIO_NET_F_HASH_REPORT);
+	uint64_t w = net_wanted_features(VV_NET_OFFLOAD_RSS | VV_NET_OFFLOAD_RX_HASH), f;
+	struct virtio_net_config c = cfg(4, 1500);
+	struct net_cfgvals v;
+	static const uint8_t key[40] = {0x6d, 0x5a};
+	uint16_t table[8] = {0, 1, 2, 3, 3, 2, 1, 0};
+	struct vv_net_rss r = {.hash_types = VIRTIO_NET_RSS_HASH_TYPE_UDPv4,
+			       .key = key,
+			       .key_len = 40,
+			       .table = table,
+			       .table_len = 8};
+	uint8_t out[NET_CTRL_DATA_MAX];
+
+	assert_false(net_wanted_features(0) & (rss | hash));
+	assert_int_equal(w & (rss | hash), rss | hash);
+	c.rss_max_key_size = 40;
+	c.rss_max_indirection_table_length = htole16(128);
+	c.supported_hash_types = htole32(0x1ff);
+	f = net_sanitize_features(w, w, &c, FULL, 9);
+	assert_int_equal(f & (rss | hash), rss | hash);
+	assert_int_equal(net_caps(f) & (VV_NET_CAP_RSS | VV_NET_CAP_RX_HASH),
+			 VV_NET_CAP_RSS | VV_NET_CAP_RX_HASH);
+	assert_int_equal(net_hdr_len(f), NET_HDR_HASH);
+	assert_int_equal(net_hdr_len(f & ~hash), NET_HDR_LEN);
+	assert_int_equal(net_parse_config(f, &c, FULL, &v), 0);
+	assert_int_equal(v.rss_key_max, 40);
+	assert_int_equal(v.rss_table_max, 128);
+	assert_int_equal(v.rss_hash_types, 0x1ff);
+	/* Limits that make no sense decline the feature; RSS needs MQ. */
+	c.rss_max_indirection_table_length = htole16(100);
+	f = net_sanitize_features(w, w, &c, FULL, 9);
+	assert_false(f & rss);
+	assert_true(f & hash);
+	c.rss_max_indirection_table_length = htole16(128);
+	c.rss_max_key_size = 39;
+	assert_false(net_sanitize_features(w, w, &c, FULL, 9) & (rss | hash));
+	c.rss_max_key_size = 40;
+	assert_false(net_sanitize_features(w, w, &c, FULL - 4, 9) & (rss | hash));
+	assert_false(net_sanitize_features(w & ~F(VIRTIO_NET_F_MQ), w, &c, FULL, 9) & rss);
+	/* RSS_CONFIG: hash types, mask, unclassified pair, the table, max_tx_vq, key. */
+	assert_int_equal(net_rss_config(&r, &v, 4, true, out, sizeof(out)),
+			 4 + 2 + 2 + 16 + 2 + 1 + 40);
+	assert_int_equal(out[0], VIRTIO_NET_RSS_HASH_TYPE_UDPv4);
+	assert_int_equal(out[4], 7);
+	assert_int_equal(out[6], 0);
+	assert_int_equal(out[8 + 2 * 5], 2);
+	assert_int_equal(out[8 + 16], 4);
+	assert_int_equal(out[8 + 18], 40);
+	assert_memory_equal(out + 8 + 19, key, 40);
+	/* HASH_CONFIG: hash types, 8 reserved bytes, key. */
+	assert_int_equal(net_rss_config(&r, &v, 4, false, out, sizeof(out)), 4 + 8 + 1 + 40);
+	assert_int_equal(out[12], 40);
+	/* Refused: an entry past the active pairs, a table not a power of 2 or too long, a key
+	 * too long, a hash type not supported, no room. */
+	assert_int_equal(net_rss_config(&r, &v, 3, true, out, sizeof(out)), -EINVAL);
+	r.table_len = 6;
+	assert_int_equal(net_rss_config(&r, &v, 4, true, out, sizeof(out)), -EINVAL);
+	r.table_len = 256;
+	assert_int_equal(net_rss_config(&r, &v, 4, true, out, sizeof(out)), -EINVAL);
+	r.table_len = 8;
+	r.key_len = 41;
+	assert_int_equal(net_rss_config(&r, &v, 4, true, out, sizeof(out)), -EINVAL);
+	r.key_len = 40;
+	v.rss_hash_types = VIRTIO_NET_RSS_HASH_TYPE_IPv4;
+	assert_int_equal(net_rss_config(&r, &v, 4, true, out, sizeof(out)), -EINVAL);
+	v.rss_hash_types = 0x1ff;
+	assert_int_equal(net_rss_config(&r, &v, 4, true, out, 20), -ENOSPC);
+}
+
+static void test_segmentation(void **state)
+{
+	const uint32_t seg = VV_NET_OFFLOAD_TX_TSO | VV_NET_OFFLOAD_TX_USO | VV_NET_OFFLOAD_RX_TSO |
+			     VV_NET_OFFLOAD_RX_USO;
+	const uint64_t host = F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6) |
+			      F(VIRTIO_NET_F_HOST_USO),
+		       guest = F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
+			       F(VIRTIO_NET_F_GUEST_USO4) | F(VIRTIO_NET_F_GUEST_USO6);
+	uint64_t w = net_wanted_features(seg), f;
+	struct virtio_net_config c = cfg(1, 1500);
+
+	/* Asked for, they bring the checksum offloads they rest on (5.1.3.1). */
+	assert_int_equal(w & (host | guest), host | guest);
+	assert_true(w & F(VIRTIO_NET_F_CSUM));
+	assert_true(w & F(VIRTIO_NET_F_GUEST_CSUM));
+	assert_false(w & (F(VIRTIO_NET_F_HOST_UFO) | F(VIRTIO_NET_F_GUEST_UFO) |
+			  F(VIRTIO_NET_F_HOST_ECN) | F(VIRTIO_NET_F_GUEST_ECN)));
+	f = net_sanitize_features(w, w, &c, FULL, 3);
+	assert_int_equal(f & (host | guest), host | guest);
+	assert_int_equal(net_caps(f) & 0xfc00u, VV_NET_CAP_TX_TSO4 | VV_NET_CAP_TX_TSO6 |
+							VV_NET_CAP_TX_USO | VV_NET_CAP_RX_TSO4 |
+							VV_NET_CAP_RX_TSO6 | VV_NET_CAP_RX_USO);
+	/* A device offering segmentation without the checksum offload under it: declined. */
+	f = net_sanitize_features(w & ~F(VIRTIO_NET_F_CSUM), w, &c, FULL, 3);
+	assert_false(f & host);
+	f = net_sanitize_features(w & ~F(VIRTIO_NET_F_GUEST_CSUM), w, &c, FULL, 3);
+	assert_false(f & guest);
+	/* Coalesced frames need merged buffers here (2 KiB pool buffers). */
+	f = net_sanitize_features(w & ~F(VIRTIO_NET_F_MRG_RXBUF), w, &c, FULL, 3);
+	assert_false(f & guest);
+	assert_true(f & host);
 }
 
 static void test_parse(void **state)
@@ -211,10 +316,11 @@ static void test_caps_and_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wanted), cmocka_unit_test(test_sanitize),
-		cmocka_unit_test(test_parse),  cmocka_unit_test(test_mac),
-		cmocka_unit_test(test_layout), cmocka_unit_test(test_pairs),
-		cmocka_unit_test(test_mtu),    cmocka_unit_test(test_caps_and_buffers),
+		cmocka_unit_test(test_wanted),	     cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_segmentation), cmocka_unit_test(test_rss),
+		cmocka_unit_test(test_parse),	     cmocka_unit_test(test_mac),
+		cmocka_unit_test(test_layout),	     cmocka_unit_test(test_pairs),
+		cmocka_unit_test(test_mtu),	     cmocka_unit_test(test_caps_and_buffers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 # The virtio-blk driver (libvirtio-vfio's vv_blk API) on QEMU device variants: data the kernel
 # wrote reads back, data we write the kernel reads back after detach, write-zeroes zeroes,
 # multiqueue async stress, GET_ID, flush, read-only refusal; packed rings as well as split.
+#vm: platforms stock modern
 #vm: timeout 300
 #vm: topology rootport
 #vm: blk vdef serial=vvblk-default size=64M
