@@ -124,6 +124,13 @@ void net_pool_put_chain(struct net_buf *head)
 		net_pool_put(pool, batch, n);
 }
 
+void net_pool_put_frames(struct vv_net_buf *const *frames, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (frames[i])
+			net_pool_put_chain(net_buf_of(frames[i]));
+}
+
 unsigned net_pool_nfree(struct net_pool *p)
 {
 	unsigned n;

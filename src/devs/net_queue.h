@@ -112,6 +112,8 @@ unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n);
 void net_pool_put(struct net_pool *p, struct net_buf **bufs, unsigned n);
 /* Gives a chain back, each buffer to its own pool. Buffers not the application's are ignored. */
 void net_pool_put_chain(struct net_buf *head);
+/* Gives @n frames (chains) back, each buffer to its own pool, as net_pool_put_chain() each. */
+void net_pool_put_frames(struct vv_net_buf *const *frames, unsigned n);
 unsigned net_pool_nfree(struct net_pool *p);
 /* Resets the application-visible fields of @b for a frame starting @off bytes in. */
 void net_buf_reset(struct net_buf *b, uint32_t off);
