@@ -110,6 +110,8 @@ void net_pool_fini(struct net_pool *p);
 unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n);
 /* Gives @n buffers of this pool back. */
 void net_pool_put(struct net_pool *p, struct net_buf **bufs, unsigned n);
+/* Gives @n buffers back, each to its own pool: one lock per run of buffers of one pool. */
+void net_pool_put_mixed(struct net_buf **bufs, unsigned n);
 /* Gives a chain back, each buffer to its own pool. Buffers not the application's are ignored. */
 void net_pool_put_chain(struct net_buf *head);
 /* Gives @n frames (chains) back, each buffer to its own pool, as net_pool_put_chain() each. */
