@@ -66,7 +66,7 @@ on_kernel() {
 	local ifc
 	if [ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ]; then
 		"$vv" detach "$bdf" >/dev/null
-		vv_wait "grep -qlx $mac /sys/class/net/*/address" 30 || vv_die "the NIC did not come back"
+		vv_wait "grep -qlx $mac /sys/class/net/*/address" 300 || vv_die "the NIC did not come back"
 	fi
 	ifc=$(if_of $mac)
 	ip link set "$ifc" up
@@ -87,7 +87,7 @@ gen_start() {
 }
 gen_stop() {
 	wait "$gen" || true
-	echo "  partner sent: $(cat /tmp/gen.out)"
+	echo "  partner sent: $(cat /tmp/gen.out)" >&2
 }
 
 kernel_round() {
@@ -139,7 +139,9 @@ dpdk_run() { # mode size -> "pps bytes_per_s"
 		</tmp/tp.in >/tmp/tp.log 2>&1 &
 	local tp=$!
 	exec 8>/tmp/tp.in
-	vv_wait "grep -q 'testpmd> ' /tmp/tp.log" 300 || { cat /tmp/tp.log >&2; vv_die "testpmd did not start"; }
+	vv_wait "grep -q 'testpmd> ' /tmp/tp.log" 3000 || { cat /tmp/tp.log >&2; vv_die "testpmd did not start"; }
+	# The partner's generator only once testpmd is up: its start-up under TCG takes a while.
+	[ "$mode" = txonly ] || gen_start $((runtime + 5)) "$size"
 	echo "start" >&8
 	sleep 2
 	t1=$(date +%s%N)
@@ -152,8 +154,10 @@ dpdk_run() { # mode size -> "pps bytes_per_s"
 	echo "quit" >&8
 	exec 8>&-
 	wait $tp || { cat /tmp/tp.log >&2; vv_die "testpmd failed"; }
-	# "TX-packets: N  TX-errors: N  TX-bytes: N", once per reading.
-	grep -E "^ +$rx-packets:" /tmp/tp.log | tail -n 2 | awk -v dt=$((t2 - t1)) '
+	[ "$mode" = txonly ] || gen_stop
+	# "TX-packets: N  TX-errors: N  TX-bytes: N", once per reading ("stop" prints
+	# "TX-packets: N  TX-dropped: N  TX-total: N" lines too: not those).
+	grep -E "^ +$rx-packets:.*$rx-bytes:" /tmp/tp.log | tail -n 2 | awk -v dt=$((t2 - t1)) '
 		{ p[NR] = $2; b[NR] = $NF }
 		END { if (NR < 2) exit 1; s = dt / 1e9; printf "%.0f %.0f\n", (p[2] - p[1]) / s, (b[2] - b[1]) / s }' ||
 		{ cat /tmp/tp.log >&2; vv_die "no port statistics from testpmd"; }
@@ -164,9 +168,7 @@ dpdk_round() {
 	on_vfio
 	for size in "${sizes[@]}"; do
 		emit "$r" "txonly ${size}B" "DPDK testpmd" $(dpdk_run txonly "$size")
-		gen_start $((runtime + 8)) "$size"
 		emit "$r" "rxonly ${size}B" "DPDK testpmd" $(dpdk_run rxonly "$size")
-		gen_stop
 	done
 }
 
