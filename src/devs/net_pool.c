@@ -68,7 +68,7 @@ void net_buf_reset(struct net_buf *b, uint32_t off)
 	b->pub.next = NULL;
 }
 
-unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
+unsigned net_pool_take(struct net_pool *p, struct net_buf **out, unsigned n)
 {
 	unsigned got;
 
@@ -77,6 +77,13 @@ unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
 	for (unsigned i = 0; i < got; i++)
 		out[i] = p->free[--p->nfree];
 	pthread_mutex_unlock(&p->lock);
+	return got;
+}
+
+unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
+{
+	unsigned got = net_pool_take(p, out, n);
+
 	for (unsigned i = 0; i < got; i++) {
 		out[i]->state = NB_APP;
 		net_buf_reset(out[i], NET_HDR_LEN);

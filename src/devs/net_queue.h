@@ -108,6 +108,8 @@ int net_pool_init(struct net_pool *p, void *mem, uint64_t iova, unsigned count, 
 void net_pool_fini(struct net_pool *p);
 /* Takes up to @n buffers (state NB_APP, fields reset); returns how many. */
 unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n);
+/* The same, fields and state left as they were: for the receive ring, which sets both. */
+unsigned net_pool_take(struct net_pool *p, struct net_buf **out, unsigned n);
 /* Gives @n buffers of this pool back. */
 void net_pool_put(struct net_pool *p, struct net_buf **bufs, unsigned n);
 /* Gives @n buffers back, each to its own pool: one lock per run of buffers of one pool. */

@@ -51,8 +51,9 @@ int net_rxq_refill(struct net_rxq *r)
 
 		if (want > REFILL_BATCH)
 			want = REFILL_BATCH;
-		/* One pool lock and one ring call for the whole batch. */
-		got = net_pool_get(r->pool, b, want);
+		/* One pool lock and one ring call for the whole batch; a buffer's fields are set
+		 * when it comes back from the device. */
+		got = net_pool_take(r->pool, b, want);
 		for (unsigned i = 0; i < got; i++) {
 			sg[i] = (struct vv_sg){b[i]->iova, r->pool->buf_size};
 			req[i] = (struct vv_vq_req){
