@@ -3,7 +3,7 @@
 # `virtio-vfio net bench` on a NIC pair joined by an isolated QEMU hub, the kernel's partner in
 # a network namespace: refusals; txonly whose frames the partner counts (64 and 9000 bytes,
 # chained buffers); rxonly counting exactly the frames the partner sent; fwd turning the
-# partner's round trips around; rtt through the partner's reflector; text and JSON output.
+# partner's round trips around; rtt through the partner's reflector (at most 5% lost); text and JSON output.
 # Also the kernel's PACKET_MMAP tool of `scripts/bench net` (tests/vm/pktmmap.c).
 #vm: timeout 600
 #vm: topology rootport
@@ -115,7 +115,8 @@ sleep 1
 wait
 echo "rtt: $(j '[.rx_frames, .lost, .rtt_us.p50, .rtt_us.p99] | map(tostring) | join(" ")')"
 [ "$(j .rx_frames)" -gt 10 ] || vv_die "rtt: $(j .rx_frames) round trips"
-[ "$(j .lost)" -le 2 ] || vv_die "rtt: $(j .lost) lost"
+# A frame not back in 100 ms counts as lost: a loaded 2-core host stalls the guest at times.
+[ $(($(j .lost) * 20)) -le "$(j .rx_frames)" ] || vv_die "rtt: $(j .lost) lost of $(j .rx_frames)"
 awk -v a="$(j .rtt_us.p50)" -v b="$(j .rtt_us.p99)" 'BEGIN { exit !(a > 0 && b >= a) }' ||
 	vv_die "rtt percentiles"
 
