@@ -155,6 +155,7 @@ dpdk_run() { # mode size -> "pps bytes_per_s"
 	exec 8>&-
 	wait $tp || { cat /tmp/tp.log >&2; vv_die "testpmd failed"; }
 	[ "$mode" = txonly ] || gen_stop
+	grep -E "^ +(RX|TX)-(packets|errors|nombuf)" /tmp/tp.log | tail -n 3 | sed 's/^ */  testpmd: /' >&2
 	# "TX-packets: N  TX-errors: N  TX-bytes: N", once per reading ("stop" prints
 	# "TX-packets: N  TX-dropped: N  TX-total: N" lines too: not those).
 	grep -E "^ +$rx-packets:.*$rx-bytes:" /tmp/tp.log | tail -n 2 | awk -v dt=$((t2 - t1)) '
