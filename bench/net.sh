@@ -36,6 +36,16 @@ sizes=(64 1500)
 if_of() { basename "$(dirname "$(grep -lx "$1" /sys/class/net/*/address)")"; }
 bdf=$(vv_bdf_by_mac $mac)
 pif=$(if_of $pmac)
+# CPU 0 serves the partner (its interrupts, generator and reflector), CPU 1 the contender
+# (its thread, and the kernel NIC's interrupts when the kernel is the contender): a
+# contender polling on the CPU that takes the partner's interrupts would starve them.
+irqs_to() { # PCI address, CPU mask
+	local i
+	for i in /sys/bus/pci/devices/$1/msi_irqs/*; do
+		[ -e "$i" ] && echo "$2" >"/proc/irq/$(basename "$i")/smp_affinity" 2>/dev/null || true
+	done
+}
+irqs_to "$(vv_bdf_by_mac $pmac)" 1
 ip netns add peer
 ip link set "$pif" netns peer
 ip -n peer link set lo up
@@ -69,6 +79,7 @@ on_kernel() {
 		vv_wait "grep -qlx $mac /sys/class/net/*/address" 300 || vv_die "the NIC did not come back"
 	fi
 	ifc=$(if_of $mac)
+	irqs_to "$bdf" 2
 	ip link set "$ifc" up
 	sleep 2 # the link, before the first frame
 	echo "$ifc"
