@@ -239,6 +239,10 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 			ret = prep_frame(t, f, sg[k], &req[k], &slot[k]);
 			if (ret)
 				break;
+			/* Marked now: a buffer that appears again in this burst (the same frame
+			 * twice, or in two chains) fails its check instead of going out twice. */
+			for (struct vv_net_buf *s = f; s; s = s->next)
+				nb(s)->state = NB_TX;
 		}
 		posted = k ? vv_vq_add_many(t->vq, req, k) : 0;
 		if (posted < 0) {
@@ -247,14 +251,15 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 		} else if ((unsigned)posted < k) {
 			ret = -ENOSPC; /* the ring is full at frame @posted */
 		}
-		for (unsigned i = k; i-- > (unsigned)posted;)
+		for (unsigned i = k; i-- > (unsigned)posted;) {
 			unprep_frame(t, slot[i]);
+			for (struct vv_net_buf *s = bufs[sent + i]; s; s = s->next)
+				nb(s)->state = NB_APP;
+		}
 		for (unsigned i = 0; i < (unsigned)posted; i++) {
 			struct vv_net_buf *f = bufs[sent + i];
 
 			nb(f)->hdr_slot = slot[i];
-			for (struct vv_net_buf *s = f; s; s = s->next)
-				nb(s)->state = NB_TX;
 			bytes += total[i];
 			segs += nseg[i];
 			if (f->flags & VV_NET_BUF_F_CSUM_PARTIAL)

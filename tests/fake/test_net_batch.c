@@ -3,10 +3,10 @@
  * test_net_batch.c - the batched virtio-net paths against the fake device, at their edges:
  * a partial burst when the ring is nearly full (header slots of the frames left out given
  * back), bursts longer than one ring call, an invalid frame in the middle of a batch, a
- * reclaim of more completions than one call takes, a receive burst shorter than what is
- * ready, a merged frame taken one buffer at a time, a hostile buffer in the middle of a
- * batch (the good frames before it returned, the buffers after it back in the pool), and
- * freeing frames in bulk (NULL entries, a double free in the same call).
+ * reclaim of more completions than one call takes, one frame twice in a burst, a receive burst
+ * shorter than what is ready, a merged frame taken one buffer at a time, a hostile buffer in the
+ * middle of a batch (the good frames before it returned, the buffers after it back in the pool),
+ * and freeing frames in bulk (NULL entries, a double free in the same call).
  */
 #include <endian.h>
 #include <errno.h>
@@ -96,6 +96,29 @@ static void test_invalid_mid_batch(void **state)
 	assert_int_equal(fake_ring_process(&t->txdev), 6);
 	assert_int_equal(net_txq_reclaim(&t->tx), 6);
 	assert_int_equal(t->tx.nfree_slots, t->tx.nslots);
+	assert_pool_idle(t);
+	teardown_t(t);
+}
+
+static void test_same_frame_twice(void **state)
+{
+	struct t *t = setup_t((struct cfg){.ring = 16});
+	struct vv_net_buf *f[4], *a = frame_at(t, NET_HDR_LEN, 60, 1),
+				 *b = frame_at(t, NET_HDR_LEN, 60, 2);
+
+	/* One burst naming a frame twice: it goes out once, the call stops at the repeat. */
+	f[0] = a, f[1] = b, f[2] = a;
+	assert_int_equal(net_txq_burst(&t->tx, f, 3), 2);
+	/* A chain holding a buffer sent earlier in the same burst is refused too. */
+	f[0] = frame_at(t, NET_HDR_LEN, 60, 3);
+	f[1] = frame_at(t, NET_HDR_LEN, 60, 4);
+	f[1]->next = f[0];
+	assert_int_equal(net_txq_burst(&t->tx, f, 2), 1);
+	assert_int_equal(net_buf_of(f[1])->state, NB_APP);
+	f[1]->next = NULL;
+	net_pool_put_frames(&f[1], 1);
+	assert_int_equal(fake_ring_process(&t->txdev), 3);
+	assert_int_equal(net_txq_reclaim(&t->tx), 3);
 	assert_pool_idle(t);
 	teardown_t(t);
 }
@@ -195,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_partial_burst_nearly_full),
 		cmocka_unit_test(test_long_burst_and_reclaim),
 		cmocka_unit_test(test_invalid_mid_batch),
+		cmocka_unit_test(test_same_frame_twice),
 		cmocka_unit_test(test_rx_short_burst),
 		cmocka_unit_test(test_rx_merged_one_at_a_time),
 		cmocka_unit_test(test_rx_hostile_mid_batch),
