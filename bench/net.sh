@@ -2,17 +2,19 @@
 # SPDX-License-Identifier: MIT
 # Benchmark, run inside the test guest by `scripts/bench net`: three ways this guest can send
 # and receive raw frames on the same virtio-net NIC (one NIC of a pair on an isolated QEMU
-# hub, its partner on the kernel's driver in a network namespace), in one guest run,
-# alternating over rounds:
+# hub), in one guest run, alternating over rounds:
 #   DPDK:   dpdk-testpmd (Debian's DPDK 22.11, its virtio PMD over vfio-pci, one queue,
 #           hugepages) in txonly and rxonly forwarding modes
 #   kernel: the NIC on the kernel's virtio-net, driven by AF_PACKET with memory-mapped rings
 #           and PACKET_QDISC_BYPASS (tests/vm/pktmmap.c), the kernel's fastest raw path
 #   ours:   `virtio-vfio net bench` (the library's frame API alone) in the same modes
-# txonly sends to 02:00:00:00:00:01, an address the partner's NIC filters out; rxonly takes
-# what the partner sends as fast as it can (vv-pktmmap tx there, the same generator for every
-# contender). Every figure is counted on the contender's side as testpmd counts: frames the
-# transmit path took, frames the receive path returned; bytes are frame bytes without FCS.
+# The partner NIC is attached and driven by `net bench` on the other vCPU: the generator of
+# rxonly (txonly to our MAC, the fastest sender this guest has: the kernel's partner sent a
+# few thousand frames/s, less than every receiver takes), the reflector of rtt (fwd); idle
+# otherwise (not started: QEMU drops what it cannot deliver, no backpressure). txonly sends
+# to 02:00:00:00:00:01, an address no one has. Every figure is counted on the contender's
+# side as testpmd counts: frames the transmit path took, frames the receive path returned;
+# bytes are frame bytes without FCS.
 # Each measurement is one "VV-BENCH {json}" line; bench/report.py gives medians, ranges and
 # ratios to DPDK's figure of the same round. Results: docs/performance.md.
 #vm: timeout 5400
@@ -24,8 +26,7 @@ set -euo pipefail
 
 vv=$VV_BUILD/cli/virtio-vfio
 pkt=$VV_BUILD/tests/vv-pktmmap
-peer=$VV_BUILD/tests/vv-netpeer
-for t in "$vv" "$pkt" "$peer"; do [ -x "$t" ] || vv_die "$t not built"; done
+for t in "$vv" "$pkt"; do [ -x "$t" ] || vv_die "$t not built"; done
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 mac=52:54:00:00:0b:a0
@@ -35,22 +36,15 @@ sizes=(64 1500)
 
 if_of() { basename "$(dirname "$(grep -lx "$1" /sys/class/net/*/address)")"; }
 bdf=$(vv_bdf_by_mac $mac)
-pif=$(if_of $pmac)
-# CPU 0 serves the partner (its interrupts, generator and reflector), CPU 1 the contender
-# (its thread, and the kernel NIC's interrupts when the kernel is the contender): a
-# contender polling on the CPU that takes the partner's interrupts would starve them.
+pbdf=$(vv_bdf_by_mac $pmac)
+# The contender's interrupts (when it is the kernel) on CPU 1 with it; the partner polls on 0.
 irqs_to() { # PCI address, CPU mask
 	local i
 	for i in /sys/bus/pci/devices/$1/msi_irqs/*; do
 		[ -e "$i" ] && echo "$2" >"/proc/irq/$(basename "$i")/smp_affinity" 2>/dev/null || true
 	done
 }
-irqs_to "$(vv_bdf_by_mac $pmac)" 1
-ip netns add peer
-ip link set "$pif" netns peer
-ip -n peer link set lo up
-ip -n peer link set "$pif" up
-sleep 2 # the partner's link and its receive filter, before the first frame
+"$vv" attach "$pbdf" >/dev/null
 
 # DPDK: 2 MiB hugepages (its IOVA-as-PA mode needs them: QEMU's intel-iommu has 39 address
 # bits, fewer than a virtual address, so DPDK cannot use virtual addresses as IOVAs).
@@ -92,13 +86,14 @@ on_vfio() {
 
 # The partner sends to us for $1 seconds, frames of $2 bytes; its own count on the console.
 gen_start() {
-	ip netns exec peer taskset -c 0 "$pkt" tx "$pif" $mac "$2" "$1" >/tmp/gen.out 2>/dev/null &
+	taskset -c 0 "$vv" net bench --json --mode txonly --size "$2" --time "$1" --dst $mac \
+		"$pbdf" >/tmp/gen.out 2>/dev/null &
 	gen=$!
 	sleep 1
 }
 gen_stop() {
 	wait "$gen" || true
-	echo "  partner sent: $(cat /tmp/gen.out)" >&2
+	echo "  partner sent: $(jq -r '"\(.pps | floor) frames/s"' /tmp/gen.out)" >&2
 }
 
 kernel_round() {
@@ -129,8 +124,8 @@ ours_round() {
 		emit "$r" "rxonly ${size}B" "ours (net bench)" $(ours rxonly "$size")
 		gen_stop
 	done
-	# Round trips through the partner's AF_PACKET reflector: no DPDK or kernel figure.
-	ip netns exec peer taskset -c 0 "$peer" reflect "$pif" $((runtime + 3)) >/dev/null &
+	# Round trips through the partner (net bench --mode fwd): no DPDK or kernel figure.
+	taskset -c 0 "$vv" net bench --mode fwd --time $((runtime + 3)) "$pbdf" >/dev/null 2>&1 &
 	sleep 1
 	emit "$r" "rtt 64B" "ours (net bench)" $(ours rtt 64 --dst $pmac)
 	wait
@@ -194,4 +189,5 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 on_kernel >/dev/null
+"$vv" detach "$pbdf" >/dev/null
 echo "VV-BENCH-DONE runtime=$runtime rounds=$rounds"
