@@ -8,11 +8,12 @@
 #   kernel: the NIC on the kernel's virtio-net, driven by AF_PACKET with memory-mapped rings
 #           and PACKET_QDISC_BYPASS (tests/vm/pktmmap.c), the kernel's fastest raw path
 #   ours:   `virtio-vfio net bench` (the library's frame API alone) in the same modes
-# The partner NIC is attached and driven by `net bench` on the other vCPU: the generator of
-# rxonly (txonly to our MAC, the fastest sender this guest has: the kernel's partner sent a
-# few thousand frames/s, less than every receiver takes), the reflector of rtt (fwd); idle
-# otherwise (not started: QEMU drops what it cannot deliver, no backpressure). txonly sends
-# to 02:00:00:00:00:01, an address no one has. Every figure is counted on the contender's
+# The partner NIC is attached and driven on the other vCPU: for rxonly by `net bench
+# --mode txonly` to our MAC, the generator (the fastest sender this guest has: the kernel's
+# partner sent a few thousand frames/s), paced by the receiver (a QEMU hub delivers only
+# when the receiving NIC has buffers); otherwise by `net serve`, idle, its receive ring
+# posted and its filter on, so that QEMU drops our txonly frames (to 02:00:00:00:00:01, an
+# address no one has) without backpressure: an idle NIC with no buffers would stall ours. Every figure is counted on the contender's
 # side as testpmd counts: frames the transmit path took, frames the receive path returned;
 # bytes are frame bytes without FCS.
 # Each measurement is one "VV-BENCH {json}" line; bench/report.py gives medians, ranges and
@@ -45,6 +46,18 @@ irqs_to() { # PCI address, CPU mask
 	done
 }
 "$vv" attach "$pbdf" >/dev/null
+# The partner at rest: filtering, no CPU used.
+partner_idle() {
+	"$vv" net serve "$pbdf" --ip 198.18.0.2/24 --poll-us 0 --pidfile /tmp/serve.pid \
+		>/tmp/serve.out 2>&1 &
+	serve=$!
+	vv_wait "grep -q serving /tmp/serve.out" 600 || { cat /tmp/serve.out; vv_die "net serve on the partner"; }
+}
+partner_stop() {
+	kill "$(cat /tmp/serve.pid)"
+	wait "$serve" || true
+}
+partner_idle
 
 # DPDK: 2 MiB hugepages (its IOVA-as-PA mode needs them: QEMU's intel-iommu has 39 address
 # bits, fewer than a virtual address, so DPDK cannot use virtual addresses as IOVAs).
@@ -86,6 +99,7 @@ on_vfio() {
 
 # The partner sends to us for $1 seconds, frames of $2 bytes; its own count on the console.
 gen_start() {
+	partner_stop
 	taskset -c 0 "$vv" net bench --json --mode txonly --size "$2" --time "$1" --dst $mac \
 		"$pbdf" >/tmp/gen.out 2>/dev/null &
 	gen=$!
@@ -94,6 +108,7 @@ gen_start() {
 gen_stop() {
 	wait "$gen" || true
 	echo "  partner sent: $(jq -r '"\(.pps | floor) frames/s"' /tmp/gen.out)" >&2
+	partner_idle
 }
 
 kernel_round() {
@@ -124,17 +139,12 @@ ours_round() {
 		emit "$r" "rxonly ${size}B" "ours (net bench)" $(ours rxonly "$size")
 		gen_stop
 	done
-	# Round trips through the partner (net bench --mode fwd): no DPDK or kernel figure.
-	taskset -c 0 "$vv" net bench --mode fwd --time $((runtime + 3)) "$pbdf" >/dev/null 2>&1 &
-	sleep 1
-	emit "$r" "rtt 64B" "ours (net bench)" $(ours rtt 64 --dst $pmac)
-	wait
 }
 
 # testpmd, interactive on a fifo: "start", port statistics twice $runtime apart, "stop".
 # The rate is the difference of its counters over the time between the two readings, taken
 # with our clock (DPDK calibrates its TSC under TCG, which need not match).
-dpdk_run() { # mode size -> "pps bytes_per_s"
+dpdk_run() { # mode size -> /tmp/tp.res: "pps bytes_per_s"
 	local mode=$1 size=$2 t1 t2 rx=RX
 	[ "$mode" = txonly ] && rx=TX
 	rm -f /tmp/tp.in /tmp/tp.log
@@ -166,7 +176,7 @@ dpdk_run() { # mode size -> "pps bytes_per_s"
 	# "TX-packets: N  TX-dropped: N  TX-total: N" lines too: not those).
 	grep -E "^ +$rx-packets:.*$rx-bytes:" /tmp/tp.log | tail -n 2 | awk -v dt=$((t2 - t1)) '
 		{ p[NR] = $2; b[NR] = $NF }
-		END { if (NR < 2) exit 1; s = dt / 1e9; printf "%.0f %.0f\n", (p[2] - p[1]) / s, (b[2] - b[1]) / s }' ||
+		END { if (NR < 2) exit 1; s = dt / 1e9; printf "%.0f %.0f\n", (p[2] - p[1]) / s, (b[2] - b[1]) / s }' >/tmp/tp.res ||
 		{ cat /tmp/tp.log >&2; vv_die "no port statistics from testpmd"; }
 }
 dpdk_round() {
@@ -174,8 +184,10 @@ dpdk_round() {
 	[ "$have_dpdk" = 1 ] || return 0
 	on_vfio
 	for size in "${sizes[@]}"; do
-		emit "$r" "txonly ${size}B" "DPDK testpmd" $(dpdk_run txonly "$size")
-		emit "$r" "rxonly ${size}B" "DPDK testpmd" $(dpdk_run rxonly "$size")
+		dpdk_run txonly "$size"
+		emit "$r" "txonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res)
+		dpdk_run rxonly "$size"
+		emit "$r" "rxonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res)
 	done
 }
 
@@ -189,5 +201,6 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 on_kernel >/dev/null
+partner_stop
 "$vv" detach "$pbdf" >/dev/null
 echo "VV-BENCH-DONE runtime=$runtime rounds=$rounds"
