@@ -98,14 +98,18 @@ on_vfio() {
 }
 
 # The partner sends to us for $1 seconds, frames of $2 bytes; its own count on the console.
-gen_start() {
+gen_start() { # $1 is ignored: the generator runs until gen_stop
 	partner_stop
-	taskset -c 0 "$vv" net bench --json --mode txonly --size "$2" --time "$1" --dst $mac \
+	taskset -c 0 "$vv" net bench --json --mode txonly --size "$2" --time 3600 --dst $mac \
 		"$pbdf" >/tmp/gen.out 2>/dev/null &
 	gen=$!
-	sleep 1
+	# Sending once its thread runs (opening the device takes seconds under TCG).
+	vv_wait "[ \$(ls /proc/$gen/task 2>/dev/null | wc -l) -ge 2 ]" 600 ||
+		vv_die "the partner's generator did not start"
+	sleep 0.5
 }
 gen_stop() {
+	kill -INT "$gen" # net bench stops and reports what ran
 	wait "$gen" || true
 	echo "  partner sent: $(jq -r '"\(.pps | floor) frames/s"' /tmp/gen.out)" >&2
 	partner_idle
