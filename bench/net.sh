@@ -1,162 +1,210 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Benchmark, run inside the test guest: raw frames between two NICs on one isolated QEMU hub,
-# first both on the kernel's virtio-net (kernel to kernel), then one of them on our driver
-# (the same NIC, attached), against the same kernel peer. Prints a table with ratios.
-# Run with an optimized build without sanitizers, under the VM lock:
-#   meson setup build-net-rel --buildtype=release && ninja -C build-net-rel
-#   flock /tmp/vv-vm.lock tests/vm/run --build-dir build-net-rel -v bench/net.sh
-# Results are recorded in docs/performance.md ("virtio-net").
-#vm: timeout 1500
+# Benchmark, run inside the test guest by `scripts/bench net`: three ways this guest can send
+# and receive raw frames on the same virtio-net NIC (one NIC of a pair on an isolated QEMU
+# hub), in one guest run, alternating over rounds:
+#   DPDK:   dpdk-testpmd (Debian's DPDK 22.11, its virtio PMD over vfio-pci, one queue,
+#           hugepages) in txonly and rxonly forwarding modes
+#   kernel: the NIC on the kernel's virtio-net, driven by AF_PACKET with memory-mapped rings
+#           and PACKET_QDISC_BYPASS (tests/vm/pktmmap.c), the kernel's fastest raw path
+#   ours:   `virtio-vfio net bench` (the library's frame API alone) in the same modes
+# The partner NIC is attached and driven on the other vCPU: for rxonly by `net bench
+# --mode txonly` to our MAC, the generator (the fastest sender this guest has: the kernel's
+# partner sent a few thousand frames/s), paced by the receiver (a QEMU hub delivers only
+# when the receiving NIC has buffers); otherwise by `net serve`, idle, its receive ring
+# posted and its filter on, so that QEMU drops our txonly frames (to 02:00:00:00:00:01, an
+# address no one has) without backpressure: an idle NIC with no buffers would stall ours. Every figure is counted on the contender's
+# side as testpmd counts: frames the transmit path took, frames the receive path returned;
+# bytes are frame bytes without FCS.
+# Each measurement is one "VV-BENCH {json}" line; bench/report.py gives medians, ranges and
+# ratios to DPDK's figure of the same round. Results: docs/performance.md.
+#vm: timeout 5400
 #vm: topology rootport
-#vm: netpair vbo vbk mac0=52:54:00:00:07:a0 mac1=52:54:00:00:07:a1
+#vm: cpu max
+#vm: netpair vnbench vkbench mac0=52:54:00:00:0b:a0 mac1=52:54:00:00:0b:a1
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
 vv=$VV_BUILD/cli/virtio-vfio
-netio=$VV_BUILD/tests/vv-netio
-peer=$VV_BUILD/tests/vv-netpeer
-secs=${VV_BENCH_SECONDS:-10}
-omac=52:54:00:00:07:a0
-kmac=52:54:00:00:07:a1
+pkt=$VV_BUILD/tests/vv-pktmmap
+for t in "$vv" "$pkt"; do [ -x "$t" ] || vv_die "$t not built"; done
+runtime=${VV_BENCH_SECONDS:-10}
+rounds=${VV_BENCH_ROUNDS:-3}
+mac=52:54:00:00:0b:a0
+pmac=52:54:00:00:0b:a1
+sink=02:00:00:00:00:01
+sizes=(64 1500)
+
 if_of() { basename "$(dirname "$(grep -lx "$1" /sys/class/net/*/address)")"; }
-bdf=$(vv_bdf_by_mac $omac)
-ours_if=$(if_of $omac)
-peer_if=$(if_of $kmac)
-ip netns add peer
-ip link set "$peer_if" netns peer
-ip -n peer link set lo up
-ip -n peer link set "$peer_if" up
-ip -n peer addr add 198.18.0.2/24 dev "$peer_if"
-ip link set "$ours_if" up
-ip addr add 198.18.0.1/24 dev "$ours_if"
-P() { ip netns exec peer "$@"; }
-num() { sed -n "s/.*$1 \\([0-9.]*\\).*/\\1/p" | tail -n 1; }
-declare -A K O
-
-# Round trips: the peer keeps WINDOW frames in flight through a reflector on the NIC under
-# test (MACs swapped in place), and counts what comes back.
-roundtrip() { # SIZE REFLECTOR... -> "fps mbps"
-	local size=$1 out
-	shift
-	"$@" >/tmp/refl.log 2>&1 &
-	local pid=$!
-	sleep 2
-	out=$(P "$peer" gen "$peer_if" $omac "$secs" "$size" 32)
-	kill -TERM $pid 2>/dev/null || true
-	wait $pid 2>/dev/null || true
-	echo "$(num fps <<<"$out") $(num mbps <<<"$out")"
+bdf=$(vv_bdf_by_mac $mac)
+pbdf=$(vv_bdf_by_mac $pmac)
+# The contender's interrupts (when it is the kernel) on CPU 1 with it; the partner polls on 0.
+irqs_to() { # PCI address, CPU mask
+	local i
+	for i in /sys/bus/pci/devices/$1/msi_irqs/*; do
+		[ -e "$i" ] && echo "$2" >"/proc/irq/$(basename "$i")/smp_affinity" 2>/dev/null || true
+	done
 }
-# One way: SENDER... blasts for $secs, the receiver counts (rate over the time frames came).
-oneway() { # COUNTER... -- SENDER...
-	local -a counter=() sender=()
-	while [ "$1" != -- ]; do counter+=("$1"); shift; done
-	shift
-	sender=("$@")
-	"${counter[@]}" >/tmp/count.log 2>&1 &
-	local pid=$!
-	sleep 2
-	"${sender[@]}" >/tmp/send.log 2>&1
-	wait $pid
-	echo "$(num fps </tmp/count.log) $(num mbps </tmp/count.log)"
+"$vv" attach "$pbdf" >/dev/null
+# The partner at rest: filtering, no CPU used.
+partner_idle() {
+	"$vv" net serve "$pbdf" --ip 198.18.0.2/24 --poll-us 0 --pidfile /tmp/serve.pid \
+		>/tmp/serve.out 2>&1 &
+	serve=$!
+	vv_wait "grep -q serving /tmp/serve.out" 600 || { cat /tmp/serve.out; vv_die "net serve on the partner"; }
+}
+partner_stop() {
+	kill "$(cat /tmp/serve.pid)"
+	wait "$serve" || true
+}
+partner_idle
+
+# DPDK: 2 MiB hugepages (its IOVA-as-PA mode needs them: QEMU's intel-iommu has 39 address
+# bits, fewer than a virtual address, so DPDK cannot use virtual addresses as IOVAs).
+have_dpdk=1
+if ! command -v dpdk-testpmd >/dev/null; then
+	echo "no dpdk-testpmd (apt-get install dpdk-dev librte-net-virtio23): DPDK skipped"
+	have_dpdk=0
+else
+	grep -qw sse4_2 /proc/cpuinfo || vv_die "no SSE4.2 in the guest CPU: DPDK needs '#vm: cpu max'"
+	echo 256 >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+	mkdir -p /tmp/huge
+	mount -t hugetlbfs nodev /tmp/huge
+	echo "hugepages: $(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) x 2 MiB"
+fi
+
+emit() { # round workload who pps bytes_per_s [lat_us]
+	printf 'VV-BENCH {"round":%s,"workload":"%s","who":"%s","pps":%s,"bytes_per_s":%s,"lat_us":%s}\n' \
+		"$1" "$2" "$3" "$4" "$5" "${6:-0}"
 }
 
-run_all() { # kernel|ours
-	local -n R=$1
-	local side=$1 refl cnt
-	for size in 64 1514; do
-		if [ "$side" = K ]; then
-			R[rt$size]=$(roundtrip $size "$peer" reflect "$ours_if" $((secs + 4)))
-			R[tx$size]=$(oneway P "$peer" count "$peer_if" $((secs + 4)) -- \
-				"$peer" blast "$ours_if" $kmac "$secs" $size)
-			R[rx$size]=$(oneway "$peer" count "$ours_if" $((secs + 4)) -- \
-				P "$peer" blast "$peer_if" $omac "$secs" $size)
-		else
-			R[rt$size]=$(roundtrip $size "$netio" "$bdf" reflect $((secs + 4)) 50)
-			R[rtpoll$size]=$(roundtrip $size "$netio" "$bdf" reflect $((secs + 4)) 1000000)
-			R[tx$size]=$(oneway P "$peer" count "$peer_if" $((secs + 4)) -- \
-				"$netio" "$bdf" blast $kmac "$secs" $size)
-			R[rx$size]=$(oneway "$netio" "$bdf" count $((secs + 4)) -- \
-				P "$peer" blast "$peer_if" $omac "$secs" $size)
-		fi
+# The NIC where each contender needs it: on the kernel's driver and up, or on vfio-pci.
+on_kernel() {
+	local ifc
+	if [ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ]; then
+		"$vv" detach "$bdf" >/dev/null
+		vv_wait "grep -qlx $mac /sys/class/net/*/address" 300 || vv_die "the NIC did not come back"
+	fi
+	ifc=$(if_of $mac)
+	irqs_to "$bdf" 2
+	ip link set "$ifc" up
+	sleep 2 # the link, before the first frame
+	echo "$ifc"
+}
+on_vfio() {
+	[ -e "/sys/bus/pci/drivers/vfio-pci/$bdf" ] && return
+	ip link set "$(if_of $mac)" down
+	"$vv" attach "$bdf" >/dev/null
+}
+
+# The partner sends to us for $1 seconds, frames of $2 bytes; its own count on the console.
+gen_start() { # $1 is ignored: the generator runs until gen_stop
+	partner_stop
+	taskset -c 0 "$vv" net bench --json --mode txonly --size "$2" --time 3600 --dst $mac \
+		"$pbdf" >/tmp/gen.out 2>/dev/null &
+	gen=$!
+	# Sending once its thread runs (opening the device takes seconds under TCG).
+	vv_wait "[ \$(ls /proc/$gen/task 2>/dev/null | wc -l) -ge 2 ]" 600 ||
+		vv_die "the partner's generator did not start"
+	sleep 0.5
+}
+gen_stop() {
+	kill -INT "$gen" # net bench stops and reports what ran
+	wait "$gen" || true
+	echo "  partner sent: $(jq -r '"\(.pps | floor) frames/s"' /tmp/gen.out)" >&2
+	partner_idle
+}
+
+kernel_round() {
+	local r=$1 ifc size out
+	ifc=$(on_kernel)
+	for size in "${sizes[@]}"; do
+		out=$(taskset -c 1 "$pkt" tx "$ifc" $sink "$size" "$runtime" 2>/dev/null)
+		emit "$r" "txonly ${size}B" "kernel PACKET_MMAP" \
+			"$(awk '{print $8}' <<<"$out")" "$(awk '{print $4 / $6}' <<<"$out")"
+		gen_start $((runtime + 3)) "$size"
+		out=$(taskset -c 1 "$pkt" rx "$ifc" "$runtime" 2>/dev/null)
+		gen_stop
+		emit "$r" "rxonly ${size}B" "kernel PACKET_MMAP" \
+			"$(awk '{print $8}' <<<"$out")" "$(awk '{print $4 / $6}' <<<"$out")"
 	done
 }
 
-# Ping flood rate (ICMP echo round trips per second) through a whole stack: the kernel's,
-# then lwIP on our driver with different polling windows.
-pingrate() { # -> pings per second
-	local n=20000 t0 t1
-	t0=$(date +%s.%N)
-	P ping -f -q -c $n -W 5 198.18.0.1 >/dev/null
-	t1=$(date +%s.%N)
-	awk -v n=$n -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
+ours() { # mode size -> "pps bytes_per_s p50_us"
+	taskset -c 1 "$vv" net bench --json --mode "$1" --size "$2" --time "$runtime" "${@:3}" \
+		"$bdf" | jq -r '[.pps, .bytes_per_s, (.rtt_us.p50 // 0)] | map(tostring) | join(" ")'
 }
-
-# TCP echo of 16 MiB through a whole stack (nc in the peer's namespace): MiB/s each way.
-head -c $((16 << 20)) /dev/urandom >/tmp/tcp.in
-tcprate() {
-	local t0 t1
-	t0=$(date +%s.%N)
-	P nc -N -w 60 198.18.0.1 7 </tmp/tcp.in >/tmp/tcp.out
-	t1=$(date +%s.%N)
-	cmp -s /tmp/tcp.in /tmp/tcp.out || { echo "TCP echo differs" >&2; echo 0; return; }
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", 16 / (b - a) }'
-}
-
-run_all K
-K[ping]=$(pingrate)
-"$peer" tcpecho - 7 120 &
-echo_pid=$!
-sleep 1
-K[tcp]=$(tcprate)
-kill $echo_pid 2>/dev/null || true
-wait $echo_pid 2>/dev/null || true
-ip addr flush dev "$ours_if"
-ip link set "$ours_if" down
-"$vv" attach "$bdf" >/dev/null
-run_all O
-for poll in 0 50 1000; do
-	"$vv" net serve "$bdf" --ip 198.18.0.1/24 --poll-us $poll >/tmp/serve.log 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do grep -q serving /tmp/serve.log && break; sleep 0.1; done
-	P ip neigh flush all
-	P ping -c 1 -W 5 198.18.0.1 >/dev/null
-	O[ping$poll]=$(pingrate)
-	O[tcp$poll]=$(tcprate)
-	kill -TERM $pid
-	wait $pid
-done
-"$vv" detach "$bdf" >/dev/null
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b ? a / b : 0 }'; }
-printf '\n%-34s %14s %14s %7s\n' workload kernel virtio-vfio ratio
-for size in 64 1514; do
-	for w in rt tx rx; do
-		case $w in
-		rt) name="round trip ${size} B, window 32" ;;
-		tx) name="send ${size} B (to the kernel NIC)" ;;
-		rx) name="receive ${size} B (from it)" ;;
-		esac
-		read -r kf km <<<"${K[$w$size]}"
-		read -r of om <<<"${O[$w$size]}"
-		printf '%-34s %9s fps %9s fps %7s\n' "$name" "$kf" "$of" "$(ratio "$of" "$kf")"
-		printf '%-34s %8s Mb/s %8s Mb/s\n' "" "$km" "$om"
+ours_round() {
+	local r=$1 size
+	on_vfio
+	for size in "${sizes[@]}"; do
+		emit "$r" "txonly ${size}B" "ours (net bench)" $(ours txonly "$size")
+		gen_start $((runtime + 3)) "$size"
+		emit "$r" "rxonly ${size}B" "ours (net bench)" $(ours rxonly "$size")
+		gen_stop
 	done
-	read -r of om <<<"${O[rtpoll$size]}"
-	read -r kf km <<<"${K[rt$size]}"
-	printf '%-34s %13s %9s fps %7s\n' "round trip ${size} B, busy polling" "" "$of" \
-		"$(ratio "$of" "$kf")"
+}
+
+# testpmd, interactive on a fifo: "start", port statistics twice $runtime apart, "stop".
+# The rate is the difference of its counters over the time between the two readings, taken
+# with our clock (DPDK calibrates its TSC under TCG, which need not match).
+dpdk_run() { # mode size -> /tmp/tp.res: "pps bytes_per_s"
+	local mode=$1 size=$2 t1 t2 rx=RX
+	[ "$mode" = txonly ] && rx=TX
+	rm -f /tmp/tp.in /tmp/tp.log
+	mkfifo /tmp/tp.in
+	dpdk-testpmd -l 0,1 -n 1 --iova-mode=pa --huge-dir /tmp/huge --file-prefix vvbench \
+		-a "$bdf" --log-level=lib.eal:error -- -i --forward-mode="$mode" --txpkts="$size" \
+		--burst=32 --rxq=1 --txq=1 --rxd=256 --txd=256 --eth-peer=0,$sink \
+		</tmp/tp.in >/tmp/tp.log 2>&1 &
+	local tp=$!
+	exec 8>/tmp/tp.in
+	vv_wait "grep -q 'testpmd> ' /tmp/tp.log" 3000 || { cat /tmp/tp.log >&2; vv_die "testpmd did not start"; }
+	# The partner's generator only once testpmd is up: its start-up under TCG takes a while.
+	[ "$mode" = txonly ] || gen_start $((runtime + 5)) "$size"
+	echo "start" >&8
+	sleep 2
+	t1=$(date +%s%N)
+	echo "show port stats 0" >&8
+	sleep "$runtime"
+	t2=$(date +%s%N)
+	echo "show port stats 0" >&8
+	sleep 1
+	echo "stop" >&8
+	echo "quit" >&8
+	exec 8>&-
+	wait $tp || { cat /tmp/tp.log >&2; vv_die "testpmd failed"; }
+	[ "$mode" = txonly ] || gen_stop
+	grep -E "^ +(RX|TX)-(packets|errors|nombuf)" /tmp/tp.log | tail -n 3 | sed 's/^ */  testpmd: /' >&2
+	# "TX-packets: N  TX-errors: N  TX-bytes: N", once per reading ("stop" prints
+	# "TX-packets: N  TX-dropped: N  TX-total: N" lines too: not those).
+	grep -E "^ +$rx-packets:.*$rx-bytes:" /tmp/tp.log | tail -n 2 | awk -v dt=$((t2 - t1)) '
+		{ p[NR] = $2; b[NR] = $NF }
+		END { if (NR < 2) exit 1; s = dt / 1e9; printf "%.0f %.0f\n", (p[2] - p[1]) / s, (b[2] - b[1]) / s }' >/tmp/tp.res ||
+		{ cat /tmp/tp.log >&2; vv_die "no port statistics from testpmd"; }
+}
+dpdk_round() {
+	local r=$1 size
+	[ "$have_dpdk" = 1 ] || return 0
+	on_vfio
+	for size in "${sizes[@]}"; do
+		dpdk_run txonly "$size"
+		emit "$r" "txonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res)
+		dpdk_run rxonly "$size"
+		emit "$r" "rxonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res)
+	done
+}
+
+# Each round runs every group; the order rotates so that no contender always goes first.
+groups=(dpdk_round kernel_round ours_round)
+for r in $(seq 1 "$rounds"); do
+	for i in $(seq 0 $((${#groups[@]} - 1))); do
+		g=${groups[$(((i + r - 1) % ${#groups[@]}))]}
+		echo "round $r: $g"
+		"$g" "$r"
+	done
 done
-printf '%-34s %9s /s %9s /s %7s\n' "ping -f, kernel vs lwIP poll 0" "${K[ping]}" "${O[ping0]}" \
-	"$(ratio "${O[ping0]}" "${K[ping]}")"
-for poll in 50 1000; do
-	printf '%-34s %12s %9s /s %7s\n' "ping -f, lwIP --poll-us $poll" "" "${O[ping$poll]}" \
-		"$(ratio "${O[ping$poll]}" "${K[ping]}")"
-done
-printf '%-34s %8s MiB/s %6s MiB/s %7s\n' "TCP echo 16 MiB, lwIP poll 0" "${K[tcp]}" "${O[tcp0]}" \
-	"$(ratio "${O[tcp0]}" "${K[tcp]}")"
-for poll in 50 1000; do
-	printf '%-34s %14s %6s MiB/s %7s\n' "TCP echo 16 MiB, --poll-us $poll" "" "${O[tcp$poll]}" \
-		"$(ratio "${O[tcp$poll]}" "${K[tcp]}")"
-done
-echo
+on_kernel >/dev/null
+partner_stop
+"$vv" detach "$pbdf" >/dev/null
+echo "VV-BENCH-DONE runtime=$runtime rounds=$rounds"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Turns the "VV-BENCH {json}" lines of one guest run (bench/blk.sh) into a table, a JSON
-file and a chart of ratios.
+"""Turns the "VV-BENCH {json}" lines of one guest run (bench/blk.sh, bench/net.sh) into a
+table, a JSON file and a chart of ratios.
 
-Every ratio is taken within a round: a contender's figure over the best kernel
-configuration's figure in the same round (the configuration with the best median), so two
-figures from different moments of the run never meet. The table gives the median of those
-per-round ratios and their range (min-max). Units: IOPS; MB/s is 10^6 bytes per second.
+Every ratio is taken within a round: a contender's figure over the baseline's figure in the
+same round, so two figures from different moments of the run never meet. The baseline of a
+disk workload is the best kernel configuration (the one with the best median); of a net
+workload (txonly, rxonly, rtt), DPDK's testpmd. The table gives the median of those
+per-round ratios and their range (min-max). Units: IOPS, frames/s (pps); MB/s is 10^6 bytes
+per second (net: frame bytes without FCS).
 
 Usage: bench/report.py CONSOLE_LOG OUT_DIR      (writes OUT_DIR/bench.json, ratios.svg)
 """
@@ -18,6 +20,17 @@ import subprocess
 import sys
 
 KERNEL = ("kernel libaio", "kernel io_uring", "kernel polled")
+DPDK = ("DPDK testpmd",)
+NET = ("txonly", "rxonly", "rtt")
+
+
+def is_net(workload):
+    return workload.split(" ")[0] in NET
+
+
+def baselines(workload):
+    """Who a workload's ratios are taken against, best median first among them."""
+    return DPDK if is_net(workload) else KERNEL
 
 
 def load(path):
@@ -35,7 +48,10 @@ def load(path):
 
 
 def metric(workload):
-    """What a workload is judged by: IOPS for small requests, bytes/s for large ones."""
+    """What a workload is judged by: IOPS for small requests, bytes/s for large ones, frames/s
+    for net (so that 64-byte and 1500-byte figures read alike)."""
+    if is_net(workload):
+        return "pps"
     return "iops" if workload.startswith("4K") else "bytes_per_s"
 
 
@@ -47,7 +63,7 @@ def summarize(rows):
     for workload, whos in by.items():
         m = metric(workload)
         med = {w: statistics.median(x[m] for x in rs.values()) for w, rs in whos.items()}
-        kernels = [w for w in KERNEL if w in whos]
+        kernels = [w for w in baselines(workload) if w in whos]
         best = max(kernels, key=lambda w: med[w]) if kernels else None
         # The FUSE file is bounded by the guest's copy rate: compare large I/O to it too.
         ceil = by.get("copy 1M", {}).get("guest copy, 1 thread(s)")
@@ -56,12 +72,15 @@ def summarize(rows):
             e = {"who": who, "rounds": len(rs),
                  "median": med[who], "min": min(x[m] for x in rs.values()),
                  "max": max(x[m] for x in rs.values()),
-                 "lat_us_median": statistics.median(x["lat_us"] for x in rs.values())}
+                 "lat_us_median": statistics.median(x.get("lat_us", 0) for x in rs.values())}
+            if is_net(workload):
+                e["gbps_median"] = statistics.median(
+                    x["bytes_per_s"] * 8 / 1e9 for x in rs.values())
             if best:
                 ratios = [rs[k][m] / whos[best][k][m] for k in rs
                           if k in whos[best] and whos[best][k][m]]
-                lats = [rs[k]["lat_us"] / whos[best][k]["lat_us"] for k in rs
-                        if k in whos[best] and whos[best][k]["lat_us"]]
+                lats = [rs[k].get("lat_us", 0) / whos[best][k]["lat_us"] for k in rs
+                        if k in whos[best] and whos[best][k].get("lat_us")]
                 if ratios:
                     e["ratio"] = {"median": statistics.median(ratios),
                                   "min": min(ratios), "max": max(ratios)}
@@ -80,7 +99,7 @@ def summarize(rows):
 
 
 def fmt_val(m, v):
-    return f"{v:,.0f}" if m == "iops" else f"{v / 1e6:,.1f}"
+    return f"{v:,.0f}" if m in ("iops", "pps") else f"{v / 1e6:,.1f}"
 
 
 def fmt_range(r):
@@ -90,12 +109,12 @@ def fmt_range(r):
 def table(summary):
     lines = []
     for s in summary:
-        unit = "IOPS" if s["metric"] == "iops" else "MB/s"
+        unit = {"iops": "IOPS", "pps": "frames/s"}.get(s["metric"], "MB/s")
         against = (f"ratios per round to {s['best_kernel']}, median (min-max)"
-                   if s["best_kernel"] else "no kernel contender")
+                   if s["best_kernel"] else "no baseline contender")
         lines.append(f"\n{s['workload']}  ({unit}; {against})")
         lines.append(f"  {'contender':<24} {'median':>10} {'min':>10} {'max':>10} "
-                     f"{'x best kernel':>22} {'lat us':>9} {'x lat':>22}")
+                     f"{'x baseline':>22} {'lat us':>9} {'x lat':>22}")
         for e in s["contenders"]:
             m = s["metric"]
             lines.append(
@@ -105,7 +124,8 @@ def table(summary):
                 f"{e['lat_us_median']:>9.1f} "
                 f"{fmt_range(e['lat_ratio']) if 'lat_ratio' in e else '':>22}"
                 + (f"  {fmt_range(e['of_copy_ceiling'])} of the 1-thread copy rate"
-                   if "of_copy_ceiling" in e else ""))
+                   if "of_copy_ceiling" in e else "")
+                + (f"  {e['gbps_median']:.3f} Gbit/s" if "gbps_median" in e else ""))
     return "\n".join(lines)
 
 
@@ -135,8 +155,8 @@ def chart(summary, out_dir):
     script = f"""
 set terminal svg size 1000,{height} dynamic noenhanced font 'sans,11'
 set output '{svg}'
-set title 'Over the best kernel configuration in the same round: median and range of the rounds'
-set xlabel 'ratio (1 = best kernel configuration)'
+set title 'Over the baseline (disks: the best kernel configuration; net: DPDK testpmd) in the same round: median and range of the rounds'
+set xlabel 'ratio (1 = the baseline)'
 set yrange [{len(labels)}:-1]
 set ytics nomirror
 set grid x
@@ -164,6 +184,7 @@ def main():
         json.dump({"schema": 1, "runtime_s": int(meta.get("runtime", 0)),
                    "rounds": int(meta.get("rounds", 0)), "units": {
                        "iops": "requests per second", "bytes_per_s": "bytes per second",
+                       "pps": "frames per second",
                        "lat_us": "mean completion latency, microseconds"},
                    "measurements": rows, "summary": summary}, f, indent=1)
     print(table(summary))

@@ -19,13 +19,12 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
+#include "hist.h"
 #include "json.h"
 #include "util/time.h"
 
 #define MAX_QD	   1024
 #define MAX_QUEUES 64
-#define HIST_SUB   16 /* sub-buckets per power of two: percentiles within ~6% */
-#define HIST_N	   (64 * HIST_SUB)
 
 enum rw { RW_RANDREAD, RW_RANDWRITE, RW_READ, RW_WRITE, RW_RANDRW };
 static const char *const rw_names[] = {"randread", "randwrite", "read", "write", "randrw"};
@@ -40,12 +39,6 @@ struct opts {
 	unsigned queue_size;   /* ring entries; 0: the device's maximum */
 	enum vv_blk_mode mode;
 	bool json, verify, allow_write;
-};
-
-/* Latencies in ns, log-linear buckets: no allocation or sorting while the clock runs. */
-struct hist {
-	uint64_t n[HIST_N];
-	uint64_t count, sum, max;
 };
 
 struct job;
@@ -81,49 +74,6 @@ struct bench {
 	atomic_bool stop;
 	struct job *jobs;
 };
-
-static unsigned hist_index(uint64_t v)
-{
-	unsigned e;
-
-	if (v < HIST_SUB)
-		return (unsigned)v;
-	e = 63 - (unsigned)__builtin_clzll(v); /* >= 4 */
-	return (e - 3) * HIST_SUB + (unsigned)((v >> (e - 4)) & (HIST_SUB - 1));
-}
-
-/* The middle of bucket @i, in ns. */
-static double hist_value(unsigned i)
-{
-	unsigned e = i / HIST_SUB + 3, sub = i % HIST_SUB;
-
-	if (i < HIST_SUB)
-		return i;
-	return ((double)(HIST_SUB + sub) + 0.5) * (double)(1ULL << (e - 4));
-}
-
-static void hist_add(struct hist *h, uint64_t v)
-{
-	h->n[hist_index(v)]++;
-	h->count++;
-	h->sum += v;
-	if (v > h->max)
-		h->max = v;
-}
-
-static double hist_pct(const struct hist *h, double pct)
-{
-	uint64_t want = (uint64_t)((double)h->count * pct / 100.0 + 0.5), seen = 0;
-
-	if (!h->count)
-		return 0;
-	for (unsigned i = 0; i < HIST_N; i++) {
-		seen += h->n[i];
-		if (seen >= want && seen)
-			return hist_value(i);
-	}
-	return (double)h->max;
-}
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -536,11 +486,7 @@ static void report(const struct bench *b, const char *bdf, double secs, uint64_t
 	for (unsigned i = 0; i < o->queues; i++) {
 		const struct job *j = &b->jobs[i];
 
-		for (unsigned k = 0; k < HIST_N; k++)
-			h->n[k] += j->h.n[k];
-		h->count += j->h.count;
-		h->sum += j->h.sum;
-		h->max = j->h.max > h->max ? j->h.max : h->max;
+		hist_merge(h, &j->h);
 		ios += atomic_load(&j->ios);
 		bytes += atomic_load(&j->bytes);
 	}

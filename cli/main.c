@@ -25,9 +25,7 @@ static const struct command {
 	{"doctor", cmd_doctor, "check IOMMU, VFIO, limits (and a DEVICE) and print fixes"},
 	{"blk", cmd_blk, "blk mount: disks as files over FUSE; blk bench: the library's speed"},
 	{"info", cmd_info, "open an attached function and show caps, features, queues, config"},
-#ifdef HAVE_LWIP
-	{"net", cmd_net, "net serve: a TCP/IP stack (lwIP) on an attached virtio-net"},
-#endif
+	{"net", cmd_net, "net serve: a TCP/IP stack (lwIP); net bench: the frame API's speed"},
 	{"status", cmd_status, "what 'blk mount' and 'net serve' serve, with live counters"},
 };
 

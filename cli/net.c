@@ -93,7 +93,7 @@ static void ready(void *arg)
 	svc_notify("READY=1");
 }
 
-static int net_serve(int argc, char **argv)
+int net_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"ip", required_argument, NULL, 'i'},
@@ -247,23 +247,4 @@ static int net_serve(int argc, char **argv)
 		fflush(stdout);
 	}
 	return ret ? EXIT_FAIL : EXIT_OK;
-}
-
-int cmd_net(int argc, char **argv)
-{
-	static char name[80];
-
-	cli_skip_verbose(&argc, &argv);
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (strcmp(argv[1], "serve")) {
-		cli_err("net: unknown subcommand '%s' (serve)", argv[1]);
-		return EXIT_USAGE;
-	}
-	/* getopt's own messages then read "virtio-vfio net serve: ..." */
-	snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
-	argv[1] = name;
-	return net_serve(argc - 1, argv + 1);
 }

@@ -81,7 +81,7 @@ _virtio_vfio() {
 		devices=0
 		;;
 	net)
-		words_out="serve"
+		words_out="serve bench"
 		devices=0
 		;;
 	"blk mount")
@@ -107,6 +107,16 @@ _virtio_vfio() {
 			return
 			;;
 		--bs | --qd | --queues | --queue-size | --time | --spin-us) return ;;
+		esac
+		;;
+	"net bench")
+		opts="--mode --size --burst --time --queue-pairs --dst --json"
+		case $prev in
+		--mode)
+			mapfile -t COMPREPLY < <(compgen -W "txonly rxonly fwd rtt" -- "$cur")
+			return
+			;;
+		--size | --burst | --time | --queue-pairs | --dst) return ;;
 		esac
 		;;
 	"net serve")

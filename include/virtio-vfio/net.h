@@ -487,6 +487,19 @@ int vv_net_buf_alloc(struct vv_net *net, unsigned q, struct vv_net_buf **bufs, u
 void vv_net_buf_free(struct vv_net_buf *buf);
 
 /**
+ * vv_net_buf_free_bulk() - give @n frames back, as vv_net_buf_free() each, with one pool
+ * lock per batch instead of one per frame (e.g. a burst from vv_net_rx_burst()).
+ * @bufs: the frames (first segments); NULL entries are skipped.
+ * @n: number of entries in @bufs.
+ *
+ * A buffer the application does not hold (already freed, or sent) is ignored, as by
+ * vv_net_buf_free(), even when it appears twice in @bufs.
+ *
+ * Context: any thread; does not block.
+ */
+void vv_net_buf_free_bulk(struct vv_net_buf *const *bufs, unsigned n);
+
+/**
  * vv_net_tx_burst() - send up to @n frames on queue @q.
  * @net: the driver.
  * @q: queue pair.

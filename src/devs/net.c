@@ -569,6 +569,12 @@ VV_EXPORT void vv_net_buf_free(struct vv_net_buf *buf)
 		net_pool_put_chain(net_buf_of(buf));
 }
 
+VV_EXPORT void vv_net_buf_free_bulk(struct vv_net_buf *const *bufs, unsigned n)
+{
+	if (bufs)
+		net_pool_put_frames(bufs, n);
+}
+
 VV_EXPORT int vv_net_tx_burst(struct vv_net *n, unsigned q, struct vv_net_buf **bufs, unsigned cnt)
 {
 	if (q >= n->info.queue_pairs || (!bufs && cnt))

@@ -74,7 +74,7 @@ void net_buf_reset(struct net_buf *b, uint32_t off)
 	b->pub.hash = 0;
 }
 
-unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
+unsigned net_pool_take(struct net_pool *p, struct net_buf **out, unsigned n)
 {
 	unsigned got;
 
@@ -83,6 +83,13 @@ unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
 	for (unsigned i = 0; i < got; i++)
 		out[i] = p->free[--p->nfree];
 	pthread_mutex_unlock(&p->lock);
+	return got;
+}
+
+unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n)
+{
+	unsigned got = net_pool_take(p, out, n);
+
 	for (unsigned i = 0; i < got; i++) {
 		out[i]->state = NB_APP;
 		net_buf_reset(out[i], p->headroom);
@@ -100,34 +107,62 @@ void net_pool_put(struct net_pool *p, struct net_buf **bufs, unsigned n)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void net_pool_put_chain(struct net_buf *head)
+void net_pool_put_mixed(struct net_buf **bufs, unsigned n)
 {
-	struct net_buf *batch[32];
-	struct net_pool *pool = NULL;
+	unsigned start = 0;
+
+	for (unsigned i = 1; i <= n; i++)
+		if (i == n || bufs[i]->pool != bufs[start]->pool) {
+			net_pool_put(bufs[start]->pool, bufs + start, i - start);
+			start = i;
+		}
+}
+
+/*
+ * The application's frees: every buffer of every chain is checked to be the application's,
+ * then all go back with one pool lock per batch of PUT_BATCH (per pool, when a chain mixes
+ * the pools of several pairs).
+ */
+#define PUT_BATCH 64
+
+void net_pool_put_frames(struct vv_net_buf *const *frames, unsigned nf)
+{
+	struct net_buf *batch[PUT_BATCH];
 	unsigned n = 0;
 
-	for (struct net_buf *b = head, *next; b; b = next) {
-		next = b->pub.next ? net_buf_of(b->pub.next) : NULL;
-		/* A double free would put a buffer in the pool twice: refuse, loudly once. */
-		if (b->state != NB_APP) {
-			static bool warned;
+	for (unsigned i = 0; i < nf; i++) {
+		if (!frames[i])
+			continue;
+		for (struct net_buf *b = net_buf_of(frames[i]), *next; b; b = next) {
+			next = b->pub.next ? net_buf_of(b->pub.next) : NULL;
+			/* A double free would put a buffer in the pool twice: refuse, loudly once.
+			 */
+			if (b->state != NB_APP) {
+				static bool warned;
 
-			if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
-				log_err("%s: vv_net_buf_free() of a buffer the application does "
-					"not hold (state %u): ignored",
-					b->pool->name, b->state);
-			break;
+				if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+					log_err("%s: vv_net_buf_free() of a buffer the application "
+						"does not hold (state %u): ignored",
+						b->pool->name, b->state);
+				break;
+			}
+			b->state = NB_FREE; /* a loop in the chain ends here */
+			if (n == PUT_BATCH) {
+				net_pool_put_mixed(batch, n);
+				n = 0;
+			}
+			batch[n++] = b;
 		}
-		b->state = NB_FREE; /* a loop in the chain ends here */
-		if (n == 32 || (pool && b->pool != pool)) {
-			net_pool_put(pool, batch, n);
-			n = 0;
-		}
-		pool = b->pool;
-		batch[n++] = b;
 	}
 	if (n)
-		net_pool_put(pool, batch, n);
+		net_pool_put_mixed(batch, n);
+}
+
+void net_pool_put_chain(struct net_buf *head)
+{
+	struct vv_net_buf *f = &head->pub;
+
+	net_pool_put_frames(&f, 1);
 }
 
 unsigned net_pool_nfree(struct net_pool *p)

@@ -117,10 +117,16 @@ int net_pool_init(struct net_pool *p, void *mem, uint64_t iova, unsigned count, 
 void net_pool_fini(struct net_pool *p);
 /* Takes up to @n buffers (state NB_APP, fields reset); returns how many. */
 unsigned net_pool_get(struct net_pool *p, struct net_buf **out, unsigned n);
+/* The same, fields and state left as they were: for the receive ring, which sets both. */
+unsigned net_pool_take(struct net_pool *p, struct net_buf **out, unsigned n);
 /* Gives @n buffers of this pool back. */
 void net_pool_put(struct net_pool *p, struct net_buf **bufs, unsigned n);
+/* Gives @n buffers back, each to its own pool: one lock per run of buffers of one pool. */
+void net_pool_put_mixed(struct net_buf **bufs, unsigned n);
 /* Gives a chain back, each buffer to its own pool. Buffers not the application's are ignored. */
 void net_pool_put_chain(struct net_buf *head);
+/* Gives @n frames (chains) back, each buffer to its own pool, as net_pool_put_chain() each. */
+void net_pool_put_frames(struct vv_net_buf *const *frames, unsigned n);
 unsigned net_pool_nfree(struct net_pool *p);
 /* Resets the application-visible fields of @b for a frame starting @off bytes in. */
 void net_buf_reset(struct net_buf *b, uint32_t off);

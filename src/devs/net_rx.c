@@ -41,30 +41,39 @@ void net_rxq_fini(struct net_rxq *r)
 int net_rxq_refill(struct net_rxq *r)
 {
 	struct net_buf *b[REFILL_BATCH];
+	struct vv_sg sg[REFILL_BATCH];
+	struct vv_vq_req req[REFILL_BATCH];
 	bool empty = false;
 	int ret = 0;
 
 	while (r->posted < r->fill) {
-		unsigned want = r->fill - r->posted, got, i;
+		unsigned want = r->fill - r->posted, got;
+		int posted;
 
 		if (want > REFILL_BATCH)
 			want = REFILL_BATCH;
-		got = net_pool_get(r->pool, b, want);
-		for (i = 0; i < got; i++) {
-			struct vv_sg sg = {b[i]->iova, r->pool->buf_size};
-
-			ret = vv_vq_add(r->vq, &sg, 0, 1, b[i]);
-			if (ret)
-				break;
-			b[i]->state = NB_RX;
-			r->posted++;
+		/* One pool lock and one ring call for the whole batch; a buffer's fields are set
+		 * when it comes back from the device. */
+		got = net_pool_take(r->pool, b, want);
+		for (unsigned i = 0; i < got; i++) {
+			sg[i] = (struct vv_sg){b[i]->iova, r->pool->buf_size};
+			req[i] = (struct vv_vq_req){
+				.sg = &sg[i], .n_out = 0, .n_in = 1, .token = b[i]};
 		}
-		if (i < got)
-			net_pool_put(r->pool, b + i, got - i);
-		if (ret == -ENOSPC)
-			ret = 0; /* the ring holds fewer than fill: posted as many as fit */
-		if (ret || i < got)
+		posted = got ? vv_vq_add_many(r->vq, req, got) : 0;
+		if (posted == -ENOSPC)
+			posted = 0; /* the ring holds fewer than fill: posted as many as fit */
+		else if (posted < 0)
+			ret = posted;
+		if (posted < 0)
+			posted = 0;
+		for (unsigned i = 0; i < (unsigned)posted; i++)
+			b[i]->state = NB_RX;
+		r->posted += (unsigned)posted;
+		if ((unsigned)posted < got) {
+			net_pool_put(r->pool, b + posted, got - (unsigned)posted);
 			break;
+		}
 		if (got < want) {
 			empty = true;
 			break;
@@ -140,9 +149,7 @@ static struct vv_net_buf *finish(struct net_rxq *r, const struct virtio_net_hdr_
 		net_stat_add(&r->st->rx_csum_valid, 1);
 	}
 done:
-	net_stat_add(&r->st->rx_packets, 1);
-	net_stat_add(&r->st->rx_bytes, total);
-	return f;
+	return f; /* counted by the caller, once per burst */
 }
 
 /* The device broke the protocol: no more frames from this queue until reset. */
@@ -152,19 +159,39 @@ static void broken(struct net_rxq *r, const char *why, unsigned a, unsigned b)
 	vv_vq_break(r->vq);
 }
 
+#define RX_BATCH 64 /* buffers taken off the ring per call */
+
+/*
+ * Takes buffers off the ring RX_BATCH at a time (one read of the used index each) and puts
+ * frames together from them; the packet and byte counters move once per burst.
+ */
 int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 {
 	struct virtio_net_hdr_v1_hash *h = &r->hdr;
-	unsigned done = 0;
+	void *tok[RX_BATCH];
+	uint32_t lens[RX_BATCH];
+	unsigned done = 0, got = 0, i = 0;
+	uint64_t bytes = 0;
 	int ret = 0;
 
 	while (done < n) {
 		struct net_buf *b;
 		uint32_t len;
 
-		ret = vv_vq_get(r->vq, (void **)&b, &len);
-		if (ret <= 0)
-			break;
+		if (i == got) {
+			/* At most one buffer per frame still wanted: never more frames than @n. */
+			unsigned want = n - done < RX_BATCH ? n - done : RX_BATCH;
+			int k = vv_vq_get_many(r->vq, tok, lens, want);
+
+			if (k <= 0) {
+				ret = k;
+				break;
+			}
+			got = (unsigned)k;
+			i = 0;
+		}
+		b = tok[i];
+		len = lens[i++];
 		r->posted--;
 		b->state = NB_APP;
 		if (!r->head) {
@@ -202,16 +229,31 @@ int net_rxq_burst(struct net_rxq *r, struct vv_net_buf **out, unsigned n)
 		if (r->got == r->want) {
 			struct vv_net_buf *f = finish(r, h);
 
-			if (f)
+			if (f) {
 				out[done++] = f;
+				bytes += f->pkt_len;
+			}
 		}
 	}
-	__atomic_store_n(&r->st->rx_posted, r->posted, __ATOMIC_RELAXED);
+	if (done) {
+		net_stat_add(&r->st->rx_packets, done);
+		net_stat_add(&r->st->rx_bytes, bytes);
+	}
 	if (ret < 0) {
+		/* Buffers taken off the ring after the one that broke it go back to the pool. */
+		for (; i < got; i++) {
+			struct net_buf *b = tok[i];
+
+			r->posted--;
+			b->state = NB_APP;
+			net_pool_put_chain(b);
+		}
+		__atomic_store_n(&r->st->rx_posted, r->posted, __ATOMIC_RELAXED);
 		/* Broken (the vq layer or we said why): the frames taken so far are good. */
 		net_rxq_fini(r);
 		return done ? (int)done : -EIO;
 	}
+	/* Every buffer taken belongs to a frame returned or being assembled (@want <= @n). */
 	ret = net_rxq_refill(r);
 	if (ret < 0 && !done)
 		return ret;

@@ -109,6 +109,7 @@ int main(void)
 	ABI_FN(int, vv_log_level_parse, (const char *, enum vv_log_level *));
 	ABI_FN(int, vv_net_buf_alloc, (struct vv_net *, unsigned, struct vv_net_buf **, unsigned));
 	ABI_FN(void, vv_net_buf_free, (struct vv_net_buf *));
+	ABI_FN(void, vv_net_buf_free_bulk, (struct vv_net_buf *const *, unsigned));
 	ABI_FN(void, vv_net_close, (struct vv_net *));
 	ABI_FN(int, vv_net_config_eventfd, (const struct vv_net *));
 	ABI_FN(struct vv_device *, vv_net_device, (struct vv_net *));

@@ -39,6 +39,9 @@ expect allow_other virtio-vfio blk mount -o a
 expect hybrid virtio-vfio blk bench --mode h
 expect randrw virtio-vfio blk bench --rw randr
 expect --poll-us virtio-vfio net serve --p
+expect bench virtio-vfio net b
+expect --queue-pairs virtio-vfio net bench --q
+expect rxonly virtio-vfio net bench --mode rx
 expect root virtio-vfio attach --owner roo
 echo "1..$n"
 exit $((bad > 0))

@@ -15,7 +15,7 @@ set -euo pipefail
 vv=$VV_BUILD/cli/virtio-vfio
 attack=$VV_BUILD/tests/vv-netattack
 for t in "$vv" "$attack"; do [ -x "$t" ] || vv_die "$t not built"; done
-$vv --help | grep -q '^  net ' || vv_die "virtio-vfio built without net serve (liblwip-dev)"
+! "$vv" net --help | grep -q 'not in this build' || vv_die "virtio-vfio built without net serve (liblwip-dev)"
 
 # Shorter than the idle timeout (30 s): the flooding connections outlive the attack.
 ATTACK_S=20
