@@ -58,6 +58,7 @@ static inline int cli_blk_device(const char *arg, const char *busy_hint, char bd
 }
 int blk_bench(int argc, char **argv);
 int blk_mount(int argc, char **argv);
+int blk_export(int argc, char **argv);
 
 /*
  * -v, --verbose: a global option that every command accepts too, so that it works after the

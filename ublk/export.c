@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+/*
+ * export.c - the ublk export's life: create the ublk device with the virtio-blk device's
+ * parameters (or pick up one whose server died: user recovery), start a thread per queue,
+ * start the block device, then wait for a signal or the loss of the device, and take it all
+ * down in the order the driver wants (Documentation/block/ublk.rst, "Control commands").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ublk_int.h"
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* /dev/ublkcN appears when ADD_DEV returns (devtmpfs), or a little later under udev. */
+static int open_cdev(int id)
+{
+	char path[64];
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/dev/ublkc%d", id);
+	for (int i = 0; i < 100 && fd < 0; i++) {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			break;
+		if (fd < 0)
+			sleep_ms(50);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A new ublk device: one queue per virtio queue (the driver allows at most one per CPU and
+ * says how many it took), with user recovery so that a server killed mid-I/O leaves the
+ * device waiting, its requests queued, for `--recover`. REISSUE: what the dead server had
+ * taken is sent again to the next one; block reads and writes may be repeated safely.
+ */
+static int add_device(struct ublk_export *ex)
+{
+	struct ublksrv_ctrl_dev_info info = {
+		.nr_hw_queues = (uint16_t)ex->nq,
+		.queue_depth = (uint16_t)ex->depth,
+		.max_io_buf_bytes = ex->max_io,
+		.dev_id = (uint32_t)-1,
+		.flags = UBLK_F_USER_RECOVERY | UBLK_F_USER_RECOVERY_REISSUE,
+		.ublksrv_flags = ublk_bdf_tag(ex->name),
+	};
+	struct ublk_params params;
+	char why[200];
+	int ret;
+
+	ret = ublk_params_from_info(ex->info, ex->max_io, sysconf(_SC_PAGESIZE), &params, why,
+				    sizeof(why));
+	if (ret) {
+		fprintf(stderr, "virtio-vfio: %s: %s\n", ex->name, why);
+		return ret;
+	}
+	ret = ublk_ctrl_cmd(&ex->ctrl, UBLK_CMD_ADD_DEV, (uint32_t)-1, &info, sizeof(info), 0,
+			    10000);
+	if (ret) {
+		fprintf(stderr, "virtio-vfio: %s: ublk cannot add a device: %s\n", ex->name,
+			strerror(-ret));
+		return ret;
+	}
+	ex->id = (int)info.dev_id;
+	ex->dinfo = info;
+	if (!(info.flags & UBLK_F_USER_RECOVERY))
+		fprintf(stderr,
+			"virtio-vfio: %s: warning: this kernel's ublk has no user "
+			"recovery: if this process dies, /dev/ublkb%d fails its I/O\n",
+			ex->name, ex->id);
+	if (info.nr_hw_queues < ex->nq)
+		ex->nq = info.nr_hw_queues; /* one per CPU at most: the rest stay unused */
+	if (info.max_io_buf_bytes < ex->max_io) {
+		ex->max_io = info.max_io_buf_bytes;
+		params.basic.max_sectors = ex->max_io / SECTOR;
+	}
+	ret = ublk_ctrl_cmd(&ex->ctrl, UBLK_CMD_SET_PARAMS, (uint32_t)ex->id, &params,
+			    sizeof(params), 0, 10000);
+	if (ret)
+		fprintf(stderr, "virtio-vfio: %s: ublk refused the device's parameters: %s\n",
+			ex->name, strerror(-ret));
+	return ret;
+}
+
+/*
+ * Recovery: the dead server's device must be quiesced (its requests parked) and its char
+ * device released before START_USER_RECOVERY is accepted (-EBUSY until then): the kernel
+ * tears the dead process's io_uring down in the background.
+ */
+static int start_recovery(struct ublk_export *ex)
+{
+	int ret = 0;
+
+	ex->id = ex->opts->recover_id;
+	for (int i = 0; i < 300; i++) {
+		ret = ublk_ctrl_get_info(&ex->ctrl, (uint32_t)ex->id, &ex->dinfo);
+		if (ret)
+			break;
+		ret = ublk_ctrl_cmd(&ex->ctrl, UBLK_CMD_START_USER_RECOVERY, (uint32_t)ex->id, NULL,
+				    0, 0, 10000);
+		if (ret != -EBUSY)
+			break;
+		sleep_ms(100);
+	}
+	if (ret) {
+		fprintf(stderr, "virtio-vfio: %s: cannot recover /dev/ublkb%d: %s%s\n", ex->name,
+			ex->id, strerror(-ret),
+			ret == -EBUSY ? " (its previous server has not let go of it)" : "");
+		return ret;
+	}
+	ex->nq = ex->dinfo.nr_hw_queues;
+	ex->depth = ex->dinfo.queue_depth;
+	ex->max_io = ex->dinfo.max_io_buf_bytes;
+	return 0;
+}
+
+static void wait_events(struct ublk_export *ex, bool (*done)(struct ublk_export *))
+{
+	uint64_t n;
+
+	while (!done(ex)) {
+		struct pollfd p = {.fd = ex->event_fd, .events = POLLIN};
+
+		if (poll(&p, 1, -1) > 0 && read(ex->event_fd, &n, 8) < 0 && errno != EAGAIN)
+			break;
+	}
+}
+
+static bool all_reported(struct ublk_export *ex)
+{
+	unsigned failed = 0;
+
+	for (unsigned q = 0; q < ex->nq; q++)
+		failed += ex->queues[q].error != 0;
+	return atomic_load(&ex->ready) + failed >= ex->nq;
+}
+
+/* Serves until a signal or the loss of the device. Returns 0 or -ENODEV (lost). */
+static int serve(struct ublk_export *ex, int sig_fd)
+{
+	struct vv_device *dev = vv_blk_device(ex->blk);
+	int removal = vv_device_removal_eventfd(dev);
+	uint64_t n;
+
+	for (;;) {
+		struct pollfd p[3] = {{.fd = sig_fd, .events = POLLIN},
+				      {.fd = ex->event_fd, .events = POLLIN},
+				      {.fd = removal, .events = POLLIN}};
+
+		if (poll(p, removal >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (p[0].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				return 0;
+		}
+		if (removal >= 0 && p[2].revents) {
+			/*
+			 * The kernel wants the device back (hot-unplug) and waits until we close
+			 * it: give up on it. The abort fails what is in flight with EIO and wakes
+			 * the queue threads, which tell us through event_fd.
+			 */
+			if (read(removal, &n, 8) < 0 && errno != EAGAIN)
+				(void)0;
+			if (!vv_device_aborted(dev))
+				fprintf(stderr, "virtio-vfio: %s: the device is being removed\n",
+					ex->name);
+			vv_device_abort(dev);
+		}
+		if (p[1].revents && read(ex->event_fd, &n, 8) < 0 && errno != EAGAIN)
+			(void)0;
+		if (atomic_load(&ex->lost) || vv_device_aborted(dev)) {
+			atomic_store(&ex->lost, true);
+			return -ENODEV;
+		}
+		if (atomic_load(&ex->left)) {
+			fprintf(stderr, "virtio-vfio: %s: a queue stopped serving\n", ex->name);
+			return -EIO;
+		}
+	}
+}
+
+/*
+ * STOP_DEV removes /dev/ublkbN: it syncs and shuts down what is mounted on it, so the
+ * queues keep serving meanwhile. A device that stops answering would hold it forever: after
+ * the grace period it is aborted, and what is left fails with EIO.
+ */
+static void stop_device(struct ublk_export *ex)
+{
+	unsigned grace = ex->opts->stop_timeout_ms ? ex->opts->stop_timeout_ms : 30000;
+	int ret = ublk_ctrl_start(&ex->ctrl, UBLK_CMD_STOP_DEV, (uint32_t)ex->id, NULL, 0, 0);
+
+	if (!ret)
+		ret = ublk_ctrl_wait(&ex->ctrl, (int)grace);
+	if (ret == -ETIME) {
+		fprintf(stderr,
+			"virtio-vfio: %s: no answer %g s after stop: giving up on the "
+			"device\n",
+			ex->name, grace / 1000.0);
+		vv_device_abort(vv_blk_device(ex->blk));
+		ret = ublk_ctrl_wait(&ex->ctrl, -1);
+	}
+	if (ret)
+		fprintf(stderr, "virtio-vfio: %s: ublk STOP_DEV: %s\n", ex->name, strerror(-ret));
+}
+
+int ublk_export_run(struct vv_blk *blk, const char *name, const struct ublk_opts *opts,
+		    ublk_ready_fn ready, void *ready_ctx)
+{
+	struct ublk_export ex = {
+		.blk = blk,
+		.info = vv_blk_get_info(blk),
+		.name = name,
+		.opts = opts,
+		.id = -1,
+		.cdev = -1,
+		.event_fd = -1,
+	};
+	bool recover = opts->recover_id >= 0, started = false;
+	unsigned nqueues = vv_blk_num_queues(blk);
+	sigset_t sigs, old;
+	int ret, sig_fd = -1;
+
+	atomic_init(&ex.ready, 0);
+	atomic_init(&ex.left, 0);
+	atomic_init(&ex.lost, false);
+	ex.nq = opts->queues && opts->queues < nqueues ? opts->queues : nqueues;
+	ex.depth = opts->depth ? opts->depth : UBLK_DEPTH_DEFAULT;
+	ex.max_io = ublk_max_io(ex.info);
+
+	/* Signals become a file the main thread polls; the queue threads inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
+	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	ex.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (sig_fd < 0 || ex.event_fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = ublk_ctrl_open(&ex.ctrl);
+	if (ret) {
+		fprintf(stderr, "virtio-vfio: %s: %s: %s\n", name, UBLK_CONTROL_PATH,
+			strerror(-ret));
+		goto out;
+	}
+	ret = recover ? start_recovery(&ex) : add_device(&ex);
+	if (ret)
+		goto out_ctrl;
+	if (ex.nq > nqueues) {
+		fprintf(stderr, "virtio-vfio: %s: /dev/ublkb%d has %u queues, the device only %u\n",
+			name, ex.id, ex.nq, nqueues);
+		ret = -EINVAL;
+		goto out_dev;
+	}
+	ret = open_cdev(ex.id);
+	if (ret < 0) {
+		fprintf(stderr, "virtio-vfio: %s: /dev/ublkc%d: %s\n", name, ex.id, strerror(-ret));
+		goto out_dev;
+	}
+	ex.cdev = ret;
+
+	ex.queues = calloc(ex.nq, sizeof(*ex.queues));
+	ret = ex.queues ? 0 : -ENOMEM;
+	ret = ret ? ret
+		  : vv_dma_check_memlock(vv_blk_device(blk), (size_t)ex.nq * ex.depth * ex.max_io);
+	for (unsigned q = 0; q < ex.nq && !ret; q++)
+		ret = ublk_queue_setup(&ex, &ex.queues[q], q);
+	for (unsigned q = 0; q < ex.nq && !ret; q++)
+		ret = ublk_queue_start(&ex.queues[q]);
+	if (ret)
+		goto out_queues;
+	wait_events(&ex, all_reported);
+	if (atomic_load(&ex.ready) < ex.nq) {
+		ret = -EIO;
+		goto out_queues;
+	}
+
+	/*
+	 * Every tag is fetched: START_DEV adds the disk (and reads its partition table through
+	 * the queues); END_USER_RECOVERY lets the parked requests through to us.
+	 */
+	ret = ublk_ctrl_cmd(&ex.ctrl, recover ? UBLK_CMD_END_USER_RECOVERY : UBLK_CMD_START_DEV,
+			    (uint32_t)ex.id, NULL, 0, (uint64_t)getpid(), -1);
+	if (ret) {
+		fprintf(stderr, "virtio-vfio: %s: ublk %s: %s\n", name,
+			recover ? "END_USER_RECOVERY" : "START_DEV", strerror(-ret));
+		goto out_queues;
+	}
+	started = true;
+	if (ready)
+		ready(ready_ctx, ex.id, ex.nq, ex.depth);
+
+	ret = serve(&ex, sig_fd);
+	if (ret == -ENODEV)
+		fprintf(stderr,
+			"virtio-vfio: %s: device lost: I/O in flight failed with EIO; "
+			"removing /dev/ublkb%d\n",
+			name, ex.id);
+
+out_queues:
+	/* With the queues still serving: the block device's last I/O needs them. */
+	if (started)
+		stop_device(&ex);
+	for (unsigned q = 0; ex.queues && q < ex.nq; q++)
+		ublk_queue_stop(&ex.queues[q]);
+	for (unsigned q = 0; ex.queues && q < ex.nq; q++)
+		ublk_queue_free(&ex.queues[q]);
+	free(ex.queues);
+	if (ex.cdev >= 0)
+		close(ex.cdev);
+	/* Everything written is on the device: make it durable before the reset. */
+	if (!atomic_load(&ex.lost) && !vv_device_aborted(vv_blk_device(blk)) &&
+	    ex.info->writeback && vv_blk_flush(blk) && !ret)
+		ret = -EIO;
+out_dev:
+	/*
+	 * DEL_DEV waits until the char device is released: the rings above are gone. A
+	 * recovery that failed leaves the device as it found it, parked, for another try.
+	 */
+	if (ex.id >= 0 && (started || !recover)) {
+		int r = ublk_ctrl_cmd(&ex.ctrl, UBLK_CMD_DEL_DEV, (uint32_t)ex.id, NULL, 0, 0,
+				      30000);
+
+		if (r)
+			fprintf(stderr, "virtio-vfio: %s: ublk DEL_DEV of device %d: %s\n", name,
+				ex.id, strerror(-r));
+	}
+	if (atomic_load(&ex.lost))
+		ret = -ENODEV;
+out_ctrl:
+	ublk_ctrl_close(&ex.ctrl);
+out:
+	if (sig_fd >= 0)
+		close(sig_fd);
+	if (ex.event_fd >= 0)
+		close(ex.event_fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
