@@ -221,6 +221,27 @@ static void stop_device(struct ublk_export *ex)
 		fprintf(stderr, "virtio-vfio: %s: ublk STOP_DEV: %s\n", ex->name, strerror(-ret));
 }
 
+/* What each queue served, once it stopped: where the requests went, for the log. */
+static void say_counts(struct ublk_export *ex)
+{
+	for (unsigned q = 0; q < ex->nq; q++) {
+		struct ublk_qstats *s = &ex->queues[q].stats;
+
+		fprintf(stderr,
+			"virtio-vfio: %s: /dev/ublkb%d queue %u served %llu reads (%llu bytes), %llu "
+			"writes (%llu bytes), %llu flushes, %llu discards, %llu write-zeroes, %llu "
+			"errors\n",
+			ex->name, ex->id, q, (unsigned long long)atomic_load(&s->reads),
+			(unsigned long long)atomic_load(&s->bytes_read),
+			(unsigned long long)atomic_load(&s->writes),
+			(unsigned long long)atomic_load(&s->bytes_written),
+			(unsigned long long)atomic_load(&s->flushes),
+			(unsigned long long)atomic_load(&s->discards),
+			(unsigned long long)atomic_load(&s->write_zeroes),
+			(unsigned long long)atomic_load(&s->errors));
+	}
+}
+
 int ublk_export_run(struct vv_blk *blk, const char *name, const struct ublk_opts *opts,
 		    ublk_ready_fn ready, void *ready_ctx)
 {
@@ -322,6 +343,8 @@ out_queues:
 		stop_device(&ex);
 	for (unsigned q = 0; ex.queues && q < ex.nq; q++)
 		ublk_queue_stop(&ex.queues[q]);
+	if (started)
+		say_counts(&ex);
 	for (unsigned q = 0; ex.queues && q < ex.nq; q++)
 		ublk_queue_free(&ex.queues[q]);
 	free(ex.queues);
