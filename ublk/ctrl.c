@@ -133,6 +133,29 @@ uint64_t ublk_bdf_tag(const char *bdf)
 	       (fn & 7);
 }
 
+/*
+ * Whether @pid still runs: a zombie (a killed server whose parent has not reaped it) holds
+ * no device and no ring any more, so it counts as dead.
+ */
+static bool pid_alive(int pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool alive;
+
+	if (pid <= 0 || (kill(pid, 0) && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	alive = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	/* "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so the last ')'. */
+	p = alive ? strrchr(buf, ')') : NULL;
+	return !p || (p[1] == ' ' && p[2] != 'Z' && p[2] != 'X');
+}
+
 int ublk_find(const char *bdf, struct ublk_found *ret)
 {
 	uint64_t tag = ublk_bdf_tag(bdf);
@@ -172,8 +195,7 @@ int ublk_find(const char *bdf, struct ublk_found *ret)
 			.depth = info.queue_depth,
 			.state = info.state,
 			.pid = info.ublksrv_pid,
-			.server_alive = info.ublksrv_pid > 0 &&
-					(kill(info.ublksrv_pid, 0) == 0 || errno == EPERM),
+			.server_alive = pid_alive(info.ublksrv_pid),
 			.recoverable = info.flags & UBLK_F_USER_RECOVERY,
 		};
 		found = 1;

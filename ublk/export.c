@@ -283,6 +283,21 @@ int ublk_export_run(struct vv_blk *blk, const char *name, const struct ublk_opts
 			strerror(-ret));
 		goto out;
 	}
+	/*
+	 * Queues that share an interrupt vector share its eventfd, and an eventfd cannot
+	 * reliably wake two threads: then one queue serves (as the FUSE export does).
+	 */
+	for (unsigned q = 1; !recover && q < ex.nq; q++) {
+		int efd = vv_blk_queue_eventfd(blk, q);
+
+		if (efd >= 0 && efd == vv_blk_queue_eventfd(blk, 0)) {
+			fprintf(stderr,
+				"virtio-vfio: %s: its queues share an interrupt vector: one "
+				"ublk queue\n",
+				name);
+			ex.nq = 1;
+		}
+	}
 	ret = recover ? start_recovery(&ex) : add_device(&ex);
 	if (ret)
 		goto out_ctrl;

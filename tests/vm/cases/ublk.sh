@@ -33,6 +33,8 @@ vv=$VV_BUILD/cli/virtio-vfio
 sanitizer_free() {
 	! grep -q "Sanitizer\|runtime error" "$1" || vv_die "sanitizer report in $1: $(cat "$1")"
 }
+# A daemon (not our child) has ended: gone, or a zombie nobody reaps.
+dead() { [ ! -d "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 kname() { basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")"; }
 # Runs the export in the foreground, in the background of this shell, its output in
 # /tmp/$1.out and /tmp/$1.err; sets dev (the block device) and upid. $2...: the arguments.
@@ -148,7 +150,7 @@ writer=$!
 vv_wait "[ \$(wc -l </tmp/acked) -ge 10 ]" 600 || vv_die "the writer did not start"
 upid=$(cat /tmp/u.pid)
 kill -9 "$upid"
-vv_wait "! kill -0 $upid 2>/dev/null" 100 || vv_die "the server outlived kill -9"
+vv_wait "dead $upid" 100 || vv_die "the server outlived kill -9"
 sleep 1
 n=$(wc -l </tmp/acked)
 sleep 2
@@ -185,7 +187,7 @@ parts=$(sfdisk -d "$dev" | grep -v '^device:\|^label-id' | sed "s|$dev|DISK|")
 # --- SIGTERM, detach, the kernel reads the same ---------------------------------------------
 upid=$(cat /tmp/u.pid)
 kill -TERM "$upid"
-vv_wait "! kill -0 $upid 2>/dev/null" 300 || vv_die "the server did not stop on SIGTERM"
+vv_wait "dead $upid" 300 || vv_die "the server did not stop on SIGTERM"
 vv_wait "[ ! -e $dev ]" 100 || vv_die "$dev is still there"
 [ ! -e /tmp/u.pid ] || vv_die "the pidfile was left"
 "$vv" detach "$bdf" >/dev/null
@@ -207,7 +209,7 @@ export_fg gone --queues 1 --depth 16 "$gone"
 (dd if=/dev/urandom of="$dev" bs=64k count=100000 oflag=direct status=none 2>/tmp/dd.err; echo $? >/tmp/dd.rc) &
 sleep 3
 echo 'VV-QMP: {"execute": "device_del", "arguments": {"id": "vugone"}}' >/dev/console
-vv_wait "! kill -0 $upid 2>/dev/null" 600 || vv_die "the server did not end on removal: $(cat /tmp/gone.err)"
+vv_wait "dead $upid" 600 || vv_die "the server did not end on removal: $(cat /tmp/gone.err)"
 set +e
 wait $upid
 rc=$?
