@@ -19,6 +19,7 @@
 #include "json.h"
 #include "logfwd.h"
 #include "service.h"
+#include "status.h"
 #include "ublk.h"
 
 enum { OPT_UBLK = 0x160, OPT_QUEUES, OPT_DEPTH, OPT_RECOVER };
@@ -82,7 +83,72 @@ struct ctx {
 	bool json;
 	const char *bdf;
 	bool recover;
+	/* `virtio-vfio status`: our socket, and what it reads (ublk_export_stats()). */
+	struct status_srv *srv;
+	struct ublk_export *ex;
+	struct vv_blk *blk;
+	char serial[21];
 };
+
+static void render(struct json *j, void *arg)
+{
+	struct ctx *c = arg;
+	const struct vv_blk_info *info = vv_blk_get_info(c->blk);
+	struct ublk_stats s;
+	char dev[48], name[32];
+
+	ublk_export_stats(c->ex, &s);
+	snprintf(name, sizeof(name), "ublkb%d", s.id);
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	json_kv_str(j, "device", dev);
+	json_kv_str(j, "access", info->read_only ? "ro" : "rw");
+	json_kv_int(j, "workers", s.queues);
+	json_kv_int(j, "depth", s.depth);
+	json_kv_str(j, "state", s.stopping ? "stopping" : "serving");
+	json_key(j, "devices");
+	json_arr_begin(j);
+	json_obj_begin(j);
+	json_kv_str(j, "bdf", c->bdf);
+	json_kv_str(j, "serial", c->serial);
+	json_kv_str(j, "name", name);
+	json_kv_str(j, "path", dev);
+	json_kv_int(j, "size_bytes", (int64_t)(info->capacity * 512));
+	json_kv_int(j, "block_size", info->blk_size);
+	json_kv_int(j, "queues", s.queues);
+	json_kv_str(j, "mode", vv_blk_queue_eventfd(c->blk, 0) >= 0 ? "interrupt" : "poll");
+	json_kv_int(j, "requests",
+		    (int64_t)(s.reads + s.writes + s.flushes + s.discards + s.write_zeroes));
+	json_kv_int(j, "reads", (int64_t)s.reads);
+	json_kv_int(j, "writes", (int64_t)s.writes);
+	json_kv_int(j, "flushes", (int64_t)s.flushes);
+	json_kv_int(j, "discards", (int64_t)s.discards);
+	json_kv_int(j, "write_zeroes", (int64_t)s.write_zeroes);
+	json_kv_int(j, "bytes_read", (int64_t)s.bytes_read);
+	json_kv_int(j, "bytes_written", (int64_t)s.bytes_written);
+	json_kv_int(j, "errors", (int64_t)s.errors);
+	json_kv_int(j, "in_flight", (int64_t)s.in_flight);
+	json_kv_int(j, "resets", s.lost);
+	json_kv_str(j, "state", s.lost ? "lost" : "ok");
+	json_obj_end(j);
+	json_arr_end(j);
+}
+
+static void serving(struct ublk_export *ex, void *arg)
+{
+	struct ctx *c = arg;
+	int ret;
+
+	if (!ex) {
+		/* The counters go away next: the thread that reads them first. */
+		status_srv_close(c->srv);
+		c->srv = NULL;
+		return;
+	}
+	c->ex = ex;
+	ret = status_srv_open("blk export", render, c, &c->srv);
+	if (ret && ret != -ENOENT)
+		fprintf(stderr, "%s: warning: no status endpoint: %s\n", prog, strerror(-ret));
+}
 
 static void print_ready(const struct ctx *c, const struct ready_msg *m, pid_t pid)
 {
@@ -297,8 +363,16 @@ int blk_export(int argc, char **argv)
 		cli_err("blk export: --pidfile %s: %s", pidfile, strerror(-ret));
 		pidfile = NULL;
 	}
-	if (!ret)
+	if (!ret) {
+		/* Asked now, while no queue thread drives queue 0: for `virtio-vfio status`. */
+		if (vv_blk_get_id(blk, ctx.serial))
+			ctx.serial[0] = 0;
+		ctx.blk = blk;
+		uo.serving = serving;
+		uo.serving_ctx = &ctx;
 		ret = ublk_export_run(blk, bdf, &uo, on_ready, &ctx);
+		status_srv_close(ctx.srv);
+	}
 	svc_notify("STOPPING=1");
 	vv_blk_close(blk);
 	svc_pidfile_remove(pidfile);

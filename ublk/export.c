@@ -221,6 +221,36 @@ static void stop_device(struct ublk_export *ex)
 		fprintf(stderr, "virtio-vfio: %s: ublk STOP_DEV: %s\n", ex->name, strerror(-ret));
 }
 
+void ublk_export_stats(const struct ublk_export *ex, struct ublk_stats *ret)
+{
+	uint64_t taken = 0, answered = 0;
+
+	*ret = (struct ublk_stats){.id = ex->id, .queues = ex->nq, .depth = ex->depth};
+	for (unsigned q = 0; q < ex->nq; q++) {
+		const struct ublk_qstats *s = &ex->queues[q].stats;
+		uint64_t r = atomic_load_explicit(&s->reads, memory_order_relaxed);
+		uint64_t w = atomic_load_explicit(&s->writes, memory_order_relaxed);
+		uint64_t f = atomic_load_explicit(&s->flushes, memory_order_relaxed);
+		uint64_t d = atomic_load_explicit(&s->discards, memory_order_relaxed);
+		uint64_t z = atomic_load_explicit(&s->write_zeroes, memory_order_relaxed);
+
+		ret->reads += r;
+		ret->writes += w;
+		ret->flushes += f;
+		ret->discards += d;
+		ret->write_zeroes += z;
+		answered += r + w + f + d + z;
+		taken += atomic_load_explicit(&s->taken, memory_order_relaxed);
+		ret->bytes_read += atomic_load_explicit(&s->bytes_read, memory_order_relaxed);
+		ret->bytes_written += atomic_load_explicit(&s->bytes_written, memory_order_relaxed);
+		ret->errors += atomic_load_explicit(&s->errors, memory_order_relaxed);
+	}
+	/* Read while they move: a difference that would go negative is clamped. */
+	ret->in_flight = taken > answered ? taken - answered : 0;
+	ret->lost = atomic_load(&ex->lost) || vv_device_aborted(vv_blk_device(ex->blk));
+	ret->stopping = atomic_load(&ex->stopping);
+}
+
 /* What each queue served, once it stopped: where the requests went, for the log. */
 static void say_counts(struct ublk_export *ex)
 {
@@ -262,6 +292,7 @@ int ublk_export_run(struct vv_blk *blk, const char *name, const struct ublk_opts
 	atomic_init(&ex.ready, 0);
 	atomic_init(&ex.left, 0);
 	atomic_init(&ex.lost, false);
+	atomic_init(&ex.stopping, false);
 	ex.nq = opts->queues && opts->queues < nqueues ? opts->queues : nqueues;
 	ex.depth = opts->depth ? opts->depth : UBLK_DEPTH_DEFAULT;
 	ex.max_io = ublk_max_io(ex.info);
@@ -345,7 +376,10 @@ int ublk_export_run(struct vv_blk *blk, const char *name, const struct ublk_opts
 	if (ready)
 		ready(ready_ctx, ex.id, ex.nq, ex.depth);
 
+	if (opts->serving)
+		opts->serving(&ex, opts->serving_ctx);
 	ret = serve(&ex, sig_fd);
+	atomic_store(&ex.stopping, true);
 	if (ret == -ENODEV)
 		fprintf(stderr,
 			"virtio-vfio: %s: device lost: I/O in flight failed with EIO; "
@@ -358,6 +392,9 @@ out_queues:
 		stop_device(&ex);
 	for (unsigned q = 0; ex.queues && q < ex.nq; q++)
 		ublk_queue_stop(&ex.queues[q]);
+	/* The counters go away next: whoever reads them stops first. */
+	if (started && opts->serving)
+		opts->serving(NULL, opts->serving_ctx);
 	if (started)
 		say_counts(&ex);
 	for (unsigned q = 0; ex.queues && q < ex.nq; q++)

@@ -201,6 +201,7 @@ static void take(struct ublk_queue *uq, unsigned tag)
 	struct ublksrv_io_desc d;
 	int ret;
 
+	STAT_INC(uq->stats.taken, 1);
 	memcpy(&d, (const void *)&uq->descs[tag], sizeof(d));
 	t->op = d.op_flags & 0xff;
 	t->flags = d.op_flags >> 8;

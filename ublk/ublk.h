@@ -17,12 +17,34 @@ struct vv_blk;
 #define UBLK_DEPTH_DEFAULT 64
 #define UBLK_DEPTH_MAX	   1024 /* each tag pins a buffer of the largest request */
 
+struct ublk_export;
+
 struct ublk_opts {
 	unsigned queues;	  /* ublk queues, one per virtio queue; 0: all the device has */
 	unsigned depth;		  /* tags per queue; 0: UBLK_DEPTH_DEFAULT */
 	int recover_id;		  /* -1: a new device; else the ublk device to pick up */
 	unsigned stop_timeout_ms; /* how long STOP_DEV may wait on the device; 0: 30 s */
+	/*
+	 * Called with the export once it serves (for a status endpoint: ublk_export_stats()
+	 * from any thread), and with NULL before its counters go away. Optional.
+	 */
+	void (*serving)(struct ublk_export *ex, void *ctx);
+	void *serving_ctx;
 };
+
+/* The export's counters, summed over its queues (each written by its thread alone). */
+struct ublk_stats {
+	uint64_t reads, writes, flushes, discards, write_zeroes; /* requests answered */
+	uint64_t bytes_read, bytes_written;			 /* of those without error */
+	uint64_t errors;					 /* answered with an error */
+	uint64_t in_flight;					 /* taken, not yet answered */
+	int id;							 /* N of /dev/ublkbN */
+	unsigned queues, depth;
+	bool lost, stopping;
+};
+
+/* Any thread, between opts->serving(ex) and opts->serving(NULL). */
+void ublk_export_stats(const struct ublk_export *ex, struct ublk_stats *ret);
 
 /* What a recoverable or running ublk device of ours says about itself. */
 struct ublk_found {

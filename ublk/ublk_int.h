@@ -70,6 +70,7 @@ struct ublk_export;
 struct ublk_qstats {
 	_Atomic uint64_t reads, writes, flushes, discards, write_zeroes;
 	_Atomic uint64_t bytes_read, bytes_written, errors;
+	_Atomic uint64_t taken; /* requests the kernel handed us */
 };
 
 /* One tag: a request the kernel handed us, in one of the stages of its life. */
@@ -124,6 +125,7 @@ struct ublk_export {
 	_Atomic unsigned ready; /* queues whose tags are all fetched */
 	_Atomic unsigned left;	/* queue threads that ended */
 	_Atomic bool lost;
+	_Atomic bool stopping;
 	struct ublk_queue *queues;
 };
 

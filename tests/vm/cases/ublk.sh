@@ -8,7 +8,8 @@
 #   cache; the kernel's data reads back through it.
 # - fio crc32c verify at depth 32 on both queues (a job pinned to each CPU: blk-mq maps each
 #   CPU to its own queue), 4 KiB and mixed sizes up to 512 KiB; each queue served requests;
-#   SIGTERM exits 0 and removes the block device; served again, the data is there.
+#   SIGTERM exits 0 and removes the block device; served again, the data is there, and
+#   `virtio-vfio status` shows the export (by BDF and by /dev/ublkbN) with its counters.
 # - A GPT partition table (sfdisk), ext4 on a partition, files written, fsck clean, discard.
 # - kill -9 of the server under a write load that fsyncs each file: /dev/ublkbN stays with
 #   its filesystem mounted, the writer waits; --recover picks it up, the writer goes on, and
@@ -116,6 +117,15 @@ vv_assert_eq "$(jq .queues <<<"$out")" 2 "one ublk queue per virtqueue"
 vv_assert_eq "$(jq .pid <<<"$out")" "$(cat /tmp/u.pid)" "the pidfile names the server"
 vv_wait "[ -b $dev ]" 100 || vv_die "$dev is no block device"
 vv_assert_eq "$(head -c $((96 << 20)) "$dev" | md5sum)" "$sum_fio" "fio's data, served again"
+st=$("$vv" status --json "$bdf")
+vv_assert_eq "$(jq -r '.processes[0].command' <<<"$st")" "blk export" "status: the command"
+vv_assert_eq "$(jq -r '.processes[0].devices[0].path' <<<"$st")" "$dev" "status: the block device"
+[ "$(jq '.processes[0].devices[0].reads' <<<"$st")" -gt 0 ] || vv_die "status: no reads counted: $st"
+[ "$(jq '.processes[0].devices[0].bytes_read' <<<"$st")" -ge $((96 << 20)) ] ||
+	vv_die "status: fewer bytes read than the 96 MiB just checked: $st"
+echo "ok: status counts $(jq -c '.processes[0].devices[0] | {reads, bytes_read, writes}' <<<"$st")"
+"$vv" status "$dev" | tee /tmp/status.out
+grep -q "blk export" /tmp/status.out || vv_die "status by path does not show the export"
 
 # --- a partition table, ext4, fsck, discard ------------------------------------------------
 printf 'label: gpt\n,48M\n,\n' | sfdisk -q "$dev"
