@@ -331,7 +331,7 @@ int ublk_export_run(struct vv_blk *blk, const char *name, const struct ublk_opts
 	}
 	ret = recover ? start_recovery(&ex) : add_device(&ex);
 	if (ret)
-		goto out_ctrl;
+		goto out_dev; /* a device added but refused its parameters goes again */
 	if (ex.nq > nqueues) {
 		fprintf(stderr, "virtio-vfio: %s: /dev/ublkb%d has %u queues, the device only %u\n",
 			name, ex.id, ex.nq, nqueues);
