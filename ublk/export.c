@@ -421,7 +421,6 @@ out_dev:
 	}
 	if (atomic_load(&ex.lost))
 		ret = -ENODEV;
-out_ctrl:
 	ublk_ctrl_close(&ex.ctrl);
 out:
 	if (sig_fd >= 0)
