@@ -151,6 +151,34 @@ static bool all_reported(struct ublk_export *ex)
 	return atomic_load(&ex->ready) + failed >= ex->nq;
 }
 
+/*
+ * The disk changed size (QMP block_resize, a resized image): UBLK_CMD_UPDATE_SIZE gives
+ * /dev/ublkbN the new size on Linux 6.16+; older kernels (6.12) refuse it, and the block
+ * device keeps the size it started with (a shrunk disk answers EIO past its end).
+ */
+static void resize(struct ublk_export *ex)
+{
+	uint64_t sectors = atomic_exchange(&ex->resized, 0);
+	int ret;
+
+	if (!sectors || sectors == ex->size)
+		return;
+	ret = ublk_ctrl_cmd(&ex->ctrl, UBLK_CMD_UPDATE_SIZE_NR, (uint32_t)ex->id, NULL, 0, sectors,
+			    5000);
+	if (!ret) {
+		fprintf(stderr, "virtio-vfio: %s: resized: /dev/ublkb%d has %llu bytes\n", ex->name,
+			ex->id, (unsigned long long)sectors * SECTOR);
+		ex->size = sectors;
+		return;
+	}
+	fprintf(stderr,
+		"virtio-vfio: %s: the disk now has %llu bytes, but this kernel's ublk cannot "
+		"resize a started device (UBLK_CMD_UPDATE_SIZE: %s; Linux 6.16+): /dev/ublkb%d "
+		"keeps %llu bytes until it is exported again\n",
+		ex->name, (unsigned long long)sectors * SECTOR, strerror(-ret), ex->id,
+		(unsigned long long)ex->size * SECTOR);
+}
+
 /* Serves until a signal or the loss of the device. Returns 0 or -ENODEV (lost). */
 static int serve(struct ublk_export *ex, int sig_fd)
 {
@@ -186,6 +214,7 @@ static int serve(struct ublk_export *ex, int sig_fd)
 		}
 		if (p[1].revents && read(ex->event_fd, &n, 8) < 0 && errno != EAGAIN)
 			(void)0;
+		resize(ex);
 		if (atomic_load(&ex->lost) || vv_device_aborted(dev)) {
 			atomic_store(&ex->lost, true);
 			return -ENODEV;
@@ -293,6 +322,8 @@ int ublk_export_run(struct vv_blk *blk, const char *name, const struct ublk_opts
 	atomic_init(&ex.left, 0);
 	atomic_init(&ex.lost, false);
 	atomic_init(&ex.stopping, false);
+	atomic_init(&ex.resized, 0);
+	ex.size = vv_blk_capacity(blk);
 	ex.nq = opts->queues && opts->queues < nqueues ? opts->queues : nqueues;
 	ex.depth = opts->depth ? opts->depth : UBLK_DEPTH_DEFAULT;
 	ex.max_io = ublk_max_io(ex.info);

@@ -23,7 +23,7 @@
 #include "ublk_int.h"
 
 /* user_data: what a completion is about, and for a ublk command its tag. */
-enum { UD_IO = 1, UD_IRQ = 2, UD_WAKE = 3 };
+enum { UD_IO = 1, UD_IRQ = 2, UD_WAKE = 3, UD_CONFIG = 4 };
 #define UD(kind, tag)  ((uint64_t)(kind) << 32 | (tag))
 #define UD_KIND(ud)    ((unsigned)((ud) >> 32))
 #define UD_TAG(ud)     ((unsigned)((ud)&0xffff))
@@ -273,6 +273,23 @@ static void drain(struct ublk_queue *uq)
 	}
 }
 
+/*
+ * A configuration interrupt (queue 0's thread: vv_blk_refresh() wants the thread of queue
+ * 0): a resized disk is the main thread's to tell the kernel about; a device that needs a
+ * reset is aborted by the refresh, and the queues find that out.
+ */
+static void refresh(struct ublk_queue *uq)
+{
+	bool changed = false;
+	uint64_t one = 1;
+
+	if (vv_blk_refresh(uq->ex->blk, &changed) || !changed)
+		return;
+	atomic_store(&uq->ex->resized, vv_blk_capacity(uq->ex->blk));
+	if (write(uq->ex->event_fd, &one, 8) != 8)
+		(void)0;
+}
+
 static void on_cqe(struct ublk_queue *uq, const struct io_uring_cqe *cqe)
 {
 	unsigned tag = UD_TAG(cqe->user_data);
@@ -301,9 +318,20 @@ static void on_cqe(struct ublk_queue *uq, const struct io_uring_cqe *cqe)
 	case UD_IRQ:
 		if (read(uq->irq_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			(void)0;
+		/* One vector for everything: the config change may be why it fired. */
+		if (uq->q == 0 && uq->config_fd < 0 &&
+		    vv_device_config_eventfd(vv_blk_device(uq->ex->blk)) == uq->irq_fd)
+			refresh(uq);
 		drain(uq);
 		if (!uq->stopping || uq->dev_inflight)
 			arm_poll(uq, uq->irq_fd, UD_IRQ);
+		break;
+	case UD_CONFIG:
+		if (read(uq->config_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			(void)0;
+		refresh(uq);
+		if (!uq->stopping)
+			arm_poll(uq, uq->config_fd, UD_CONFIG);
 		break;
 	case UD_WAKE:
 		if (read(uq->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
@@ -329,6 +357,8 @@ static void *queue_main(void *arg)
 	if (uq->irq_fd >= 0)
 		arm_poll(uq, uq->irq_fd, UD_IRQ);
 	arm_poll(uq, uq->wake_fd, UD_WAKE);
+	if (uq->config_fd >= 0)
+		arm_poll(uq, uq->config_fd, UD_CONFIG);
 	if (!ret && (ret = io_uring_submit(&uq->ring)) >= 0)
 		ret = 0;
 	if (ret) {
@@ -389,6 +419,9 @@ int ublk_queue_setup(struct ublk_export *ex, struct ublk_queue *uq, unsigned q)
 	uq->q = q;
 	uq->wake_fd = -1;
 	uq->irq_fd = vv_blk_queue_eventfd(ex->blk, q);
+	uq->config_fd = vv_device_config_eventfd(vv_blk_device(ex->blk));
+	if (q || uq->config_fd < 0 || uq->config_fd == uq->irq_fd)
+		uq->config_fd = -1;
 	/*
 	 * The kernel's descriptors for this queue: exactly depth entries rounded up to a page,
 	 * at the queue's slot of UBLK_MAX_QUEUE_DEPTH entries (ublk_ch_mmap() checks both).

@@ -24,15 +24,17 @@
  * linux-libc-dev predates them). Kernels built without CONFIG_BLKDEV_UBLK_LEGACY_OPCODES
  * accept only these; every kernel since 6.3 takes them, and ublk_drv decodes _IOC_NR().
  */
-#define UBLK_IOC_CTRL(nr)   _IOWR('u', nr, struct ublksrv_ctrl_cmd)
-#define UBLK_IOC_IO(nr)	    _IOWR('u', nr, struct ublksrv_io_cmd)
+#define UBLK_IOC_CTRL(nr)	_IOWR('u', nr, struct ublksrv_ctrl_cmd)
+#define UBLK_IOC_IO(nr)		_IOWR('u', nr, struct ublksrv_io_cmd)
+/* Linux 6.16+: a started device's new size, data[0] in sectors. 6.12 answers -EOPNOTSUPP. */
+#define UBLK_CMD_UPDATE_SIZE_NR 0x15
 
 /* ublksrv_flags is kept by the driver for the server: ours names the PCI function. */
-#define UBLK_VV_MAGIC	    0x7676000000000000ull /* "vv" */
-#define UBLK_VV_MAGIC_MASK  0xffff000000000000ull
+#define UBLK_VV_MAGIC		0x7676000000000000ull /* "vv" */
+#define UBLK_VV_MAGIC_MASK	0xffff000000000000ull
 
-#define SECTOR		    512u
-#define UBLK_MAX_IO_DEFAULT (512u << 10) /* ublksrv's default buffer size too */
+#define SECTOR			512u
+#define UBLK_MAX_IO_DEFAULT	(512u << 10) /* ublksrv's default buffer size too */
 
 /* The control channel: /dev/ublk-control and a small ring with 128-byte SQEs. */
 struct ublk_ctrl {
@@ -102,6 +104,7 @@ struct ublk_queue {
 	unsigned dev_inflight; /* requests on the device */
 	unsigned closed;       /* tags the kernel aborted */
 	int irq_fd;	       /* the virtqueue's eventfd, -1: polled */
+	int config_fd;	       /* queue 0: the configuration eventfd, when not irq_fd */
 	int wake_fd;
 	bool stopping;
 	int error; /* setup failed */
@@ -126,6 +129,8 @@ struct ublk_export {
 	_Atomic unsigned left;	/* queue threads that ended */
 	_Atomic bool lost;
 	_Atomic bool stopping;
+	_Atomic uint64_t resized; /* a new capacity (sectors) for the main thread, or 0 */
+	uint64_t size;		  /* what /dev/ublkbN has, in sectors */
 	struct ublk_queue *queues;
 };
 
