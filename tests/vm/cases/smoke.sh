@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The test bed itself: IOMMU groups, devices found by serial and MAC, a vfio-pci round trip.
+#vm: platforms stock modern
 #vm: timeout 120
 #vm: topology rootbus rootport
 #vm: blk vblk0 serial=vvsmoke0 size=16M
@@ -17,7 +18,7 @@ vv_assert_eq "$(ls /sys/kernel/iommu_groups/$g/devices | grep -v "$blk" | while 
 grep -q "IR-PCI-MSI" /proc/interrupts || vv_die "no remapped MSI interrupts"
 net0=$(vv_bdf_by_mac 52:54:00:00:00:c0)
 net1=$(vv_bdf_by_mac 52:54:00:00:00:c1)
-echo "blk=$blk net0=$net0 net1=$net1 topology=$VV_TOPOLOGY"
+echo "blk=$blk net0=$net0 net1=$net1 topology=$VV_TOPOLOGY platform=$VV_PLATFORM kernel=$(uname -r)"
 vv_bind_vfio "$net1"
 g=$(basename "$(readlink -f /sys/bus/pci/devices/$net1/iommu_group)")
 [ -c "/dev/vfio/$g" ] || vv_die "/dev/vfio/$g missing"
