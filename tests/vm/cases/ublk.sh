@@ -83,10 +83,10 @@ echo "ok: the kernel's data reads back through $dev"
 vv_refused 1 "is in use" "$vv" blk export --ublk "$bdf"
 # Each job pinned to its own CPU: blk-mq sends a CPU's requests to that CPU's queue.
 for rw in randwrite write; do
-	bs=4k
-	[ $rw = write ] && bs="4k-512k"
+	bs=--bs=4k
+	[ $rw = write ] && bs=--bsrange=4k-512k
 	timeout 600 fio --name=v --filename="$dev" --direct=1 --ioengine=io_uring --iodepth=32 \
-		--rw=$rw --bsrange=$bs --size=24M --numjobs=2 --offset_increment=32M \
+		--rw=$rw $bs --size=24M --numjobs=2 --offset_increment=32M \
 		--cpus_allowed=0-1 --cpus_allowed_policy=split --verify=crc32c --verify_fatal=1 \
 		--group_reporting >/tmp/fio.out 2>&1 || vv_die "fio $rw: $(tail -n 30 /tmp/fio.out)"
 	grep -E "err=|WRITE:|READ:" /tmp/fio.out
@@ -140,7 +140,7 @@ fstrim -v /tmp/fs || vv_die "fstrim"
 umount /tmp/fs
 fsck.ext4 -fn "${dev}p1" >/tmp/fsck.out 2>&1 || vv_die "fsck: $(cat /tmp/fsck.out)"
 echo "ok: fsck clean"
-blkdiscard -z -o $((100 << 20)) -l $((1 << 20)) "$dev"
+blkdiscard -f -z -o $((100 << 20)) -l $((1 << 20)) "$dev"
 vv_assert_eq "$(head -c $((101 << 20)) "$dev" | tail -c $((1 << 20)) | tr -d '\0' | wc -c)" 0 \
 	"write zeroes reads back zeroes"
 
