@@ -217,8 +217,14 @@ echo "ok: the kernel's driver reads the same disk ($sum_fio before the partition
 # --- removal under load ------------------------------------
 "$vv" attach "$gone" >/dev/null
 export_fg gone --queues 1 --depth 16 "$gone"
-(dd if=/dev/urandom of="$dev" bs=64k count=100000 oflag=direct status=none 2>/tmp/dd.err; echo $? >/tmp/dd.rc) &
-sleep 3
+# The subshell's own status, not set -e's: the writer is meant to fail.
+(
+	rc=0
+	dd if=/dev/urandom of="$dev" bs=64k count=100000 oflag=direct status=none 2>/tmp/dd.err || rc=$?
+	echo $rc >/tmp/dd.rc
+) &
+vv_wait "[ \$(\"$vv\" status --json $gone | jq '.processes[0].devices[0].writes') -gt 20 ]" 600 ||
+	vv_die "the writer does not write: $(cat /tmp/dd.err)"
 echo 'VV-QMP: {"execute": "device_del", "arguments": {"id": "vugone"}}' >/dev/console
 vv_wait "dead $upid" 600 || vv_die "the server did not end on removal: $(cat /tmp/gone.err)"
 set +e
@@ -230,7 +236,13 @@ vv_assert_eq "$rc" 1 "the server's exit status after losing its device"
 grep -q "the device is being removed" /tmp/gone.err || vv_die "no word of the removal"
 grep -q "device lost: I/O in flight failed with EIO; removing $dev" /tmp/gone.err ||
 	vv_die "no word of the loss"
-vv_wait "[ -e /tmp/dd.rc ]" 300 || vv_die "the writer hangs on $dev"
+if ! vv_wait "[ -e /tmp/dd.rc ]" 300; then
+	for p in $(pgrep -x dd); do
+		echo "dd $p: $(cat /proc/$p/wchan) $(tr '\n' ' ' </proc/$p/stack 2>/dev/null)"
+	done
+	ls -l /dev/ublk* 2>&1
+	vv_die "the writer hangs on $dev"
+fi
 [ "$(cat /tmp/dd.rc)" != 0 ] || vv_die "the writer saw no error"
 echo "ok: the writer saw: $(head -n 1 /tmp/dd.err)"
 vv_wait "[ ! -e $dev ]" 100 || vv_die "$dev is still there"
