@@ -18,13 +18,15 @@
 #   came later): the old size stays and I/O keeps working.
 # - SIGTERM: the block device goes away, the device is flushed; after detach the kernel's
 #   own driver reads the same bytes (the whole disk's checksum) and the same partitions.
-# - device_del of a second disk under a write load: the writer gets I/O errors, the server
+# - a second disk with a 16-entry virtqueue and no indirect descriptors, exported at depth
+#   128: fio verify passes while most requests wait for room on the ring.
+# - device_del of that disk under a write load: the writer gets I/O errors, the server
 #   says why and exits, /dev/ublkbN goes away and the kernel completes the removal.
 #vm: timeout 1200
 #vm: platforms modern
 #vm: topology rootport
 #vm: blk vublk serial=vvublk0 size=128M discard extra=num-queues=2
-#vm: blk vugone serial=vvublk1 size=32M
+#vm: blk vugone serial=vvublk1 size=32M extra=queue-size=16,indirect_desc=off
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
@@ -216,7 +218,14 @@ echo "ok: the kernel's driver reads the same disk ($sum_fio before the partition
 
 # --- removal under load ------------------------------------
 "$vv" attach "$gone" >/dev/null
-export_fg gone --queues 1 --depth 16 "$gone"
+export_fg gone --queues 1 --depth 128 "$gone"
+# 128 tags on a virtqueue of 16 descriptors without indirect ones (a 4 KiB request takes 3):
+# most requests wait for room, in order, and all of them complete right.
+timeout 600 fio --name=v --filename="$dev" --direct=1 --ioengine=io_uring --iodepth=128 \
+	--rw=randwrite --bs=4k --size=8M --verify=crc32c --verify_fatal=1 >/tmp/fio.out 2>&1 ||
+	vv_die "fio on a full virtqueue: $(tail -n 30 /tmp/fio.out)"
+grep -E "err=" /tmp/fio.out
+echo "ok: fio verify at depth 128 on a virtqueue of 16"
 # The subshell's own status, not set -e's: the writer is meant to fail.
 (
 	rc=0
