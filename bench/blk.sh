@@ -10,6 +10,8 @@
 #   lib:    `blk bench` (the library alone) in irq, poll and hybrid modes, and the same fio
 #           jobs through the fio engine (fio/virtio-vfio-fio.so) in irq and poll modes, batched
 #           like the kernel's io_uring row
+#   ublk:   the same fio jobs on /dev/ublkbN of `blk export --ublk` (ublk/), where the kernel
+#           has ublk (the modern platform; skipped on 6.1)
 #   NBD:    the same fio jobs over NBD (fio's nbd engine, a Unix socket) to
 #           `nbdkit virtio-vfio` (nbdkit/), and nbdcopy of the range to null:
 # and the guest's memory copy rate, which bounds any FUSE export (FUSE copies each byte).
@@ -145,6 +147,21 @@ nbd_round() {
 	kill "$(cat /tmp/nbdkit.pid)"
 	vv_wait_gone "$bdf"
 }
+# /dev/ublkbN from `blk export --ublk`: only where the kernel has ublk (not 6.1).
+ublk_round() {
+	local r=$1 w name fargs largs qd dev
+	[ -e /dev/ublk-control ] || modprobe ublk_drv 2>/dev/null || true
+	[ -e /dev/ublk-control ] || return 0
+	dev=$("$vv" blk export --ublk --json --pidfile /tmp/ublk.pid "$bdf" | jq -r .device)
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r name fargs largs qd <<<"$w"
+		emit "$r" "$name" "ublk libaio" $(fio_run "$dev" "$libaio" "$qd" "$fargs")
+		emit "$r" "$name" "ublk io_uring" $(fio_run "$dev" "$(uring_batch "$qd")" "$qd" "$fargs")
+	done
+	kill "$(cat /tmp/ublk.pid)"
+	vv_wait "[ ! -e $dev ] && ! pgrep -f 'blk export.*$bdf' >/dev/null" 300 ||
+		vv_die "blk export --ublk did not stop"
+}
 # FUSE copies every byte once inside the guest, and under TCG a guest copy is emulated:
 # copies of 1 MiB from tmpfs (page cache) measure what bounds a FUSE export here.
 copy_round() {
@@ -161,7 +178,7 @@ copy_round() {
 }
 
 # Each round runs every group; the order rotates so that no contender always goes first.
-groups=(kernel_round "fuse_round_1" lib_round nbd_round "fuse_round_2" copy_round)
+groups=(kernel_round "fuse_round_1" lib_round nbd_round "fuse_round_2" copy_round ublk_round)
 fuse_round_1() { fuse_round "$1" 1; }
 fuse_round_2() { fuse_round "$1" 2; }
 for r in $(seq 1 "$rounds"); do

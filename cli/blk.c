@@ -12,15 +12,22 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: %s blk mount [-F] [-o OPTIONS] DEVICE... MOUNTPOINT   (see blk mount --help)\n"
+		"       %s blk export --ublk [OPTIONS] DEVICE                 (see blk export --help)\n"
 		"       %s blk bench [OPTIONS] DEVICE                         (see blk bench --help)\n"
 		"\n"
 		"mount: export attached virtio-blk functions as files over FUSE%s.\n"
+		"export: an attached virtio-blk function as a block device, /dev/ublkbN%s.\n"
 		"bench: IOPS and latency of an attached disk, through the library alone.\n",
-		prog, prog,
+		prog, prog, prog,
 #ifdef HAVE_FUSE
+		"",
+#else
+		" (not in this build: it was built without libfuse3)",
+#endif
+#ifdef HAVE_UBLK
 		""
 #else
-		" (not in this build: it was built without libfuse3)"
+		" (not in this build: it was built without liburing)"
 #endif
 	);
 }
@@ -34,10 +41,19 @@ int blk_mount(int argc, char **argv)
 }
 #endif
 
+#ifndef HAVE_UBLK
+int blk_export(int argc, char **argv)
+{
+	cli_err("blk export: this virtio-vfio was built without liburing (meson option 'ublk'); "
+		"blk mount exports disks as files over FUSE");
+	return EXIT_FAIL;
+}
+#endif
+
 int cmd_blk(int argc, char **argv)
 {
 	static char name[80];
-	bool bench;
+	bool bench, export;
 
 	cli_skip_verbose(&argc, &argv);
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -45,12 +61,15 @@ int cmd_blk(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	bench = !strcmp(argv[1], "bench");
-	if (!bench && strcmp(argv[1], "mount")) {
-		cli_err("blk: unknown subcommand '%s' (mount, bench)", argv[1]);
+	export = !strcmp(argv[1], "export");
+	if (!bench && !export && strcmp(argv[1], "mount")) {
+		cli_err("blk: unknown subcommand '%s' (mount, export, bench)", argv[1]);
 		return EXIT_USAGE;
 	}
 	/* getopt's own messages then read "virtio-vfio blk mount: ..." */
 	snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
 	argv[1] = name;
+	if (export)
+		return blk_export(argc - 1, argv + 1);
 	return bench ? blk_bench(argc - 1, argv + 1) : blk_mount(argc - 1, argv + 1);
 }

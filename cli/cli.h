@@ -60,6 +60,7 @@ int blk_bench(int argc, char **argv);
 int blk_mount(int argc, char **argv);
 int net_bench(int argc, char **argv);
 int net_serve(int argc, char **argv);
+int blk_export(int argc, char **argv);
 
 /*
  * -v, --verbose: a global option that every command accepts too, so that it works after the

@@ -77,7 +77,7 @@ _virtio_vfio() {
 	detach) opts="-f --force --json" ;;
 	info | doctor) opts="--json" ;;
 	blk)
-		words_out="mount bench"
+		words_out="mount export bench"
 		devices=0
 		;;
 	net)
@@ -94,6 +94,14 @@ _virtio_vfio() {
 		esac
 		# The last argument is a mountpoint: directories too.
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+		;;
+	"blk export")
+		opts="--ublk --queues --depth --recover -F --foreground --pidfile --json"
+		case $prev in --queues | --depth) return ;; --pidfile)
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+			return
+			;;
+		esac
 		;;
 	"blk bench")
 		opts="--rw --bs --qd --queues --queue-size --time --mode --spin-us --json"

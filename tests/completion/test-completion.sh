@@ -34,6 +34,8 @@ expect --verbose virtio-vfio info -
 expect --json virtio-vfio doctor --
 expect bench virtio-vfio blk b
 expect mount virtio-vfio blk m
+expect export virtio-vfio blk e
+expect --recover virtio-vfio blk export --rec
 expect --foreground virtio-vfio blk mount --f
 expect allow_other virtio-vfio blk mount -o a
 expect hybrid virtio-vfio blk bench --mode h

@@ -17,6 +17,7 @@ n=0 bad=0
 #   devs       the drivers: the public API (vq.h included) and their own files
 #   host       host tools (binding, in-use, names): the CLI's, never the library's
 #   fuse       the FUSE export: the public API only
+#   ublk       the ublk export: the public API only
 #   fio        the fio engine: the public API (and fio's headers, from its source), and the
 #              device name resolver (host/names.h, util/sysfs.h for PCI_BDF_LEN)
 #   nbdkit     the nbdkit plugin: the public API and the device name resolver
@@ -32,6 +33,7 @@ allowed() {
 	src/host) echo "util/ host/" ;;
 	src) echo "util/" ;;
 	fuse) echo "" ;;
+	ublk) echo "" ;;
 	fio) echo "host/names.h util/sysfs.h" ;;
 	nbdkit) echo "host/names.h util/sysfs.h" ;;
 	cli) echo "util/ host/ pci/caps.h netstack/" ;;
@@ -69,7 +71,7 @@ check_file() {
 }
 
 cd "$src" || exit 2
-files=$(find src fuse fio nbdkit cli include/virtio-vfio -name '*.[ch]' | sort)
+files=$(find src fuse ublk fio nbdkit cli include/virtio-vfio -name '*.[ch]' | sort)
 for f in $files; do
 	check_file "$f"
 done

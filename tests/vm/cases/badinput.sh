@@ -154,6 +154,18 @@ row 1 "not vfio-pci: run 'virtio-vfio attach $blk' first" disk "$vv" info "$blk"
 row 1 "not vfio-pci: run 'virtio-vfio attach $blk' first" disk "$vv" blk bench "$blk"
 row 1 "not vfio-pci: run 'virtio-vfio attach $net' first" - "$vv" net serve "$net" --ip 198.18.0.1/24
 
+# --- blk export --ublk: its usage errors; on a kernel without ublk (Debian 12's 6.1) the
+# refusal that points to blk mount, before the device is even looked at ----------------------
+row 2 "blk export: say how to export: --ublk" - "$vv" blk export "$blk"
+row 2 "blk export: give one DEVICE" - "$vv" blk export --ublk
+row 2 "blk export: --depth wants a number from 1 to 1024, not '0'" - "$vv" blk export --ublk --depth 0 "$blk"
+if [ ! -e /dev/ublk-control ]; then
+	row 1 "blk export --ublk: this kernel has no ublk: /dev/ublk-control is missing" disk \
+		"$vv" blk export --ublk "$blk"
+	row 1 "'virtio-vfio blk mount $disk DIR' exports the disk as a file over FUSE instead" disk \
+		"$vv" blk export --ublk "$disk"
+fi
+
 # --- in use: a mounted disk, the 9p root, an up NIC -------------------------------------
 mkfs.ext4 -q -F "/dev/$disk"
 mount "/dev/$disk" /tmp/fs
