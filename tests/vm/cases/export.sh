@@ -5,6 +5,7 @@
 # unaligned edges on a discard=unmap disk, and on a 4 KiB-sector disk without WRITE_ZEROES
 # (written zeroes, in pieces); the kernel's driver reads it all back after detach. Clear
 # errors for a net device and a device that is not attached.
+#vm: platforms stock modern
 #vm: timeout 420
 #vm: topology rootport
 #vm: blk vq4 serial=vvexp-mq size=64M discard extra=num-queues=4

@@ -12,6 +12,7 @@
 #   in flight with EIO, unmounts and exits 1 saying why; the kernel then completes the
 #   removal (no "blocked" task, the function disappears) and the guest carries on. A daemon
 #   mount says why in syslog. `net serve` on a NIC says why and exits non-zero.
+#vm: platforms stock modern
 #vm: timeout 300
 #vm: topology rootport
 #vm: blk vfault serial=vvfault0 size=64M ioerror=8192
@@ -84,7 +85,9 @@ vv_mount_fg vvgone0
 (while dd if="$f" of=/dev/null bs=64k count=256 iflag=direct status=none; do :; done
 	exit 3) 2>/tmp/rload.err &
 rload=$!
-(while dd if=/dev/urandom of="$f" bs=64k seek=512 count=64 conv=notrunc oflag=direct \
+# nocreat: after the removal the writer must fail, not write a new file into the tmpfs under
+# the mountpoint (tmpfs takes O_DIRECT since Linux 6.6).
+(while dd if=/dev/urandom of="$f" bs=64k seek=512 count=64 conv=notrunc,nocreat oflag=direct \
 	status=none; do :; done
 	exit 3) 2>/tmp/wload.err &
 wload=$!
