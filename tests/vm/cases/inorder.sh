@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# VIRTIO_F_IN_ORDER on QEMU 10 (`in_order=on`), split and packed rings, blk and net: `info`
-# names it negotiable; blk: data the kernel wrote reads back, a 3 MiB write, a queue reset
+# VIRTIO_F_IN_ORDER on QEMU 10 (`in_order=on`), split and packed rings: blk negotiates it
+# (`info` names it negotiable), net declines it (src/devs/net_cfg.c) and works on such a NIC; blk: data the kernel wrote reads back, a 3 MiB write, a queue reset
 # (RING_RESET) in order with writes and reads at depth 32-64 on both queues, and the kernel
 # reads what we wrote after detach (the deep stress: see below); net: 1000 frames each way with every byte
 # checked, jumbo frames in merged receive buffers, 20k round trips with the pool back where
@@ -129,7 +129,11 @@ ka=$(to_ns 52:54:00:00:07:a1 pa)
 kb=$(to_ns 52:54:00:00:07:b1 pb)
 kc=$(to_ns 52:54:00:00:07:c1 pc)
 "$vv" attach "$a0" "$b0" "$c0" >/dev/null
-for bdf in "$a0" "$b0" "$c0"; do negotiable "$bdf" IN_ORDER; done
+# virtio-net declines IN_ORDER (net_cfg.c: QEMU 10.0 lost received frames with it): the
+# devices offer it, the driver does not take it, and traffic on them is whole.
+for bdf in "$a0" "$b0" "$c0"; do
+	"$vv" info "$bdf" | grep -Eq '^ +35 IN_ORDER *$' || vv_die "$bdf: IN_ORDER offered and declined expected"
+done
 both_ways "$a0" 52:54:00:00:07:a0 pa "$ka" 52:54:00:00:07:a1 1000 1514
 both_ways "$b0" 52:54:00:00:07:b0 pb "$kb" 52:54:00:00:07:b1 1000 1514
 ip -n pc link set "$kc" mtu 9000
