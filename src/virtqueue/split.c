@@ -279,6 +279,23 @@ static bool split_kick_prepare(struct vv_vq *v)
 }
 
 /*
+ * The end of a get, in or out of order: @n requests that held @freed descriptors are done.
+ * With callbacks on, tell the device where we are, so it interrupts for the next one.
+ * Returns @n.
+ */
+static int split_retire(struct vv_vq *v, struct vq_split *s, unsigned n, unsigned freed)
+{
+	v->num_free += freed;
+	s->in_flight -= n;
+	s->last_used = (uint16_t)(s->last_used + n);
+	if (v->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
+		write_once16(used_event(s), htole16(s->last_used));
+		virt_mb(v->weak_barriers);
+	}
+	return (int)n;
+}
+
+/*
  * Takes up to @max completions. The used index is read once: everything it covers is then
  * ours to read (one barrier for the batch). Each entry is checked before it is used.
  */
@@ -329,15 +346,7 @@ static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsign
 		n = i;
 	}
 	s->free_head = free_head;
-	v->num_free += freed;
-	s->in_flight -= n;
-	s->last_used = last_used = (uint16_t)(last_used + n);
-	/* With callbacks on, tell the device where we are, so it interrupts for the next one. */
-	if (v->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
-		write_once16(used_event(s), htole16(last_used));
-		virt_mb(v->weak_barriers);
-	}
-	return (int)n;
+	return split_retire(v, s, n, freed);
 }
 
 static int split_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
@@ -439,14 +448,7 @@ static int split_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *len
 	s->used_head = head;
 	s->batch_left = left;
 	s->batch_len = batch_len;
-	v->num_free += freed;
-	s->in_flight -= n;
-	s->last_used = last_used = (uint16_t)(last_used + n);
-	if (v->event_idx && !(s->avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
-		write_once16(used_event(s), htole16(last_used));
-		virt_mb(v->weak_barriers);
-	}
-	return (int)n;
+	return split_retire(v, s, n, freed);
 }
 
 static int split_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
