@@ -5,6 +5,8 @@
 # count on every run of the same binary. Needs an optimized build (scripts/bench makes one).
 # ORDER: "any" (no VIRTIO_F_IN_ORDER), "inorder1" (IN_ORDER, a used entry per buffer, as
 # QEMU writes them) and "inorder" (IN_ORDER, one used entry per batch): the A/B in one run.
+# Calls: "one" (vv_vq_add, vv_vq_get), "many" (vv_vq_add_many, vv_vq_get_many) and "driver"
+# (vv_vq_add per request, vv_vq_get_many: the blk driver's path).
 # Usage: bench/vq-instructions.sh [BUILD_DIR]      (default build-bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ printf '%-7s %-9s %-9s %-5s %-8s %14s %10s\n' layout chain request calls order i
 	"per req"
 for layout in split packed; do
 	for shape in "direct 3 one" "indirect 3 one" "direct 1 one" "direct 3 many" \
-		"indirect 3 many" "direct 1 many"; do
+		"indirect 3 many" "direct 1 many" "direct 3 driver"; do
 		read -r chain nseg api <<<"$shape"
 		for order in $orders; do
 			out=$(mktemp)

@@ -93,43 +93,102 @@ static uint16_t avail_bits(bool wrap)
 	return wrap ? F_AVAIL : F_USED;
 }
 
-static void advance(uint16_t *pos, bool *wrap, unsigned n, unsigned num)
+/* The AVAIL and USED bits a used descriptor carries in the lap of @wrap: both equal to it. */
+static uint16_t used_bits(bool wrap)
+{
+	return wrap ? F_AVAIL | F_USED : 0;
+}
+
+/*
+ * Steps a ring position by @n descriptors. On a new lap the wrap counter turns, and with it
+ * both of the AVAIL/USED patterns above: each is its own complement under F_AVAIL | F_USED.
+ */
+static VV_INLINE void advance(uint16_t *pos, uint16_t *bits, unsigned n, unsigned num)
 {
 	*pos = (uint16_t)(*pos + n);
 	if (*pos >= num) {
 		*pos = (uint16_t)(*pos - num);
-		*wrap = !*wrap;
+		*bits ^= F_AVAIL | F_USED;
 	}
 }
 
-static int packed_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
-		      void *token)
-{
-	struct vq_packed *p = to_packed(v);
-	unsigned total = n_out + n_in, ndesc;
-	bool use_indirect = v->indirect && total > 1, wrap = p->avail_wrap;
-	uint16_t head = p->next_avail, pos = head, id, head_flags;
-	uint64_t in_len = 0;
+/*
+ * The driver's state while one add or get runs, in locals (as split.c's cursor): the library
+ * is built with -fno-strict-aliasing, so every store into the ring could alias the fields of
+ * struct vq_packed and would force them to be reloaded.
+ */
+struct cursor {
+	struct vring_packed_desc *ring;
+	struct pslot *slot;
+	unsigned num, num_free, in_flight;
+	uint16_t pos;  /* next_avail (add) or last_used (get) */
+	uint16_t bits; /* avail_bits() (add) or used_bits() (get) of the lap at pos */
+	uint16_t free_id;
+};
 
-	if (use_indirect ? total > v->indirect_max : total > v->num)
+static VV_INLINE void cursor_load(struct vq_packed *p, struct cursor *c, bool add)
+{
+	*c = (struct cursor){
+		.ring = p->ring,
+		.slot = p->slot,
+		.num = p->vq.num,
+		.num_free = p->vq.num_free,
+		.in_flight = p->in_flight,
+		.pos = add ? p->next_avail : p->last_used,
+		.bits = add ? avail_bits(p->avail_wrap) : used_bits(p->used_wrap),
+		.free_id = p->free_id,
+	};
+}
+
+static VV_INLINE void cursor_store(struct vq_packed *p, const struct cursor *c, bool add)
+{
+	p->vq.num_free = c->num_free;
+	p->in_flight = c->in_flight;
+	p->free_id = c->free_id;
+	if (add) {
+		p->next_avail = c->pos;
+		p->avail_wrap = c->bits == F_AVAIL;
+	} else {
+		p->last_used = c->pos;
+		p->used_wrap = c->bits != 0;
+	}
+}
+
+/*
+ * Writes one request at the cursor, all but its head's flags, which are returned in
+ * @head_flags: a packed descriptor is live once its flags are written, so the caller turns
+ * the head available last (2.8.6). Everything is checked before anything is written, and the
+ * cursor moves only on success.
+ */
+static VV_INLINE int add_one(struct vq_packed *p, struct cursor *c, const struct vv_sg *sg,
+			     unsigned n_out, unsigned n_in, void *token, uint16_t *head_flags)
+{
+	struct vv_vq *v = &p->vq;
+	unsigned total = n_out + n_in, ndesc;
+	bool use_indirect = v->indirect && total > 1;
+	uint16_t head = c->pos, id;
+	struct vring_packed_desc *ring = c->ring;
+	uint64_t in_len = 0;
+	struct pslot *sl;
+
+	if (unlikely(use_indirect ? total > v->indirect_max : total > c->num))
 		return -EINVAL;
 	ndesc = use_indirect ? 1 : total;
-	if (v->num_free < ndesc)
+	if (c->num_free < ndesc)
 		return -ENOSPC;
-	/* Checked before anything is written: a packed descriptor is live once written. */
 	for (unsigned i = 0; i < total; i++) {
 		if (unlikely(!sg[i].len))
 			return -EINVAL;
 		if (i >= n_out)
 			in_len += sg[i].len;
 	}
-	if (in_len > UINT32_MAX)
+	if (unlikely(in_len > UINT32_MAX))
 		return -EINVAL;
 	if (v->in_order) {
 		id = head; /* ids in ring order: the device names the last of a batch */
 	} else {
-		id = p->free_id;
-		p->free_id = p->slot[id].next;
+		id = c->free_id;
+		c->free_id = c->slot[id].next;
 	}
 
 	if (use_indirect) {
@@ -142,40 +201,97 @@ static int packed_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, u
 			t[i].id = 0;
 			t[i].flags = htole16(i >= n_out ? VRING_DESC_F_WRITE : 0);
 		}
-		p->ring[head].addr =
+		ring[head].addr =
 			htole64(p->indirect_iova + (uint64_t)id * v->indirect_max * sizeof(*t));
-		p->ring[head].len = htole32(total * (uint32_t)sizeof(*t));
-		p->ring[head].id = htole16(id);
-		head_flags = VRING_DESC_F_INDIRECT | avail_bits(wrap);
-		advance(&p->next_avail, &p->avail_wrap, 1, v->num);
+		ring[head].len = htole32(total * (uint32_t)sizeof(*t));
+		ring[head].id = htole16(id);
+		*head_flags = VRING_DESC_F_INDIRECT | c->bits;
+		advance(&c->pos, &c->bits, 1, c->num);
 	} else {
 		for (unsigned i = 0; i < total; i++) {
-			uint16_t flags = (i >= n_out ? VRING_DESC_F_WRITE : 0) |
-					 (i + 1 < total ? VRING_DESC_F_NEXT : 0) | avail_bits(wrap);
+			uint16_t pos = c->pos, flags = (i >= n_out ? VRING_DESC_F_WRITE : 0) |
+						       (i + 1 < total ? VRING_DESC_F_NEXT : 0) |
+						       c->bits;
 
-			p->ring[pos].addr = htole64(sg[i].iova);
-			p->ring[pos].len = htole32(sg[i].len);
-			p->ring[pos].id = htole16(id); /* the device reads it from the last one */
+			ring[pos].addr = htole64(sg[i].iova);
+			ring[pos].len = htole32(sg[i].len);
+			ring[pos].id = htole16(id); /* the device reads it from the last one */
 			if (i)
-				p->ring[pos].flags = htole16(flags);
+				ring[pos].flags = htole16(flags);
 			else
-				head_flags = flags;
-			advance(&pos, &wrap, 1, v->num);
+				*head_flags = flags;
+			advance(&c->pos, &c->bits, 1, c->num);
 		}
-		p->next_avail = pos;
-		p->avail_wrap = wrap;
 	}
-	v->num_free -= ndesc;
-	p->slot[id].token = token;
-	p->slot[id].in_len = (uint32_t)in_len;
-	p->slot[id].ndesc = (uint16_t)ndesc;
-	p->in_flight++;
-	if (p->added < v->num)
-		p->added = (uint16_t)(p->added + ndesc);
-	/* The whole chain must be visible before its head turns available (2.8.6). */
-	virt_wmb(v->weak_barriers);
-	write_once16(&p->ring[head].flags, htole16(head_flags));
+	c->num_free -= ndesc;
+	c->in_flight++;
+	sl = &c->slot[id];
+	sl->token = token;
+	sl->in_len = (uint32_t)in_len;
+	sl->ndesc = (uint16_t)ndesc;
 	return 0;
+}
+
+/*
+ * Publishes what add_one() wrote from ring position @head on: the chains must be visible
+ * before the first head turns available (2.8.6). The device reads the ring in order, so it
+ * reaches a later request's head, already written, only after this one.
+ */
+static VV_INLINE void publish(struct vq_packed *p, const struct cursor *c, uint16_t head,
+			      uint16_t head_flags)
+{
+	unsigned added = p->added + (p->vq.num_free - c->num_free);
+
+	p->added = (uint16_t)(added < p->vq.num ? added : p->vq.num);
+	cursor_store(p, c, true);
+	virt_wmb(p->vq.weak_barriers);
+	write_once16(&p->ring[head].flags, htole16(head_flags));
+}
+
+static int packed_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
+		      void *token)
+{
+	struct vq_packed *p = to_packed(v);
+	uint16_t head = p->next_avail, head_flags = 0;
+	struct cursor c;
+	int ret;
+
+	cursor_load(p, &c, true);
+	ret = add_one(p, &c, sg, n_out, n_in, token, &head_flags);
+	if (!ret)
+		publish(p, &c, head, head_flags);
+	return ret;
+}
+
+/* One barrier for the batch: its first head is turned available last, after the others. */
+static int packed_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsigned n)
+{
+	struct vq_packed *p = to_packed(v);
+	uint16_t first = p->next_avail, first_flags = 0;
+	struct cursor c;
+	unsigned i;
+	int ret = 0;
+
+	cursor_load(p, &c, true);
+	for (i = 0; i < n; i++) {
+		const struct vv_vq_req *r = &reqs[i];
+		uint16_t head = c.pos, head_flags = 0;
+
+		if (unlikely(!r->sg || !r->token || !(r->n_out + r->n_in))) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = add_one(p, &c, r->sg, r->n_out, r->n_in, r->token, &head_flags);
+		if (ret)
+			break;
+		if (i)
+			write_once16(&c.ring[head].flags, htole16(head_flags));
+		else
+			first_flags = head_flags;
+	}
+	if (i)
+		publish(p, &c, first, first_flags);
+	return i || !ret ? (int)i : ret;
 }
 
 static bool packed_kick_prepare(struct vv_vq *v)
@@ -204,9 +320,8 @@ static bool packed_kick_prepare(struct vv_vq *v)
 static bool used_ready(struct vq_packed *p)
 {
 	uint16_t flags = le16toh(read_once16(&p->ring[p->last_used].flags));
-	bool avail = flags & F_AVAIL, used = flags & F_USED;
 
-	return avail == used && used == p->used_wrap;
+	return (flags & (F_AVAIL | F_USED)) == used_bits(p->used_wrap);
 }
 
 /* Tells the device, with EVENT_IDX, to notify at our next used position. */
@@ -216,104 +331,148 @@ static void publish_used_event(struct vq_packed *p)
 		     htole16((uint16_t)(p->last_used | (p->used_wrap ? WRAP : 0))));
 }
 
-static int packed_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+/*
+ * The end of a get, in or out of order, that took @n: with EVENT_IDX and callbacks on, tell
+ * the device where we are, once for the batch, so it interrupts for the next one. A queue
+ * broken on the first look returns -EIO; one broken later keeps what came before it.
+ */
+static int retire(struct vq_packed *p, const struct cursor *c, unsigned n)
 {
-	struct vq_packed *p = to_packed(v);
-	struct vring_packed_desc *d = &p->ring[p->last_used];
-	uint16_t id;
-	uint32_t len;
+	struct vv_vq *v = &p->vq;
 
-	if (!used_ready(p))
-		return 0;
-	if (!p->in_flight) {
-		vq_broken(v, "used descriptor with nothing in flight", p->last_used, 0);
-		return -EIO;
-	}
-	/* Read the descriptor only after the flags that say it is ours. */
-	virt_rmb(v->weak_barriers);
-	id = le16toh(read_once16(&d->id));
-	len = le32toh(read_once32(&d->len));
-	if (id >= v->num || !p->slot[id].token) {
-		vq_broken(v, "used id not in flight", id, v->num);
-		return -EIO;
-	}
-	if (vq_used_len(v, &len, p->slot[id].in_len))
-		return -EIO;
-	*ret_token = p->slot[id].token;
-	*ret_len = len;
-	/* The device skips as many descriptors as the request took (2.8.7). */
-	advance(&p->last_used, &p->used_wrap, p->slot[id].ndesc, v->num);
-	v->num_free += p->slot[id].ndesc;
-	p->slot[id].token = NULL;
-	p->slot[id].next = p->free_id;
-	p->free_id = id;
-	p->in_flight--;
+	if (!n)
+		return v->broken ? -EIO : 0;
+	cursor_store(p, c, false);
 	if (v->event_idx && p->event_flags == VRING_PACKED_EVENT_FLAG_DESC) {
 		publish_used_event(p);
 		virt_mb(v->weak_barriers);
 	}
-	return 1;
+	return (int)n;
 }
 
 /*
- * packed_get() with VIRTIO_F_IN_ORDER. The checks stay as strict: a used descriptor must name
- * a buffer in flight, counted from the oldest, and its length must fit that buffer. Buffers
- * a batch skips were used completely: their length is their writable size.
+ * Takes up to @max completions. Each used descriptor is checked before it is used: its id must
+ * be in flight and its length within that request's writable bytes. The next one lies as many
+ * descriptors further as the request took (2.8.7), which only its id tells.
  */
-static int packed_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+static int packed_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsigned max)
 {
 	struct vq_packed *p = to_packed(v);
-	uint16_t head = p->last_used;
-	struct pslot *sl = &p->slot[head];
-	uint32_t len;
+	struct cursor c;
+	unsigned i;
 
-	if (!p->batch_left) {
-		struct vring_packed_desc *d = &p->ring[head];
-		uint16_t id, h = head;
-		unsigned k;
+	cursor_load(p, &c, false);
+	for (i = 0; i < max; i++) {
+		struct vring_packed_desc *d = &c.ring[c.pos];
+		uint16_t flags = le16toh(read_once16(&d->flags)), id;
+		struct pslot *sl;
+		uint32_t len;
 
-		if (!used_ready(p))
-			return 0;
-		if (!p->in_flight) {
-			vq_broken(v, "used descriptor with nothing in flight", head, 0);
-			return -EIO;
+		if ((flags & (F_AVAIL | F_USED)) != c.bits)
+			break;
+		if (unlikely(!c.in_flight)) {
+			vq_broken(v, "used descriptor with nothing in flight", c.pos, 0);
+			break;
 		}
 		/* Read the descriptor only after the flags that say it is ours. */
 		virt_rmb(v->weak_barriers);
 		id = le16toh(read_once16(&d->id));
 		len = le32toh(read_once32(&d->len));
-		if (likely(id == head)) {
-			/* A batch of one, the oldest; the check's call only when it fails. */
-			if (unlikely(len > sl->in_len) && vq_used_len(v, &len, sl->in_len))
-				return -EIO;
-			goto take;
+		if (unlikely(id >= c.num || !c.slot[id].token)) {
+			vq_broken(v, "used id not in flight", id, c.num);
+			break;
 		}
-		for (k = 0; k < p->in_flight && h != id; k++)
-			h = (uint16_t)((h + p->slot[h].ndesc) % v->num);
-		if (k == p->in_flight) {
-			vq_broken(v, "used id out of order", id, head);
-			return -EIO;
+		sl = &c.slot[id];
+		/* The check's call only when it fails: keeps the loop's state in registers. */
+		if (unlikely(len > sl->in_len) && unlikely(vq_used_len(v, &len, sl->in_len)))
+			break;
+		tokens[i] = sl->token;
+		lens[i] = len;
+		sl->token = NULL;
+		sl->next = c.free_id;
+		c.free_id = id;
+		c.num_free += sl->ndesc;
+		c.in_flight--;
+		advance(&c.pos, &c.bits, sl->ndesc, c.num);
+	}
+	return retire(p, &c, i);
+}
+
+static int packed_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+{
+	return packed_get_many(v, ret_token, ret_len, 1);
+}
+
+/*
+ * packed_get_many() with VIRTIO_F_IN_ORDER. The checks stay as strict: a used descriptor must
+ * name a buffer in flight, counted from the oldest, and its length must fit that buffer.
+ * Buffers a batch skips were used completely: their length is their writable size.
+ */
+static int packed_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *lens, unsigned max)
+{
+	struct vq_packed *p = to_packed(v);
+	uint16_t left = p->batch_left;
+	uint32_t batch_len = p->batch_len;
+	struct cursor c;
+	unsigned i;
+
+	cursor_load(p, &c, false);
+	for (i = 0; i < max; i++) {
+		struct pslot *sl = &c.slot[c.pos];
+		uint32_t len;
+
+		if (!left) {
+			struct vring_packed_desc *d = &c.ring[c.pos];
+			uint16_t flags = le16toh(read_once16(&d->flags)), id, h = c.pos;
+			unsigned k;
+
+			if ((flags & (F_AVAIL | F_USED)) != c.bits)
+				break;
+			if (unlikely(!c.in_flight)) {
+				vq_broken(v, "used descriptor with nothing in flight", c.pos, 0);
+				break;
+			}
+			/* Read the descriptor only after the flags that say it is ours. */
+			virt_rmb(v->weak_barriers);
+			id = le16toh(read_once16(&d->id));
+			len = le32toh(read_once32(&d->len));
+			if (likely(id == c.pos)) {
+				/* A batch of one, the oldest: what QEMU writes for each buffer. */
+				if (unlikely(len > sl->in_len) &&
+				    unlikely(vq_used_len(v, &len, sl->in_len)))
+					break;
+				goto take;
+			}
+			for (k = 0; k < c.in_flight && h != id; k++)
+				h = (uint16_t)((h + c.slot[h].ndesc) % c.num);
+			if (unlikely(k == c.in_flight)) {
+				vq_broken(v, "used id out of order", id, c.pos);
+				break;
+			}
+			if (unlikely(vq_used_len(v, &len, c.slot[id].in_len)))
+				break;
+			left = (uint16_t)(k + 1);
+			batch_len = len;
 		}
-		if (vq_used_len(v, &len, p->slot[id].in_len))
-			return -EIO;
-		p->batch_left = (uint16_t)(k + 1);
-		p->batch_len = len;
+		/* Inside a batch: only its last buffer, the one named, has the device's length. */
+		len = left == 1 ? batch_len : sl->in_len;
+		left--;
+	take:
+		tokens[i] = sl->token;
+		lens[i] = len;
+		sl->token = NULL;
+		c.num_free += sl->ndesc;
+		c.in_flight--;
+		advance(&c.pos, &c.bits, sl->ndesc, c.num);
 	}
-	/* Inside a batch: only its last buffer, the one named, has the device's length. */
-	len = p->batch_left == 1 ? p->batch_len : sl->in_len;
-	p->batch_left--;
-take:
-	*ret_token = sl->token;
-	*ret_len = len;
-	advance(&p->last_used, &p->used_wrap, sl->ndesc, v->num);
-	v->num_free += sl->ndesc;
-	sl->token = NULL;
-	p->in_flight--;
-	if (v->event_idx && p->event_flags == VRING_PACKED_EVENT_FLAG_DESC) {
-		publish_used_event(p);
-		virt_mb(v->weak_barriers);
-	}
-	return 1;
+	p->batch_left = left;
+	p->batch_len = batch_len;
+	return retire(p, &c, i);
+}
+
+static int packed_get_in_order(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
+{
+	return packed_get_many_in_order(v, ret_token, ret_len, 1);
 }
 
 static void set_event_flags(struct vq_packed *p, uint16_t flags)
@@ -380,6 +539,8 @@ static const struct vq_ops packed_ops = {
 	.add = packed_add,
 	.kick_prepare = packed_kick_prepare,
 	.get = packed_get,
+	.add_many = packed_add_many,
+	.get_many = packed_get_many,
 	.disable_cb = packed_disable_cb,
 	.enable_cb = packed_enable_cb,
 	.reset = packed_reset,
@@ -391,6 +552,8 @@ static const struct vq_ops packed_in_order_ops = {
 	.add = packed_add,
 	.kick_prepare = packed_kick_prepare,
 	.get = packed_get_in_order,
+	.add_many = packed_add_many,
+	.get_many = packed_get_many_in_order,
 	.disable_cb = packed_disable_cb,
 	.enable_cb = packed_enable_cb,
 	.reset = packed_reset,

@@ -7,9 +7,10 @@
  * work happens outside vv_vq_add/vv_vq_kick/vv_vq_get, so collecting only inside those
  * (bench/vq-instructions.sh) counts the driver alone. Also checks every token comes back.
  *
- * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed [SEGMENTS [one|many
- *                    [any|inorder|inorder1]]]]]]]
- * "many" posts and collects each batch with vv_vq_add_many/vv_vq_get_many. "inorder"
+ * Usage: vv-bench-vq [BATCH [ITERATIONS [direct|indirect [split|packed [SEGMENTS
+ *                    [one|many|driver [any|inorder|inorder1]]]]]]]
+ * "many" posts and collects each batch with vv_vq_add_many/vv_vq_get_many; "driver" posts
+ * each request with vv_vq_add and collects with vv_vq_get_many, as the blk driver does. "inorder"
  * negotiates VIRTIO_F_IN_ORDER with a device that writes one used entry per batch (what the
  * spec allows); "inorder1" with one that writes an entry per buffer (what QEMU does).
  * SEGMENTS 3 (default) is a virtio-blk request; 1 is one 4 KiB device-writable buffer, the
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 	bool packed = argc > 4 && !strcmp(argv[4], "packed");
 	unsigned nseg = argc > 5 ? (unsigned)atoi(argv[5]) : 3;
 	bool many = argc > 6 && !strcmp(argv[6], "many");
+	bool get_many = many || (argc > 6 && !strcmp(argv[6], "driver"));
 	const char *order = argc > 7 ? argv[7] : "any";
 	unsigned in_order_batch =
 		!strcmp(order, "inorder") ? MAX_BATCH : !strcmp(order, "inorder1");
@@ -110,13 +112,11 @@ int main(int argc, char **argv)
 		vv_vq_kick(e.vq);
 		fake_ring_process(&e.dev);
 		for (;;) {
-			void *tok;
-			uint32_t len;
-
-			ret = vv_vq_get(e.vq, &tok, &len);
+			ret = get_many ? vv_vq_get_many(e.vq, toks, lens, MAX_BATCH)
+				       : vv_vq_get(e.vq, toks, lens);
 			if (ret <= 0)
 				break;
-			done++;
+			done += (unsigned)ret;
 		}
 		if (ret < 0) {
 			fprintf(stderr, "vv-bench-vq: the queue broke\n");

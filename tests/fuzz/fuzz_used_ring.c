@@ -6,7 +6,8 @@
  * once, with a length inside the writable buffers, give back exactly the descriptors each
  * request took, and otherwise break the queue; never crash or loop. With VIRTIO_F_IN_ORDER
  * (a bit of the first byte) a used entry may stand for a batch: then the tokens must also come
- * back in the order they were posted.
+ * back in the order they were posted. Another bit takes the batched calls (vv_vq_add_many,
+ * vv_vq_get_many) instead of one request at a time.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,10 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define OPT_INDIRECT  2
 #define OPT_PACKED    4
 #define OPT_IN_ORDER  8
+#define OPT_MANY      16
 
 struct harness {
 	struct vv_vq *vq;
-	bool packed, indirect, in_order;
+	bool packed, indirect, in_order, many;
 	unsigned fifo[NUM], head, tail; /* in order: tokens as posted, oldest at head */
 	void *dev;			/* split: the used ring; packed: the descriptor ring */
 	uint32_t in_len[NUM];
@@ -59,20 +61,39 @@ static unsigned ndesc(const struct harness *h, unsigned t)
  */
 static void post(struct harness *h)
 {
-	struct vv_sg sg[4];
+	struct vv_sg sg[NUM][4];
+	struct vv_vq_req req[NUM];
+	unsigned n = 0;
+	int took;
 
 	for (unsigned t = 0; t < NUM; t++) {
 		if (h->live[t])
 			continue;
 		h->in_len[t] = 0;
 		for (unsigned i = 0; i < 1 + writable(t); i++) {
-			sg[i] = (struct vv_sg){0x200000 + 4096 * t + 64 * i, 16 + i};
+			sg[t][i] = (struct vv_sg){0x200000 + 4096 * t + 64 * i, 16 + i};
 			if (i)
 				h->in_len[t] += 16 + i;
 		}
-		if (vv_vq_add(h->vq, sg, 1, writable(t), &h->live[t]) == 0) {
+		req[n++] = (struct vv_vq_req){sg[t], 1, (uint16_t)writable(t), &h->live[t]};
+	}
+	/* Batched: the ring takes a prefix of the list; one at a time: each that fits. */
+	if (h->many) {
+		took = vv_vq_add_many(h->vq, req, n);
+		for (int i = 0; i < took; i++) {
+			unsigned t = (unsigned)((bool *)req[i].token - h->live);
+
 			h->live[t] = true;
 			h->fifo[h->tail++ % NUM] = t;
+		}
+	} else {
+		for (unsigned i = 0; i < n; i++) {
+			unsigned t = (unsigned)((bool *)req[i].token - h->live);
+
+			if (vv_vq_add(h->vq, req[i].sg, 1, req[i].n_in, req[i].token) == 0) {
+				h->live[t] = true;
+				h->fifo[h->tail++ % NUM] = t;
+			}
 		}
 	}
 	vv_vq_kick(h->vq);
@@ -103,18 +124,24 @@ static void device_write(struct harness *h, uint16_t pos, uint32_t id, uint32_t 
 static void reap(struct harness *h)
 {
 	unsigned held = 0;
-	uint32_t got;
-	void *tok;
+	uint32_t got[3];
+	void *tok[3];
+	int n;
 
-	for (int k = 0; k < 2 * NUM && vv_vq_get(h->vq, &tok, &got) == 1; k++) {
-		bool *flag = tok;
-		unsigned t = (unsigned)(flag - h->live);
+	/* Batched calls take up to 3 at a time, so that a batch may end inside the device's. */
+	for (int k = 0; k < 2 * NUM && (n = h->many ? vv_vq_get_many(h->vq, tok, got, 3)
+						    : vv_vq_get(h->vq, tok, got)) > 0;
+	     k++) {
+		for (int i = 0; i < n; i++) {
+			bool *flag = tok[i];
+			unsigned t = (unsigned)(flag - h->live);
 
-		if (t >= NUM || !*flag || got > h->in_len[t])
-			__builtin_trap(); /* unknown, repeated or over-long completion */
-		if (h->in_order && h->fifo[h->head++ % NUM] != t)
-			__builtin_trap(); /* in order: only ever the oldest */
-		*flag = false;
+			if (t >= NUM || !*flag || got[i] > h->in_len[t])
+				__builtin_trap(); /* unknown, repeated or over-long completion */
+			if (h->in_order && h->fifo[h->head++ % NUM] != t)
+				__builtin_trap(); /* in order: only ever the oldest */
+			*flag = false;
+		}
 	}
 	/* A completion gives back exactly what its request took, chains included. */
 	for (unsigned t = 0; t < NUM; t++)
@@ -138,6 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.indirect_max = cfg.indirect ? 4 : 0;
 	h.packed = data[0] & OPT_PACKED;
 	cfg.in_order = h.in_order = data[0] & OPT_IN_ORDER;
+	h.many = data[0] & OPT_MANY;
 	h.indirect = cfg.indirect;
 	memset(mem, 0, sizeof(mem));
 	if ((h.packed ? vq_packed_create : vq_split_create)(&cfg, &dma, &h.vq))
