@@ -190,7 +190,7 @@ static int submit(struct job *j, unsigned idx, uint64_t now)
 
 		if (write)
 			for (unsigned s = 0; s < o->bs / 512; s++)
-				pattern_fill((uint64_t *)(data + s * 512), lba + s, b->seed);
+				pattern_fill((uint64_t *)(void *)(data + s * 512), lba + s, b->seed);
 		else
 			r->write_seen = block_written(b, block);
 	}

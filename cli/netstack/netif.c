@@ -618,7 +618,8 @@ int netstack_run(struct vv_net *net, const struct netstack_opts *o, int stop_fd,
 }
 
 /* snprintf() at @buf; returns the bytes added, at most @len - 1. */
-static size_t appendf(char *buf, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static size_t appendf(char *buf, size_t len, const char *fmt,
+							    ...)
 {
 	va_list ap;
 	int n;

@@ -179,9 +179,25 @@ struct nl_link {
 	char name[IF_NAMESIZE], kind[16];
 };
 
+/*
+ * RTA_NEXT, IFLA_RTA and NLMSG_NEXT step through char *, which clang's -Wcast-align flags;
+ * netlink keeps every attribute and message 4-aligned (RTA_ALIGN, NLMSG_ALIGN).
+ */
+static struct rtattr *rta_next(struct rtattr *rta, int *len)
+{
+	*len -= (int)RTA_ALIGN(rta->rta_len);
+	return (void *)((char *)rta + RTA_ALIGN(rta->rta_len));
+}
+
+static struct nlmsghdr *nlmsg_next(struct nlmsghdr *nh, ssize_t *len)
+{
+	*len -= (ssize_t)NLMSG_ALIGN(nh->nlmsg_len);
+	return (void *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+}
+
 static void parse_linkinfo(struct rtattr *rta, int len, struct nl_link *l)
 {
-	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+	for (; RTA_OK(rta, len); rta = rta_next(rta, &len))
 		if (rta->rta_type == IFLA_INFO_KIND)
 			snprintf(l->kind, sizeof(l->kind), "%.*s", (int)RTA_PAYLOAD(rta),
 				 (char *)RTA_DATA(rta));
@@ -189,7 +205,7 @@ static void parse_linkinfo(struct rtattr *rta, int len, struct nl_link *l)
 
 static void parse_xdp(struct rtattr *rta, int len, struct nl_link *l)
 {
-	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+	for (; RTA_OK(rta, len); rta = rta_next(rta, &len))
 		if (rta->rta_type == IFLA_XDP_PROG_ID && RTA_PAYLOAD(rta) >= 4)
 			memcpy(&l->xdp_prog, RTA_DATA(rta), 4);
 }
@@ -203,7 +219,8 @@ static void parse_link(struct nlmsghdr *nh, struct nl_link *l)
 	memset(l, 0, sizeof(*l));
 	l->index = ifi->ifi_index;
 	l->flags = ifi->ifi_flags;
-	for (rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+	for (rta = (void *)((char *)ifi + NLMSG_ALIGN(sizeof(*ifi))); RTA_OK(rta, len);
+	     rta = rta_next(rta, &len)) {
 		switch (rta->rta_type) {
 		case IFLA_IFNAME:
 			snprintf(l->name, sizeof(l->name), "%.*s", (int)RTA_PAYLOAD(rta),
@@ -261,7 +278,7 @@ static int nl_links(struct nl_link **ret)
 			err = len < 0 ? -errno : -EIO;
 			break;
 		}
-		for (nh = (void *)buf; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
+		for (nh = (void *)buf; NLMSG_OK(nh, (size_t)len); nh = nlmsg_next(nh, &len)) {
 			if (nh->nlmsg_type == NLMSG_DONE) {
 				done = 1;
 				break;

@@ -20,8 +20,11 @@ static inline size_t align_up(size_t x, size_t a)
 
 #define ARRAY_SIZE(a)			(sizeof(a) / sizeof((a)[0]))
 
-/* The structure of @type whose @member @ptr points to: the one way down from a base. */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+/*
+ * The structure of @type whose @member @ptr points to: the one way down from a base. Cast
+ * through void *: the member lies inside that structure, so the structure's alignment holds.
+ */
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #define likely(x)			__builtin_expect(!!(x), 1)
 #define unlikely(x)			__builtin_expect(!!(x), 0)

@@ -364,7 +364,7 @@ static void scribble(uint8_t *at, size_t len, uint64_t *x)
 {
 	for (size_t off = 0; off + 8 <= len; off += 8) {
 		*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
-		__atomic_store_n((uint64_t *)(at + off), *x, __ATOMIC_RELAXED);
+		__atomic_store_n((uint64_t *)(void *)(at + off), *x, __ATOMIC_RELAXED);
 	}
 }
 
