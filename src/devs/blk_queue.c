@@ -73,6 +73,9 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 		q->max_segs = MAX_SEGS;
 	if (!q->max_segs)
 		return -EINVAL;
+	q->one_max =
+		info->size_max && info->size_max < MAX_REQ_BYTES ? info->size_max : MAX_REQ_BYTES;
+	q->one_max -= q->one_max % SECTOR;
 	/*
 	 * No used length is read here: the status byte tells the outcome and the serial is
 	 * NUL-padded in a buffer of its own size. Clamp rather than lose the disk to a device
@@ -221,6 +224,22 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 		return -EINVAL;
 	if (write && q->info->read_only)
 		return -EROFS;
+	/* One buffer that one request carries whole, the common case: nothing to plan. */
+	if (nsg == 1 && sg->len && sg->len <= q->one_max) {
+		if (sg->len % SECTOR)
+			return -EINVAL;
+		cap = blk_info_capacity(q->info);
+		if (sector > cap || sg->len / SECTOR > cap - sector)
+			return -EINVAL;
+		if (!room_for(q, 1, descs_needed(q, 1)))
+			return -ENOSPC;
+		parent = new_parent(q, cb, opaque, 1);
+		ret = add_cmd(q, parent, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector, sg, 1,
+			      !write, 0, 0, false);
+		if (ret)
+			abandon(q, parent, 1, 0);
+		return ret;
+	}
 	for (unsigned i = 0; i < nsg; i++) {
 		uint64_t off = 0, max = q->info->size_max ? q->info->size_max : UINT32_MAX;
 

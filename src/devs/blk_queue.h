@@ -18,6 +18,7 @@ struct blk_queue {
 	struct vv_vq *vq;
 	const struct vv_blk_info *info;
 	unsigned max_segs;    /* data segments one request may carry */
+	uint32_t one_max;     /* the most bytes one request carries in one segment */
 	struct blk_cmd *cmds; /* one per ring slot: header, status, discard range, id */
 	uint8_t *cmd_mem;     /* their DMA memory */
 	uint64_t cmd_iova;

@@ -329,7 +329,8 @@ static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsign
 			break;
 		}
 		sl = &slot[id];
-		if (unlikely(vq_used_len(v, &len, sl->in_len)))
+		/* The check's call only when it fails: keeps the loop's state in registers. */
+		if (unlikely(len > sl->in_len) && unlikely(vq_used_len(v, &len, sl->in_len)))
 			break;
 		tokens[i] = sl->token;
 		lens[i] = len;
