@@ -7,12 +7,13 @@
 # QEMU writes them) and "inorder" (IN_ORDER, one used entry per batch): the A/B in one run.
 # Calls: "one" (vv_vq_add, vv_vq_get), "many" (vv_vq_add_many, vv_vq_get_many) and "driver"
 # (vv_vq_add per request, vv_vq_get_many: the blk driver's path).
+# Then the whole virtio-blk request (vv-bench-blk): submit, kick and complete.
 # Usage: bench/vq-instructions.sh [BUILD_DIR]      (default build-bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-bench}
 [ -d "$build" ] || meson setup "$build" --buildtype=release -Dtests=enabled >/dev/null
-ninja -C "$build" tests/fake/vv-bench-vq >/dev/null
+ninja -C "$build" tests/fake/vv-bench-vq tests/fake/vv-bench-blk >/dev/null
 iters=2000 batch=32
 orders=${ORDERS:-any inorder1 inorder}
 printf '%-7s %-9s %-9s %-5s %-8s %14s %10s\n' layout chain request calls order instructions \
@@ -36,5 +37,25 @@ for layout in split packed; do
 				"$order" "$ir" \
 				"$(awk -v a="$ir" -v n=$((batch * iters)) 'BEGIN { printf "%.1f", a / n }')"
 		done
+	done
+done
+
+# The whole virtio-blk request on top: blk_queue_rw() (what vv_blk_submit_rw() calls) per 4 KiB
+# read, one vv_vq_kick() per batch, blk_queue_poll() with the completion callbacks.
+echo
+printf '%-7s %-9s %-8s %14s %10s\n' layout request order instructions "per req"
+for layout in split packed; do
+	for order in any inorder1; do
+		out=$(mktemp)
+		valgrind --tool=callgrind --callgrind-out-file="$out" \
+			--toggle-collect=blk_queue_rw --toggle-collect=vv_vq_kick \
+			--toggle-collect=blk_queue_poll \
+			"$build/tests/fake/vv-bench-blk" $batch $iters $layout direct $order \
+			>/dev/null 2>&1
+		ir=$(callgrind_annotate "$out" 2>/dev/null |
+			awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+		rm -f "$out"
+		printf '%-7s %-9s %-8s %14s %10s\n' "$layout" "blk read" "$order" "$ir" \
+			"$(awk -v a="$ir" -v n=$((batch * iters)) 'BEGIN { printf "%.1f", a / n }')"
 	done
 done
