@@ -16,6 +16,7 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
+#include "daemon.h"
 #include "json.h"
 #include "logfwd.h"
 #include "service.h"
@@ -182,45 +183,15 @@ static void on_ready(void *arg, int id, unsigned queues, unsigned depth)
 	struct ctx *c = arg;
 	struct ready_msg m = {id, queues, depth};
 
-	if (c->pipe_fd < 0) {
-		svc_notify("READY=1");
+	if (c->pipe_fd < 0)
 		print_ready(c, &m, getpid());
-		return;
-	}
-	svc_notify_pid("READY=1", getpid());
-	if (write(c->pipe_fd, &m, sizeof(m)) != sizeof(m))
-		(void)0;
-	close(c->pipe_fd);
-	c->pipe_fd = -1;
-	/* Nobody reads our terminal any more: what we say goes to syslog (or nowhere). */
-	logfwd_start("virtio-vfio");
+	daemon_ready(&c->pipe_fd, &m, sizeof(m));
 }
 
-/* As blk mount's: fork before the device is opened (DMA memory is not inherited). */
-static int daemonize(struct ctx *c)
+/* The parent prints what the child, now serving, reports. */
+static void parent_ready(void *ctx, const void *msg, pid_t child)
 {
-	struct ready_msg m;
-	int p[2];
-	pid_t pid;
-
-	if (pipe(p))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0) {
-		close(p[1]);
-		if (read(p[0], &m, sizeof(m)) == sizeof(m)) {
-			print_ready(c, &m, pid);
-			exit(EXIT_OK);
-		}
-		waitpid(pid, NULL, 0);
-		exit(EXIT_FAIL);
-	}
-	close(p[0]);
-	setsid();
-	c->pipe_fd = p[1];
-	return 0;
+	print_ready(ctx, msg, child);
 }
 
 int blk_export(int argc, char **argv)
@@ -343,7 +314,8 @@ int blk_export(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 
-	if (!foreground && (ret = daemonize(&ctx))) {
+	if (!foreground &&
+	    (ret = daemon_start(sizeof(struct ready_msg), parent_ready, &ctx, &ctx.pipe_fd))) {
 		cli_err("blk export: cannot daemonize: %s", strerror(-ret));
 		return EXIT_FAIL;
 	}

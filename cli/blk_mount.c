@@ -20,6 +20,7 @@
 #include <virtio-vfio/virtio-vfio.h>
 
 #include "cli.h"
+#include "daemon.h"
 #include "export.h"
 #include "logfwd.h"
 #include "service.h"
@@ -100,55 +101,10 @@ static int parse_opts(char *s, struct export_opts *o)
 	return 0;
 }
 
-/*
- * The mount is up: tell the service manager (a daemonized child names itself as the main
- * process: systemd knows only the parent that exits), then the parent waiting on the pipe.
- */
+/* The mount is up: the service manager and the parent waiting on the pipe hear it. */
 static void tell_parent(void *ctx)
 {
-	int *fd = ctx;
-
-	if (*fd >= 0)
-		svc_notify_pid("READY=1", getpid());
-	else
-		svc_notify("READY=1");
-	if (*fd >= 0) {
-		if (write(*fd, "OK", 2) != 2)
-			(void)0;
-		close(*fd);
-		*fd = -1;
-		/* Nobody reads our terminal any more: what we say goes to syslog (or nowhere). */
-		logfwd_start("virtio-vfio");
-	}
-}
-
-/*
- * Forks before any device is opened: DMA memory is pinned and not inherited across fork
- * (MADV_DONTFORK), so the process that serves must be the one that mapped it. The parent
- * returns 0 once the child says the mount is ready, 1 if the child failed (it printed why).
- */
-static int daemonize(int *ret_fd)
-{
-	int p[2];
-	pid_t pid;
-	char buf[2];
-
-	if (pipe(p))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid > 0) {
-		close(p[1]);
-		if (read(p[0], buf, 2) == 2 && !memcmp(buf, "OK", 2))
-			exit(EXIT_OK);
-		waitpid(pid, NULL, 0);
-		exit(EXIT_FAIL);
-	}
-	close(p[0]);
-	setsid();
-	*ret_fd = p[1];
-	return 0;
+	daemon_ready(ctx, "OK", 2);
 }
 
 /*
@@ -255,7 +211,7 @@ int blk_mount(int argc, char **argv)
 		names[i] = bdfs[i];
 	}
 
-	if (!foreground && (ret = daemonize(&pipe_fd))) {
+	if (!foreground && (ret = daemon_start(2, NULL, NULL, &pipe_fd))) {
 		cli_err("blk mount: cannot daemonize: %s", strerror(-ret));
 		return EXIT_FAIL;
 	}
