@@ -351,6 +351,28 @@ static int retire(struct vq_packed *p, const struct cursor *c, unsigned n)
 }
 
 /*
+ * Reads the used descriptor at the cursor: 1 with its id and length, 0 when the device has not
+ * written it back yet, -1 when the queue broke (a used descriptor with nothing in flight).
+ */
+static VV_INLINE int read_used(struct vv_vq *v, const struct cursor *c, uint16_t *id, uint32_t *len)
+{
+	struct vring_packed_desc *d = &c->ring[c->pos];
+	uint16_t flags = le16toh(read_once16(&d->flags));
+
+	if ((flags & (F_AVAIL | F_USED)) != c->bits)
+		return 0;
+	if (unlikely(!c->in_flight)) {
+		vq_broken(v, "used descriptor with nothing in flight", c->pos, 0);
+		return -1;
+	}
+	/* Read the descriptor only after the flags that say it is ours. */
+	virt_rmb(v->weak_barriers);
+	*id = le16toh(read_once16(&d->id));
+	*len = le32toh(read_once32(&d->len));
+	return 1;
+}
+
+/*
  * Takes up to @max completions. Each used descriptor is checked before it is used: its id must
  * be in flight and its length within that request's writable bytes. The next one lies as many
  * descriptors further as the request took (2.8.7), which only its id tells.
@@ -363,21 +385,12 @@ static int packed_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsig
 
 	cursor_load(p, &c, false);
 	for (i = 0; i < max; i++) {
-		struct vring_packed_desc *d = &c.ring[c.pos];
-		uint16_t flags = le16toh(read_once16(&d->flags)), id;
 		struct pslot *sl;
 		uint32_t len;
+		uint16_t id;
 
-		if ((flags & (F_AVAIL | F_USED)) != c.bits)
+		if (read_used(v, &c, &id, &len) <= 0)
 			break;
-		if (unlikely(!c.in_flight)) {
-			vq_broken(v, "used descriptor with nothing in flight", c.pos, 0);
-			break;
-		}
-		/* Read the descriptor only after the flags that say it is ours. */
-		virt_rmb(v->weak_barriers);
-		id = le16toh(read_once16(&d->id));
-		len = le32toh(read_once32(&d->len));
 		if (unlikely(id >= c.num || !c.slot[id].token)) {
 			vq_broken(v, "used id not in flight", id, c.num);
 			break;
@@ -422,20 +435,11 @@ static int packed_get_many_in_order(struct vv_vq *v, void **tokens, uint32_t *le
 		uint32_t len;
 
 		if (!left) {
-			struct vring_packed_desc *d = &c.ring[c.pos];
-			uint16_t flags = le16toh(read_once16(&d->flags)), id, h = c.pos;
+			uint16_t id, h = c.pos;
 			unsigned k;
 
-			if ((flags & (F_AVAIL | F_USED)) != c.bits)
+			if (read_used(v, &c, &id, &len) <= 0)
 				break;
-			if (unlikely(!c.in_flight)) {
-				vq_broken(v, "used descriptor with nothing in flight", c.pos, 0);
-				break;
-			}
-			/* Read the descriptor only after the flags that say it is ours. */
-			virt_rmb(v->weak_barriers);
-			id = le16toh(read_once16(&d->id));
-			len = le32toh(read_once32(&d->len));
 			if (likely(id == c.pos)) {
 				/* A batch of one, the oldest: what QEMU writes for each buffer. */
 				if (unlikely(len > sl->in_len) &&
