@@ -18,6 +18,7 @@
 
 #include <virtio-vfio/virtio-vfio.h>
 
+#include "bench_run.h"
 #include "cli.h"
 #include "hist.h"
 #include "json.h"
@@ -190,7 +191,8 @@ static int submit(struct job *j, unsigned idx, uint64_t now)
 
 		if (write)
 			for (unsigned s = 0; s < o->bs / 512; s++)
-				pattern_fill((uint64_t *)(void *)(data + s * 512), lba + s, b->seed);
+				pattern_fill((uint64_t *)(void *)(data + s * 512), lba + s,
+					     b->seed);
 		else
 			r->write_seen = block_written(b, block);
 	}
@@ -540,12 +542,25 @@ static void report(const struct bench *b, const char *bdf, double secs, uint64_t
 	free(h);
 }
 
-static atomic_bool interrupted;
-
-/* SIGINT or SIGTERM: stop submitting, let what is in flight finish, report what ran. */
-static void on_stop(int sig)
+/* bench_run()'s view of the jobs. */
+static void *job_of(void *ctx, unsigned i)
 {
-	atomic_store(&interrupted, true);
+	return &((struct bench *)ctx)->jobs[i];
+}
+
+static pthread_t *tid_of(void *ctx, unsigned i)
+{
+	return &((struct bench *)ctx)->jobs[i].thread;
+}
+
+static uint64_t count_of(void *ctx)
+{
+	struct bench *b = ctx;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < b->o->queues; i++)
+		n += atomic_load_explicit(&b->jobs[i].ios, memory_order_relaxed);
+	return n;
 }
 
 int blk_bench(int argc, char **argv)
@@ -554,11 +569,10 @@ int blk_bench(int argc, char **argv)
 	struct bench b = {.o = &o};
 	char bdf[PCI_BDF_LEN];
 	const struct vv_blk_info *info;
-	uint64_t t0, t1;
+	double secs = 0;
 	unsigned started = 0;
 	uint64_t checked = 0;
 	int ret, err = 0;
-	bool tty = isatty(STDERR_FILENO);
 
 	ret = parse(argc, argv, &o);
 	if (ret)
@@ -638,34 +652,18 @@ int blk_bench(int argc, char **argv)
 		}
 	}
 
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
-	t0 = now_ns();
-	for (; started < o.queues; started++)
-		if (pthread_create(&b.jobs[started].thread, NULL, job_main, &b.jobs[started])) {
-			cli_err("cannot start a thread");
-			atomic_store(&b.stop, true);
-			err = 1;
-			break;
-		}
-	for (unsigned s = 0; !err && s < o.seconds * 10 && !atomic_load(&interrupted); s++) {
-		struct timespec ts = {0, 100000000};
-		uint64_t ios = 0;
-
-		nanosleep(&ts, NULL);
-		if (!tty || s % 10 != 9)
-			continue;
-		for (unsigned i = 0; i < o.queues; i++)
-			ios += atomic_load_explicit(&b.jobs[i].ios, memory_order_relaxed);
-		fprintf(stderr, "\r%s: %u/%u s, %.0f IOPS so far ", bdf, (s + 1) / 10, o.seconds,
-			(double)ios / ((double)(now_ns() - t0) / 1e9));
-	}
-	atomic_store(&b.stop, true);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(b.jobs[i].thread, NULL);
-	t1 = now_ns();
-	if (tty)
-		fprintf(stderr, "\r%*s\r", 60, "");
+	started = bench_run(&(struct bench_run){.threads = o.queues,
+						.seconds = o.seconds,
+						.main = job_main,
+						.job = job_of,
+						.tid = tid_of,
+						.count = count_of,
+						.ctx = &b,
+						.stop = &b.stop,
+						.name = bdf,
+						.unit = "IOPS"},
+			    &secs);
+	err = started < o.queues;
 	for (unsigned i = 0; i < started; i++)
 		if (b.jobs[i].err == -EILSEQ) {
 			cli_err("%s: --verify: sector %" PRIu64
@@ -687,7 +685,7 @@ int blk_bench(int argc, char **argv)
 		err = ret != 0;
 	}
 	if (!err)
-		report(&b, bdf, (double)(t1 - t0) / 1e9, checked);
+		report(&b, bdf, secs, checked);
 	goto out;
 fail:
 	err = 1;

@@ -21,6 +21,7 @@
 
 #include <virtio-vfio/virtio-vfio.h>
 
+#include "bench_run.h"
 #include "cli.h"
 #include "hist.h"
 #include "json.h"
@@ -80,8 +81,6 @@ static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-
-static atomic_bool interrupted;
 
 static bool stopping(struct bench *b)
 {
@@ -553,11 +552,28 @@ static void report(const struct bench *b, const char *bdf, double secs)
 	free(h);
 }
 
-/* SIGINT or SIGTERM: stop and report what ran. */
-static void on_stop(int sig)
+/* bench_run()'s view of the jobs. */
+static void *job_of(void *ctx, unsigned i)
 {
-	(void)sig;
-	atomic_store(&interrupted, true);
+	return &((struct bench *)ctx)->jobs[i];
+}
+
+static pthread_t *tid_of(void *ctx, unsigned i)
+{
+	return &((struct bench *)ctx)->jobs[i].thread;
+}
+
+static uint64_t count_of(void *ctx)
+{
+	struct bench *b = ctx;
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < b->o->pairs; i++)
+		n += atomic_load_explicit(b->o->mode == M_RXONLY || b->o->mode == M_RTT
+						  ? &b->jobs[i].rx
+						  : &b->jobs[i].tx,
+					  memory_order_relaxed);
+	return n;
 }
 
 int net_bench(int argc, char **argv)
@@ -568,9 +584,8 @@ int net_bench(int argc, char **argv)
 	const struct vv_net_info *info;
 	char bdf[PCI_BDF_LEN];
 	unsigned started = 0, segs;
-	uint64_t t0, t1;
+	double secs = 0;
 	int ret, err = 0;
-	bool tty = isatty(STDERR_FILENO);
 
 	ret = parse(argc, argv, &o);
 	if (ret)
@@ -625,44 +640,25 @@ int net_bench(int argc, char **argv)
 	for (unsigned i = 0; i < o.pairs; i++)
 		b.jobs[i] = (struct job){.b = &b, .q = i};
 
-	signal(SIGINT, on_stop);
-	signal(SIGTERM, on_stop);
-	t0 = now_ns();
-	for (; started < o.pairs; started++)
-		if (pthread_create(&b.jobs[started].thread, NULL, job_main, &b.jobs[started])) {
-			cli_err("cannot start a thread");
-			atomic_store(&b.stop, true);
-			err = 1;
-			break;
-		}
-	for (unsigned s = 0; !err && s < o.seconds * 10 && !atomic_load(&interrupted); s++) {
-		struct timespec ts = {0, 100000000};
-		uint64_t n = 0;
-
-		nanosleep(&ts, NULL);
-		if (!tty || s % 10 != 9)
-			continue;
-		for (unsigned i = 0; i < o.pairs; i++)
-			n += atomic_load_explicit(o.mode == M_RXONLY || o.mode == M_RTT
-							  ? &b.jobs[i].rx
-							  : &b.jobs[i].tx,
-						  memory_order_relaxed);
-		fprintf(stderr, "\r%s: %u/%u s, %.0f frames/s so far ", bdf, (s + 1) / 10,
-			o.seconds, (double)n / ((double)(now_ns() - t0) / 1e9));
-	}
-	atomic_store(&b.stop, true);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(b.jobs[i].thread, NULL);
-	t1 = now_ns();
-	if (tty)
-		fprintf(stderr, "\r%*s\r", 60, "");
+	started = bench_run(&(struct bench_run){.threads = o.pairs,
+						.seconds = o.seconds,
+						.main = job_main,
+						.job = job_of,
+						.tid = tid_of,
+						.count = count_of,
+						.ctx = &b,
+						.stop = &b.stop,
+						.name = bdf,
+						.unit = "frames/s"},
+			    &secs);
+	err = started < o.pairs;
 	for (unsigned i = 0; i < started; i++)
 		if (b.jobs[i].err) {
 			cli_err("%s: queue pair %u: %s", bdf, i, strerror(-b.jobs[i].err));
 			err = 1;
 		}
 	if (!err)
-		report(&b, bdf, (double)(t1 - t0) / 1e9);
+		report(&b, bdf, secs);
 	goto out;
 fail:
 	err = 1;
