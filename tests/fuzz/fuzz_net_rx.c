@@ -2,7 +2,9 @@
 /*
  * fuzz_net_rx.c - libFuzzer target: a virtio-net device that completes receive buffers with
  * arbitrary used entries, lengths and virtio-net headers (num_buffers, flags, GSO type,
- * checksum position). The driver must hand out only frames made of buffers it posted, each
+ * checksum position, hash report), and frames whose first bytes the input chooses, so that the
+ * offload checks (a coalesced TCP or UDP frame's headers, read from the frame) see anything.
+ * The driver must hand out only frames made of buffers it posted, each
  * segment inside its buffer, pkt_len the sum of the segments; every buffer must be
  * accounted for (free, posted or handed out) at every step; and a protocol violation must
  * break the queue. Never crash, never loop.
@@ -24,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define BUF	  2048
 #define RING_IOVA 0x100000ULL
 #define POOL_IOVA 0x800000ULL
-#define STEP	  24 /* bytes of input per device step */
+#define FRAME	  64 /* bytes of frame the input gives, after each buffer's header */
+#define STEP	  32 /* bytes of input per device step */
 
 static void no_notify(void *ctx, unsigned index)
 {
@@ -54,6 +57,15 @@ static void check_frame(struct net_pool *p, struct vv_net_buf *f)
 	}
 	if (total != f->pkt_len || total < 14)
 		__builtin_trap();
+	/* What the offloads report lies inside the frame and was negotiated. */
+	if ((f->flags & VV_NET_BUF_F_CSUM_PARTIAL) &&
+	    (uint64_t)f->csum_start + f->csum_offset + 2 > total)
+		__builtin_trap();
+	if (f->gso_type && (!f->gso_size || !f->hdr_len || f->hdr_len >= total ||
+			    !(f->flags & VV_NET_BUF_F_CSUM_PARTIAL)))
+		__builtin_trap();
+	if (f->hash_type > VV_NET_HASH_UDPV6_EX)
+		__builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,7 +83,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t owner;
 	int ret;
 
-	if (size < 1)
+	/*
+	 * data[0]: EVENT_IDX, MRG_RXBUF, GUEST_CSUM, the largest frame; data[1]: GUEST_TSO4/6 and
+	 * GUEST_USO (every coalesced kind), HASH_REPORT; then the frame's first bytes.
+	 */
+	if (size < 2 + FRAME)
 		return 0;
 	cfg.event_idx = data[0] & 1;
 	memset(ring, 0, sizeof(ring));
@@ -79,8 +95,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (net_pool_init(&pool, pool_mem, POOL_IOVA, NBUFS, BUF, 0, &owner, "fuzz") ||
 	    net_rxq_init(&rx, vq, &pool, &st, data[0] & 2, data[0] & 4, 1518 + (data[0] >> 4) * 600,
-			 NUM) ||
-	    net_rxq_refill(&rx))
+			 NUM))
+		__builtin_trap();
+	if (data[1] & 1)
+		rx.gso_ok = NET_GSO_BIT(VV_NET_GSO_TCPV4) | NET_GSO_BIT(VV_NET_GSO_TCPV6) |
+			    NET_GSO_BIT(VV_NET_GSO_UDP_L4);
+	if (data[1] & 2) {
+		/* As net.c: the header grows by the hash, the buffers' headroom with it. */
+		rx.hash_report = true;
+		rx.hdr_len = pool.headroom = sizeof(struct virtio_net_hdr_v1_hash);
+	}
+	if (net_rxq_refill(&rx))
 		__builtin_trap();
 	desc = (void *)ring;
 	used = (void *)(ring + (vq_used_iova(vq) - RING_IOVA)); /* 4-aligned (2.7) */
@@ -89,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * Each step plays the device: a used entry (slot, id, len) and index, and a virtio-net
 	 * header written into the buffer the id's descriptor points to; then a receive burst.
 	 */
-	for (size_t pos = 1; pos + STEP <= size; pos += STEP) {
+	for (size_t pos = 2 + FRAME; pos + STEP <= size; pos += STEP) {
 		const uint8_t *s = data + pos;
 		struct vv_net_buf *out[NUM];
 		uint16_t slot, idx;
@@ -105,8 +130,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		used->ring[slot % NUM].len = len;
 		used->idx = idx;
 		b = buf_at(&pool, pool_mem, desc[id % NUM].addr);
-		if (b)
-			memcpy(b, s + 12, NET_HDR_LEN); /* header: flags, gso, csum, num_buffers */
+		if (b) {
+			/* header: flags, gso, csum, num_buffers (and the hash); the frame */
+			memcpy(b, s + 12, rx.hdr_len);
+			memcpy(b + rx.hdr_len, data + 2, FRAME);
+		}
 		ret = net_rxq_burst(&rx, out, NUM);
 		if (ret < 0 && !vv_vq_is_broken(vq))
 			__builtin_trap();
