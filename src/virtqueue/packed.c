@@ -294,6 +294,44 @@ static int packed_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsign
 	return i || !ret ? (int)i : ret;
 }
 
+/* A ring position and its lap as one number in [0, 2 * num): the next after num - 1 is num. */
+static unsigned lap_pos(uint16_t pos, bool wrap, unsigned num)
+{
+	return wrap ? pos : pos + num;
+}
+
+/*
+ * Whether the device has visibly consumed the descriptor at its own event position @event
+ * (lap @wrap): it asks to be told when we make that descriptor available, and we did, long
+ * ago. A device that moves its event position as it consumes never leaves it so (it
+ * disables notifications while it works, or moves the position); QEMU does: its
+ * virtio_net_tx_complete(), after a send the backend held back (the peer's receive ring
+ * full), enables notifications at the position it reached and then sends what else is
+ * queued, and a packed pop, unlike a split one, never moves the event. The position stays
+ * behind the device's for good; vring_need_event() never passes it again, and the queue
+ * waits for a notification that is never sent (QEMU 7.2 and 10.0 alike).
+ *
+ * The evidence is what the device wrote back: our used position is past the event, or the
+ * descriptor at the event position is a used one of its lap. Both mean the device read the
+ * descriptor there, so a notification only costs one doorbell write. A device that has not
+ * caught up yet (the event at a descriptor it has not used) is not second-guessed.
+ */
+static bool event_consumed(struct vq_packed *p, uint16_t event, bool wrap)
+{
+	unsigned num = p->vq.num, used = lap_pos(p->last_used, p->used_wrap, num);
+	unsigned d = (lap_pos(event, wrap, num) + 2 * num - used) % (2 * num);
+	unsigned outstanding =
+		(lap_pos(p->next_avail, p->avail_wrap, num) + 2 * num - used) % (2 * num);
+	uint16_t flags;
+
+	if (event >= num || d > num)
+		return true; /* nonsense, or behind our used position (less than a lap) */
+	if (d >= outstanding)
+		return false; /* at or past what we made available: not read yet */
+	flags = le16toh(read_once16(&p->ring[event].flags));
+	return (flags & (F_AVAIL | F_USED)) == used_bits(wrap);
+}
+
 static bool packed_kick_prepare(struct vv_vq *v)
 {
 	struct vq_packed *p = to_packed(v);
@@ -313,7 +351,8 @@ static bool packed_kick_prepare(struct vv_vq *v)
 	/* An event position in the previous lap lies num before ours (2.8.10.1). */
 	if (!!(off_wrap & WRAP) != p->avail_wrap)
 		event = (uint16_t)(event - v->num);
-	return vring_need_event(event, new, old);
+	return vring_need_event(event, new, old) ||
+	       event_consumed(p, off_wrap & (uint16_t)~WRAP, off_wrap & WRAP);
 }
 
 /* Whether the descriptor at our used position was written back by the device (2.8.1). */

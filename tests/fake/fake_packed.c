@@ -188,7 +188,7 @@ unsigned fake_packed_process(struct fake_ring *r)
 	}
 	if (r->suppress_kicks) {
 		st16(&dev->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
-	} else if (r->event_idx) {
+	} else if (r->event_idx && !r->freeze_event) {
 		st16(&dev->off_wrap, (uint16_t)(r->last_avail | (r->avail_wrap ? WRAP : 0)));
 		st16(&dev->flags, VRING_PACKED_EVENT_FLAG_DESC);
 	}

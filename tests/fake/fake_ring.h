@@ -82,6 +82,13 @@ struct fake_ring {
 	bool packed;
 	bool avail_wrap, used_wrap;
 	uint64_t driver_evt, device_evt; /* event suppression structures (IOVAs) */
+	/*
+	 * Packed: leaves its event position where it is while it serves past it, with
+	 * notifications still asked for at that position (VRING_PACKED_EVENT_FLAG_DESC), as
+	 * QEMU's virtio-net does after a send the backend held back (virtio_net_tx_complete()
+	 * enables notifications, then serves more; a packed pop never moves off_wrap).
+	 */
+	bool freeze_event;
 
 	/* threaded mode */
 	pthread_t thread;

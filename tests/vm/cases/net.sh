@@ -7,6 +7,7 @@
 # answering ping, TCP echo and HTTP, link changes from the QEMU monitor, SIGTERM, the
 # example program, and the kernel's driver taking the NIC back after detach.
 #vm: timeout 900
+#vm: platforms stock modern
 #vm: topology rootport
 #vm: blk vb serial=vvnet-blk size=16M
 #vm: netpair vna vka mac0=52:54:00:00:05:a0 mac1=52:54:00:00:05:a1
