@@ -6,7 +6,7 @@
 # sends for jumbo frames), 100k round trips with the pool back where it started, lwIP
 # answering ping, TCP echo and HTTP, link changes from the QEMU monitor, SIGTERM, the
 # example program, and the kernel's driver taking the NIC back after detach.
-#vm: timeout 900
+#vm: timeout 1200
 #vm: platforms stock modern
 #vm: topology rootport
 #vm: blk vb serial=vvnet-blk size=16M
