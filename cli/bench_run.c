@@ -17,6 +17,16 @@ static void on_stop(int sig)
 	atomic_store(&interrupted, true);
 }
 
+static void *job_at(const struct bench_run *r, unsigned i)
+{
+	return (char *)r->jobs + (size_t)i * r->job_size;
+}
+
+static pthread_t *tid_at(const struct bench_run *r, unsigned i)
+{
+	return (pthread_t *)(void *)((char *)job_at(r, i) + r->tid_off);
+}
+
 unsigned bench_run(const struct bench_run *r, double *seconds)
 {
 	bool tty = isatty(STDERR_FILENO), failed = false;
@@ -27,8 +37,7 @@ unsigned bench_run(const struct bench_run *r, double *seconds)
 	signal(SIGTERM, on_stop);
 	t0 = now_ns();
 	for (started = 0; started < r->threads; started++)
-		if (pthread_create(r->tid(r->ctx, started), NULL, r->main,
-				   r->job(r->ctx, started))) {
+		if (pthread_create(tid_at(r, started), NULL, r->main, job_at(r, started))) {
 			cli_err("cannot start a thread");
 			failed = true;
 			break;
@@ -44,7 +53,7 @@ unsigned bench_run(const struct bench_run *r, double *seconds)
 	}
 	atomic_store(r->stop, true);
 	for (unsigned i = 0; i < started; i++)
-		pthread_join(*r->tid(r->ctx, i), NULL);
+		pthread_join(*tid_at(r, i), NULL);
 	*seconds = (double)(now_ns() - t0) / 1e9;
 	if (tty)
 		fprintf(stderr, "\r%*s\r", 60, "");

@@ -8,14 +8,15 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct bench_run {
 	unsigned threads, seconds;
 	void *(*main)(void *job);
-	void *(*job)(void *ctx, unsigned i);	  /* thread i's argument */
-	pthread_t *(*tid)(void *ctx, unsigned i); /* where thread i's id is kept */
-	uint64_t (*count)(void *ctx);		  /* what all threads did so far */
+	void *jobs;		      /* an array: thread i runs main(&jobs[i]) */
+	size_t job_size, tid_off;     /* its elements' size; where in one its pthread_t is */
+	uint64_t (*count)(void *ctx); /* what all threads did so far */
 	void *ctx;
 	atomic_bool *stop; /* set when the threads must end */
 	const char *name;  /* the progress line's subject: the device */

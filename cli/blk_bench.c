@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -542,17 +543,7 @@ static void report(const struct bench *b, const char *bdf, double secs, uint64_t
 	free(h);
 }
 
-/* bench_run()'s view of the jobs. */
-static void *job_of(void *ctx, unsigned i)
-{
-	return &((struct bench *)ctx)->jobs[i];
-}
-
-static pthread_t *tid_of(void *ctx, unsigned i)
-{
-	return &((struct bench *)ctx)->jobs[i].thread;
-}
-
+/* What the jobs did so far, for bench_run()'s progress line. */
 static uint64_t count_of(void *ctx)
 {
 	struct bench *b = ctx;
@@ -655,8 +646,9 @@ int blk_bench(int argc, char **argv)
 	started = bench_run(&(struct bench_run){.threads = o.queues,
 						.seconds = o.seconds,
 						.main = job_main,
-						.job = job_of,
-						.tid = tid_of,
+						.jobs = b.jobs,
+						.job_size = sizeof(*b.jobs),
+						.tid_off = offsetof(struct job, thread),
 						.count = count_of,
 						.ctx = &b,
 						.stop = &b.stop,
