@@ -241,13 +241,10 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 		return ret;
 	}
 	for (unsigned i = 0; i < nsg; i++) {
-		uint64_t off = 0, max = q->info->size_max ? q->info->size_max : UINT32_MAX;
+		uint64_t off = 0, max = q->one_max;
 
 		if (!sg[i].len || sg[i].len % SECTOR)
 			return -EINVAL;
-		if (max > MAX_REQ_BYTES)
-			max = MAX_REQ_BYTES;
-		max -= max % SECTOR;
 		while (off < sg[i].len) {
 			uint64_t l = sg[i].len - off < max ? sg[i].len - off : max;
 
