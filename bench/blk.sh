@@ -178,7 +178,12 @@ copy_round() {
 }
 
 # Each round runs every group; the order rotates so that no contender always goes first.
+# VV_BENCH_GROUPS picks some of them, comma-separated (a kernel argument carries it):
+# kernel_round,fuse_round_1,ublk_round compares ublk with the kernel and the FUSE file.
 groups=(kernel_round "fuse_round_1" lib_round nbd_round "fuse_round_2" copy_round ublk_round)
+if [ -n "${VV_BENCH_GROUPS:-}" ]; then
+	IFS=, read -ra groups <<<"$VV_BENCH_GROUPS"
+fi
 fuse_round_1() { fuse_round "$1" 1; }
 fuse_round_2() { fuse_round "$1" 2; }
 for r in $(seq 1 "$rounds"); do
