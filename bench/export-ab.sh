@@ -4,15 +4,17 @@
 # $VV_BUILD/ab-base) and B ($VV_BUILD), on the same disks in the same guest run, alternating
 # over rounds. Prints each round's numbers and, per workload, the median and range of B/A.
 # Run with `scripts/bench ab REV`; results are recorded in docs/performance.md.
+# VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1).
 #vm: timeout 3000
 #vm: topology rootport
-#vm: blk va serial=vvab0 size=512M
-#vm: blk vb serial=vvab1 size=512M
+#vm: blk va serial=vvab0 size=512M extra=num-queues=2
+#vm: blk vb serial=vvab1 size=512M extra=num-queues=2
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
 
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
+queues=${VV_BENCH_QUEUES:-1}
 build_a=$(cat "$VV_BUILD/ab-base")
 build_b=$VV_BUILD
 bdf0=$(vv_bdf_by_serial vvab0)
@@ -23,7 +25,7 @@ mount_with() { # build device...
 	local build=$1
 	shift
 	mkdir -p /tmp/m
-	"$build/cli/virtio-vfio" blk mount "$@" /tmp/m
+	"$build/cli/virtio-vfio" blk mount -o queues="$queues" "$@" /tmp/m
 }
 unmount() {
 	umount /tmp/m

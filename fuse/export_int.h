@@ -167,8 +167,10 @@ struct worker {
 	struct event *fuse_ev, *wake_ev, *poll_timer;
 	struct event *gone_check; /* while not reading: has the channel gone away? */
 	int wake_fd;
-	unsigned *q;		 /* per device: the queue this worker drives */
-	struct event **irq;	 /* per device: its completion eventfd */
+	int chan_fd;	    /* an epoll fd of its own that watches the FUSE channel (worker.c) */
+	bool watching;	    /* the channel is in chan_fd */
+	unsigned *q;	    /* per device: the queue this worker drives */
+	struct event **irq; /* per device: its completion eventfd */
 	struct irq_ctx *irq_ctx; /* per device: the argument of its callback */
 	bool *kick;		 /* per device: requests queued since the last doorbell */
 	uint8_t *pool;		 /* NBUFS * BUF_SIZE bytes */

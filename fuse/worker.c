@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -27,6 +28,44 @@ static int next_buf(struct worker *w)
 	return w->nfree ? (int)w->free_bufs[--w->nfree] : -1;
 }
 
+static void wake_all(struct export *ex, const struct worker *except);
+
+/*
+ * Which worker a request wakes. Every worker reads the one FUSE channel. Watched through
+ * libevent alone, each worker would be a plain epoll waiter on it, and every request would
+ * wake them all for one to win: with queues=2, 4K requests ran at 0.3x one worker's rate
+ * (docs/performance.md). So a worker watches the channel in an epoll fd of its own
+ * (chan_fd, which libevent watches), registered EPOLLEXCLUSIVE: the kernel wakes one
+ * registered worker per request. A worker takes the channel out while it reads it, so that
+ * a request arriving meanwhile wakes another, and puts it back at the end of the queue of
+ * waiters (round robin). Adding it back looks at the channel at once, so nothing that came
+ * in meanwhile is missed. A single worker watches the channel itself (chan_fd -1).
+ */
+static void watch_channel(struct worker *w, bool on)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	int fd = fuse_session_fd(w->ex->se);
+
+	if (on == w->watching || w->chan_fd < 0)
+		return;
+	if (on && epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev) && errno == EINVAL) {
+		/* A kernel before 4.5 has no EPOLLEXCLUSIVE: a herd, but a working one. */
+		ev.events = EPOLLIN;
+		(void)epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev);
+	} else if (!on) {
+		(void)epoll_ctl(w->chan_fd, EPOLL_CTL_DEL, fd, NULL);
+	}
+	w->watching = on;
+}
+
+/* Whether a request waits on the channel now. */
+static bool channel_ready(const struct worker *w)
+{
+	struct pollfd p = {.fd = fuse_session_fd(w->ex->se), .events = POLLIN};
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 /*
  * Reads the channel while a buffer is free. Without one, a look every second whether the
  * channel went away (umount aborted the connection): requests a stuck device holds must
@@ -37,16 +76,27 @@ static void update_reading(struct worker *w)
 	bool want = !atomic_load(&w->ex->stopping) && w->cur >= 0;
 	struct timeval second = {1, 0};
 
-	if (want == w->reading)
-		return;
-	w->reading = want;
+	if (want != w->reading) {
+		w->reading = want;
+		if (want) {
+			event_del(w->gone_check);
+			event_add(w->fuse_ev, NULL);
+		} else {
+			event_del(w->fuse_ev);
+			if (!atomic_load(&w->ex->stopping))
+				event_add(w->gone_check, &second);
+		}
+	}
 	if (want) {
-		event_del(w->gone_check);
-		event_add(w->fuse_ev, NULL);
-	} else {
-		event_del(w->fuse_ev);
-		if (!atomic_load(&w->ex->stopping))
-			event_add(w->gone_check, &second);
+		watch_channel(w, true);
+	} else if (w->watching) {
+		/*
+		 * The kernel may have picked this worker for a request it will now not read:
+		 * the others look at the channel again (on_wake).
+		 */
+		watch_channel(w, false);
+		if (channel_ready(w))
+			wake_all(w->ex, w);
 	}
 }
 
@@ -173,6 +223,7 @@ static void on_fuse(evutil_socket_t fd, short what, void *arg)
 	struct export *ex = w->ex;
 
 	io_worker = w;
+	watch_channel(w, false); /* requests that come meanwhile wake another worker */
 	/* A bounded batch, so completions and other workers' wake-ups are not starved. */
 	for (int i = 0; i < 32 && w->reading; i++) {
 		int res;
@@ -285,6 +336,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	io_worker = w;
+	/* Another worker may have left a request on the channel: settle() looks again. */
+	watch_channel(w, false);
 	/* Stop was asked: from now on, I/O in flight has a bounded time to finish. */
 	if (w->idx == 0 && atomic_load(&w->ex->stopping) && w->ex->stop_timer &&
 	    !evtimer_pending(w->ex->stop_timer, NULL)) {
@@ -444,8 +497,14 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0)
 		return -errno;
+	if (ex->nworkers > 1) {
+		w->chan_fd = epoll_create1(EPOLL_CLOEXEC);
+		if (w->chan_fd < 0)
+			return -errno;
+	}
 	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
-	w->fuse_ev = event_new(w->base, fuse_session_fd(ex->se), EV_READ | EV_PERSIST, on_fuse, w);
+	w->fuse_ev = event_new(w->base, w->chan_fd >= 0 ? w->chan_fd : fuse_session_fd(ex->se),
+			       EV_READ | EV_PERSIST, on_fuse, w);
 	w->gone_check = event_new(w->base, -1, EV_PERSIST, on_gone_check, w);
 	if (!w->wake_ev || !w->fuse_ev || !w->gone_check)
 		return -ENOMEM;
@@ -502,6 +561,8 @@ static void free_worker(struct export *ex, struct worker *w)
 		event_free(w->poll_timer);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
+	if (w->chan_fd >= 0)
+		close(w->chan_fd);
 	if (w->pool)
 		munmap(w->pool, (size_t)NBUFS * BUF_SIZE);
 	if (w->base)
@@ -558,8 +619,11 @@ int workers_setup(struct export *ex)
 	ex->workers = calloc(ex->nworkers, sizeof(*ex->workers));
 	if (!ex->workers)
 		return -ENOMEM;
-	for (unsigned i = 0; i < ex->nworkers; i++)
-		ex->workers[i].wake_fd = -1; /* what free_worker() must not close */
+	/* What free_worker() must not close. */
+	for (unsigned i = 0; i < ex->nworkers; i++) {
+		ex->workers[i].wake_fd = -1;
+		ex->workers[i].chan_fd = -1;
+	}
 	for (unsigned i = 0; i < ex->nworkers && !ret; i++)
 		ret = setup_worker(ex, &ex->workers[i], i);
 	return ret ? ret : watch(ex);

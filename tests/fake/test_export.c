@@ -177,12 +177,15 @@ static void init_session(struct t *t)
 	assert_true(recv_reply(t, 5000));
 }
 
-static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsigned ndev)
+/* @nq queues per device (VIRTIO_BLK_F_MQ above one), and as many workers. */
+static struct t *start_q(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsigned ndev,
+			 unsigned nq)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	struct virtio_blk_config c = {.capacity = htole64(FAKE_DISK_SECTORS),
 				      .seg_max = htole32(126),
-				      .size_max = htole32(1u << 20)};
+				      .size_max = htole32(1u << 20),
+				      .num_queues = htole16((uint16_t)nq)};
 	struct vv_device *dev;
 
 	assert_non_null(t);
@@ -194,8 +197,9 @@ static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsi
 					       F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_SEG_MAX) |
 						       F(VIRTIO_BLK_F_SIZE_MAX) |
 						       F(VIRTIO_RING_F_EVENT_IDX) |
-						       F(VIRTIO_RING_F_INDIRECT_DESC) | extra,
-					       &c, sizeof(c), 1, 128, irqs),
+						       F(VIRTIO_RING_F_INDIRECT_DESC) |
+						       (nq > 1 ? F(VIRTIO_BLK_F_MQ) : 0) | extra,
+					       &c, sizeof(c), nq, 128, irqs),
 				 0);
 		t->fd[i].handler = fake_disk_serve;
 		t->fd[i].handler_ctx = &t->disk[i];
@@ -211,12 +215,18 @@ static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsi
 			setsockopt(t->sk[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
 	t->opts = (struct export_opts){.channel_fd = t->sk[1],
+				       .queues = nq,
 				       .stop_timeout_ms = stop_timeout_ms,
 				       .serving = on_serving,
 				       .serving_ctx = t};
 	assert_int_equal(pthread_create(&t->thread, NULL, run_export, t), 0);
 	init_session(t);
 	return t;
+}
+
+static struct t *start(bool irqs, uint64_t extra, unsigned stop_timeout_ms, unsigned ndev)
+{
+	return start_q(irqs, extra, stop_timeout_ms, ndev, 1);
 }
 
 /* Ends the channel as an unmount does and waits for the export; returns its result. */
@@ -319,6 +329,24 @@ static void test_honest(void **state)
 	run_requests(t, 500, 1);
 	assert_int_equal(t->errors, 0);
 	assert_int_equal(stop(t), 0);
+	finish(t);
+}
+
+/*
+ * Two workers on one channel, each woken alone for a request (EPOLLEXCLUSIVE, worker.c):
+ * every request is answered, none is left on the channel by a worker the kernel picked, and
+ * both workers' queues carry requests.
+ */
+static void test_two_workers(void **state)
+{
+	struct t *t = start_q(true, 0, 0, 1, 2);
+
+	run_requests(t, 2000, 7);
+	assert_int_equal(t->errors, 0);
+	assert_int_equal(stop(t), 0);
+	for (unsigned q = 0; q < 2; q++)
+		if (!t->fd[0].rings[q].used_idx)
+			fail_msg("queue %u served no request: one worker took them all", q);
 	finish(t);
 }
 
@@ -607,6 +635,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_honest),
+		cmocka_unit_test(test_two_workers),
 		cmocka_unit_test(test_hostile_buffers),
 		cmocka_unit_test(test_two_devices_apart),
 		cmocka_unit_test(test_hostile_neighbour),
