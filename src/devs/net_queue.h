@@ -131,7 +131,7 @@ unsigned net_pool_nfree(struct net_pool *p);
 /* Resets the application-visible fields of @b for a frame starting @off bytes in. */
 void net_buf_reset(struct net_buf *b, uint32_t off);
 
-/* Receive queue: posts @fill buffers (at most the ring size) on init; call refill to kick. */
+/* Receive queue: keeps @fill buffers posted (at most what the ring holds); refill kicks. */
 int net_rxq_init(struct net_rxq *r, struct vv_vq *vq, struct net_pool *pool, struct net_qstats *st,
 		 bool mrg_rxbuf, bool guest_csum, uint32_t max_frame, unsigned fill);
 void net_rxq_fini(struct net_rxq *r);

@@ -24,7 +24,12 @@ int net_rxq_init(struct net_rxq *r, struct vv_vq *vq, struct net_pool *pool, str
 	r->guest_csum = guest_csum;
 	r->max_frame = max_frame;
 	r->hdr_len = NET_HDR_LEN;
-	r->fill = fill < vv_vq_size(vq) ? fill : vv_vq_size(vq);
+	/*
+	 * At most what the ring can hold: with IN_ORDER one descriptor stays free (QEMU 10.0,
+	 * vv_vq_free_count()), and a fill of the whole ring would take a buffer from the pool
+	 * and give it back on every refill, never to post it.
+	 */
+	r->fill = fill < vv_vq_free_count(vq) ? fill : vv_vq_free_count(vq);
 	if (!r->fill)
 		return -EINVAL;
 	return 0;

@@ -2,8 +2,9 @@
 /*
  * test_net_rx.c - virtio-net receive against the fake device: plain and merged buffers,
  * NEEDS_CSUM completed (across two buffers too), DATA_VALID and NEEDS_CSUM honoured only with
- * GUEST_CSUM, GSO and runt frames dropped; hostile headers (num_buffers 0 or beyond the
- * buffers posted, shorter than the header, a used length past the buffer) give -EIO.
+ * GUEST_CSUM, GSO and runt frames dropped; IN_ORDER (batched used entries, the ring one
+ * buffer short of full); hostile headers (num_buffers 0 or beyond the buffers posted, shorter
+ * than the header, a used length past the buffer) give -EIO.
  */
 #include <endian.h>
 #include <errno.h>
@@ -96,6 +97,38 @@ static void test_rx_in_order_batched(void **state)
 	/* Fillers of 60 bytes: the two and the one a batch skipped count as full buffers. */
 	assert_int_equal(t->st.rx_bytes, 5000 + 3 * (BUF_SIZE - NET_HDR_LEN) + 2 * 60);
 	net_pool_put_chain((struct net_buf *)f);
+	assert_pool_idle(t);
+	assert_false(vv_vq_is_broken(t->rxvq));
+	teardown_t(t);
+}
+
+/*
+ * IN_ORDER with a fill of the whole ring, as vv_net_open() asks: one descriptor stays free
+ * (vq_max_free()), so the queue keeps one buffer fewer posted, and a refill after frames
+ * came in posts exactly what they freed.
+ */
+static void test_rx_in_order_fill(void **state)
+{
+	struct t *t = setup_t((struct cfg){.fill = 32, .ring = 32, .in_order = 1});
+	struct virtio_net_hdr_v1 h = hdr(0, 1);
+	uint8_t data[100];
+	struct vv_net_buf *f;
+	int n;
+
+	assert_int_equal(t->rx.fill, 31);
+	assert_int_equal(t->rx.posted, 31);
+	assert_int_equal(net_pool_nfree(&t->pool), NBUFS - 31);
+	pattern(data, sizeof(data), 5);
+	script(t, &h, data, sizeof(data));
+	f = rx_first(t, &n);
+	assert_int_equal(n, 31); /* ours and 30 fillers, one used entry each */
+	assert_int_equal(f->len, 100);
+	assert_memory_equal(f->data, data, 100);
+	assert_int_equal(t->rx.posted, 31);
+	assert_int_equal(t->st.rx_posted, 31);
+	assert_int_equal(t->st.rx_refill_empty, 0);
+	net_pool_put_chain((struct net_buf *)f);
+	assert_int_equal(net_pool_nfree(&t->pool), NBUFS - 31);
 	assert_pool_idle(t);
 	assert_false(vv_vq_is_broken(t->rxvq));
 	teardown_t(t);
@@ -292,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_rx_plain),
 		cmocka_unit_test(test_rx_merged),
 		cmocka_unit_test(test_rx_in_order_batched),
+		cmocka_unit_test(test_rx_in_order_fill),
 		cmocka_unit_test(test_rx_hostile_num_buffers),
 		cmocka_unit_test(test_rx_hostile_short),
 		cmocka_unit_test(test_rx_mrg_ignored_without_feature),

@@ -2,8 +2,8 @@
 /*
  * test_net_tx.c - virtio-net transmit against the fake device: the header in the headroom
  * or a header slot, chained frames, checksum offloaded or filled in by the library, invalid
- * and foreign frames refused, double send and double free refused, a full ring, and a hostile
- * completion that gives -EIO.
+ * and foreign frames refused, double send and double free refused, a full ring, IN_ORDER with
+ * batched completions, and a hostile completion that gives -EIO.
  */
 #include <endian.h>
 #include <errno.h>
@@ -183,6 +183,38 @@ static void test_tx_ring_full(void **state)
 	teardown_t(t);
 }
 
+/*
+ * VIRTIO_F_IN_ORDER with a device that writes one used entry per three sends: the ring holds
+ * one descriptor fewer (7 of 8), a chain of three (a header slot and two buffers) and single
+ * frames share it in ring order, lapping it, and every frame, header slot and buffer comes
+ * back from the batched entries.
+ */
+static void test_tx_in_order(void **state)
+{
+	struct t *t = setup_t((struct cfg){.ring = 8, .in_order = 3});
+
+	for (unsigned round = 0; round < 3; round++) {
+		struct vv_net_buf *f[6];
+
+		f[0] = alloc_frame(t, 100, round);
+		f[0]->data -= NET_HDR_LEN; /* no headroom: the header goes in a slot */
+		f[0]->next = alloc_frame(t, 700, round + 1);
+		for (unsigned i = 1; i < 6; i++)
+			f[i] = alloc_frame(t, 64, round + i);
+		/* 3 + 4 descriptors fill the 7: the last single frame waits. */
+		assert_int_equal(net_txq_burst(&t->tx, f, 6), 5);
+		assert_int_equal(t->tx.nfree_slots, t->tx.nslots - 1);
+		assert_int_equal(fake_ring_process(&t->txdev), 5);
+		assert_int_equal(net_txq_reclaim(&t->tx), 5);
+		assert_int_equal(t->tx.nfree_slots, t->tx.nslots);
+		net_pool_put_chain(net_buf_of(f[5]));
+		assert_pool_idle(t);
+	}
+	assert_int_equal(t->st.tx_packets, 15);
+	assert_false(vv_vq_is_broken(t->txvq));
+	teardown_t(t);
+}
+
 static void test_tx_hostile_completion(void **state)
 {
 	struct t *t = setup_t((struct cfg){0});
@@ -206,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_tx_no_headroom_and_chain),
 		cmocka_unit_test(test_tx_invalid),
 		cmocka_unit_test(test_tx_ring_full),
+		cmocka_unit_test(test_tx_in_order),
 		cmocka_unit_test(test_tx_hostile_completion),
 	};
 

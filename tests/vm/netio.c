@@ -212,11 +212,24 @@ static int cmd_filter(const char *mode, unsigned secs)
 	return 0;
 }
 
+/*
+ * Receives test frames 0..@count-1. When some are missing, says which, and what else came
+ * (another frame type, or a test frame garbled in its first bytes, by type and length): a
+ * frame lost on the way from one that arrived damaged.
+ */
 static int cmd_recv(unsigned count, unsigned timeout)
 {
-	unsigned frames = 0, bad = 0, maxsegs = 0;
+	unsigned frames = 0, bad = 0, maxsegs = 0, others = 0;
 	unsigned long long bytes = 0;
 	double end = nf_now() + timeout;
+	bool *seen = calloc(count ? count : 1, sizeof(*seen));
+	char other[4][32];
+
+	if (!seen)
+		die("calloc", -ENOMEM);
+	/* Open, buffers posted: a frame sent before this could meet a NIC being reset. */
+	printf("ready\n");
+	fflush(stdout);
 
 	while (frames < count && nf_now() < end) {
 		struct vv_net_buf *f[BURST];
@@ -236,10 +249,17 @@ static int cmd_recv(unsigned count, unsigned timeout)
 					hdr[got++] = s->data[k];
 			if (got < NF_HDR || nf_get32(hdr + 18) != NF_MAGIC ||
 			    hdr[12] != NF_ETHERTYPE >> 8) {
+				if (others < 4)
+					snprintf(other[others], sizeof(other[0]), "0x%02x%02x/%u",
+						 got > 13 ? hdr[12] : 0, got > 13 ? hdr[13] : 0,
+						 f[i]->pkt_len);
+				others++;
 				vv_net_buf_free(f[i]);
 				continue;
 			}
 			seq = nf_get32(hdr + 14);
+			if (seq < count)
+				seen[seq] = true;
 			size_t at = 0;
 			for (struct vv_net_buf *s = f[i]; s; s = s->next, segs++)
 				for (uint32_t k = 0; k < s->len; k++, at++)
@@ -257,6 +277,22 @@ static int cmd_recv(unsigned count, unsigned timeout)
 			wait_rx(50);
 	}
 	printf("frames %u bytes %llu bad %u maxsegs %u\n", frames, bytes, bad, maxsegs);
+	if (frames < count) {
+		unsigned shown = 0;
+
+		printf("missing");
+		for (unsigned k = 0; k < count && shown < 8; k++) {
+			if (seen[k])
+				continue;
+			printf(" %u", k);
+			shown++;
+		}
+		printf("%s; other frames %u:", shown == 8 ? " ..." : "", others);
+		for (unsigned k = 0; k < others && k < 4; k++)
+			printf(" %s", other[k]);
+		printf("\n");
+	}
+	free(seen);
 	print_pool();
 	return frames == count && !bad ? 0 : 1;
 }
