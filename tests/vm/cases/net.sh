@@ -162,7 +162,9 @@ both_ways() { # BDF OUR-MAC NS IF KERNEL-MAC COUNT SIZE [MINSEGS]
 	local bdf=$1 mac=$2 ns=$3 ifc=$4 kmac=$5 count=$6 size=$7 minsegs=${8:-1} log=/tmp/rx.log
 	"$netio" "$bdf" recv "$count" 60 >"$log" 2>&1 &
 	local pid=$!
-	sleep 1 # the receive ring is filled at open
+	# Not before our NIC is open, its receive ring filled: QEMU drops what reaches it while
+	# it is reset (a fixed second was not always enough under load, case inorder).
+	wait_for "$log" 20 '^ready'
 	ip netns exec "$ns" "$peer" send "$ifc" "$mac" "$count" "$size" >/dev/null
 	wait "$pid" || { cat "$log"; vv_die "$bdf: receiving $count x $size failed"; }
 	cat "$log"
