@@ -33,8 +33,8 @@ static void wake_all(struct export *ex, const struct worker *except);
 /*
  * Which worker a request wakes. Every worker reads the one FUSE channel. Watched through
  * libevent alone, each worker would be a plain epoll waiter on it, and every request would
- * wake them all for one to win: with queues=2, 4K requests ran at 0.3x one worker's rate
- * (docs/performance.md). So a worker watches the channel in an epoll fd of its own
+ * wake them all for one to win (at QD1, 1.45x the requests per second without that;
+ * docs/performance.md). So a worker watches the channel in an epoll fd of its own
  * (chan_fd, which libevent watches), registered EPOLLEXCLUSIVE: the kernel wakes one
  * registered worker per request. A worker takes the channel out while it reads it, so that
  * a request arriving meanwhile wakes another, and puts it back at the end of the queue of
