@@ -10,9 +10,8 @@
 #   lib:    `blk bench` (the library alone) in irq, poll and hybrid modes, and the same fio
 #           jobs through the fio engine (fio/virtio-vfio-fio.so) in irq and poll modes, batched
 #           like the kernel's io_uring row
-#   ublk:   the same fio jobs on /dev/ublkbN of `blk export --ublk` (ublk/), its queues
-#           sleeping on interrupts and polled (--poll), where the kernel has ublk (the modern
-#           platform; skipped on 6.1)
+#   ublk:   the same fio jobs on /dev/ublkbN of `blk export --ublk` (ublk/), where the kernel
+#           has ublk (the modern platform; skipped on 6.1)
 #   NBD:    the same fio jobs over NBD (fio's nbd engine, a Unix socket) to
 #           `nbdkit virtio-vfio` (nbdkit/), and nbdcopy of the range to null:
 # and the guest's memory copy rate, which bounds any FUSE export (FUSE copies each byte).
@@ -149,26 +148,19 @@ nbd_round() {
 	vv_wait_gone "$bdf"
 }
 # /dev/ublkbN from `blk export --ublk`: only where the kernel has ublk (not 6.1).
-# Its queues sleep on the device's interrupts ("ublk"), or spin on it ("ublk poll", --poll).
 ublk_round() {
-	local r=$1 w name fargs largs qd dev mode who
+	local r=$1 w name fargs largs qd dev
 	[ -e /dev/ublk-control ] || modprobe ublk_drv 2>/dev/null || true
 	[ -e /dev/ublk-control ] || return 0
-	for mode in irq poll; do
-		who=ublk
-		[ $mode = poll ] && who="ublk poll"
-		dev=$("$vv" blk export --ublk $([ $mode = poll ] && echo --poll) --json \
-			--pidfile /tmp/ublk.pid "$bdf" | jq -r .device)
-		for w in "${workloads[@]}"; do
-			IFS='|' read -r name fargs largs qd <<<"$w"
-			emit "$r" "$name" "$who libaio" $(fio_run "$dev" "$libaio" "$qd" "$fargs")
-			emit "$r" "$name" "$who io_uring" \
-				$(fio_run "$dev" "$(uring_batch "$qd")" "$qd" "$fargs")
-		done
-		kill "$(cat /tmp/ublk.pid)"
-		vv_wait "[ ! -e $dev ] && ! pgrep -f 'blk export.*$bdf' >/dev/null" 300 ||
-			vv_die "blk export --ublk did not stop"
+	dev=$("$vv" blk export --ublk --json --pidfile /tmp/ublk.pid "$bdf" | jq -r .device)
+	for w in "${workloads[@]}"; do
+		IFS='|' read -r name fargs largs qd <<<"$w"
+		emit "$r" "$name" "ublk libaio" $(fio_run "$dev" "$libaio" "$qd" "$fargs")
+		emit "$r" "$name" "ublk io_uring" $(fio_run "$dev" "$(uring_batch "$qd")" "$qd" "$fargs")
 	done
+	kill "$(cat /tmp/ublk.pid)"
+	vv_wait "[ ! -e $dev ] && ! pgrep -f 'blk export.*$bdf' >/dev/null" 300 ||
+		vv_die "blk export --ublk did not stop"
 }
 # FUSE copies every byte once inside the guest, and under TCG a guest copy is emulated:
 # copies of 1 MiB from tmpfs (page cache) measure what bounds a FUSE export here.

@@ -23,12 +23,12 @@
 #include "status.h"
 #include "ublk.h"
 
-enum { OPT_UBLK = 0x160, OPT_QUEUES, OPT_DEPTH, OPT_RECOVER, OPT_POLL };
+enum { OPT_UBLK = 0x160, OPT_QUEUES, OPT_DEPTH, OPT_RECOVER };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s blk export --ublk [--queues N] [--depth N] [--poll] [--recover] [-F]\n"
+		"Usage: %s blk export --ublk [--queues N] [--depth N] [--recover] [-F]\n"
 		"                       [--pidfile FILE] [--json] DEVICE\n"
 		"\n"
 		"Export an attached virtio-blk function as a block device, /dev/ublkbN, served by\n"
@@ -45,9 +45,6 @@ static void usage(FILE *out)
 		"                     device has; the kernel allows at most one per CPU)\n"
 		"      --depth N      requests in flight per queue, 1 to %d (default %d); each\n"
 		"                     holds a DMA buffer of the largest request (512 KiB)\n"
-		"      --poll         while the disk holds requests, each queue's thread spins on\n"
-		"                     its virtqueue instead of sleeping until the disk interrupts:\n"
-		"                     lower latency for a busy CPU per active queue\n"
 		"      --recover      serve again the /dev/ublkbN of DEVICE whose server died\n"
 		"                     (its queues and depth are kept); what was mounted stays\n"
 		"  -F, --foreground   stay in the foreground\n"
@@ -204,7 +201,6 @@ int blk_export(int argc, char **argv)
 		{"queues", required_argument, NULL, OPT_QUEUES},
 		{"depth", required_argument, NULL, OPT_DEPTH},
 		{"recover", no_argument, NULL, OPT_RECOVER},
-		{"poll", no_argument, NULL, OPT_POLL},
 		{"foreground", no_argument, NULL, 'F'},
 		{"pidfile", required_argument, NULL, OPT_PIDFILE},
 		{"json", no_argument, NULL, 'j'},
@@ -238,9 +234,6 @@ int blk_export(int argc, char **argv)
 			break;
 		case OPT_RECOVER:
 			ctx.recover = true;
-			break;
-		case OPT_POLL:
-			uo.poll = true;
 			break;
 		case 'F':
 			foreground = true;

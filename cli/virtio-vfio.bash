@@ -96,7 +96,7 @@ _virtio_vfio() {
 		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		;;
 	"blk export")
-		opts="--ublk --queues --depth --poll --recover -F --foreground --pidfile --json"
+		opts="--ublk --queues --depth --recover -F --foreground --pidfile --json"
 		case $prev in --queues | --depth) return ;; --pidfile)
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 			return

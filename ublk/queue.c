@@ -379,15 +379,8 @@ static void *queue_main(void *arg)
 		if ((uq->stopping || uq->closed == ex->depth) &&
 		    (!uq->dev_inflight || vv_device_aborted(vv_blk_device(ex->blk))))
 			break;
-		/*
-		 * With interrupts, sleep until the kernel or the device has news. Polled (--poll),
-		 * only look while the device holds requests, and sleep on the kernel alone while
-		 * it holds none. A device without vectors is looked at every 200 us.
-		 */
-		if (uq->irq_fd >= 0 || (ex->opts->poll && !uq->dev_inflight))
+		if (uq->irq_fd >= 0)
 			ret = io_uring_submit_and_wait(&uq->ring, 1);
-		else if (ex->opts->poll)
-			ret = io_uring_submit(&uq->ring);
 		else
 			ret = io_uring_submit_and_wait_timeout(&uq->ring, &cqe, 1, &poll_ts, NULL);
 		if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EBUSY) {
@@ -427,16 +420,6 @@ int ublk_queue_setup(struct ublk_export *ex, struct ublk_queue *uq, unsigned q)
 	uq->wake_fd = -1;
 	uq->irq_fd = vv_blk_queue_eventfd(ex->blk, q);
 	uq->config_fd = vv_device_config_eventfd(vv_blk_device(ex->blk));
-	if (ex->opts->poll) {
-		/*
-		 * Polled: the device's notifications off, its eventfd unwatched (a configuration
-		 * change on a shared vector still fires it: queue 0 watches it for that).
-		 */
-		uq->irq_fd = -1;
-		ret = vv_blk_set_mode(ex->blk, q, VV_BLK_MODE_POLL, 0);
-		if (ret)
-			return ret;
-	}
 	if (q || uq->config_fd < 0 || uq->config_fd == uq->irq_fd)
 		uq->config_fd = -1;
 	/*

@@ -24,7 +24,6 @@ struct ublk_opts {
 	unsigned depth;		  /* tags per queue; 0: UBLK_DEPTH_DEFAULT */
 	int recover_id;		  /* -1: a new device; else the ublk device to pick up */
 	unsigned stop_timeout_ms; /* how long STOP_DEV may wait on the device; 0: 30 s */
-	bool poll;		  /* spin on the virtqueues while they hold requests */
 	/*
 	 * Called with the export once it serves (for a status endpoint: ublk_export_stats()
 	 * from any thread), and with NULL before its counters go away. Optional.

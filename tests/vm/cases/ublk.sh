@@ -9,8 +9,7 @@
 # - fio crc32c verify at depth 32 on both queues (a job pinned to each CPU: blk-mq maps each
 #   CPU to its own queue), 4 KiB and mixed sizes up to 512 KiB; each queue served requests;
 #   SIGTERM exits 0 and removes the block device; served again, the data is there, and
-#   `virtio-vfio status` shows the export (by BDF and by /dev/ublkbN) with its counters;
-#   from here to the kill -9 below the queues are polled (--poll).
+#   `virtio-vfio status` shows the export (by BDF and by /dev/ublkbN) with its counters.
 # - A GPT partition table (sfdisk), ext4 on a partition, files written, fsck clean, discard.
 # - kill -9 of the server under a write load that fsyncs each file: /dev/ublkbN stays with
 #   its filesystem mounted, the writer waits; --recover picks it up, the writer goes on, and
@@ -113,10 +112,8 @@ for q in 0 1; do
 done
 echo "ok: both queues served"
 
-# --- in the background, with JSON and a pidfile, polled ------------------------------------
-# From here to the kill -9, the queues spin on the device (--poll) instead of sleeping on
-# its interrupts: the partitions, ext4 and the write load below run through that path.
-out=$("$vv" blk export --ublk --poll --json --pidfile /tmp/u.pid serial:vvublk0)
+# --- in the background, with JSON and a pidfile ---------------------------------------------
+out=$("$vv" blk export --ublk --json --pidfile /tmp/u.pid serial:vvublk0)
 echo "$out"
 dev=$(jq -r .device <<<"$out")
 vv_assert_eq "$(jq .version <<<"$out")" 1 "JSON version"
