@@ -48,12 +48,13 @@ static void watch_channel(struct worker *w, bool on)
 
 	if (on == w->watching || w->chan_fd < 0)
 		return;
-	if (on && epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev) && errno == EINVAL) {
+	if (!on) {
+		(void)epoll_ctl(w->chan_fd, EPOLL_CTL_DEL, fd, NULL);
+	} else if (epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev)) {
 		/* A kernel before 4.5 has no EPOLLEXCLUSIVE: a herd, but a working one. */
 		ev.events = EPOLLIN;
-		(void)epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev);
-	} else if (!on) {
-		(void)epoll_ctl(w->chan_fd, EPOLL_CTL_DEL, fd, NULL);
+		if (errno != EINVAL || epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev))
+			return; /* not watching: the next settle() tries again */
 	}
 	w->watching = on;
 }
