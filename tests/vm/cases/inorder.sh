@@ -113,17 +113,13 @@ wait_net() { # PID NS IF OUR-ID KERNEL-ID
 	if kill -0 "$1" 2>/dev/null; then net_state "$2" "$3" "$4" "$5"; fi
 	wait "$1"
 }
-wait_for() { # FILE SECONDS PATTERN
-	for _ in $(seq $(($2 * 10))); do grep -q "$3" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	cat "$1"; vv_die "no '$3' in $1 after $2 s"
-}
 both_ways() { # BDF OUR-MAC NS IF KERNEL-MAC COUNT SIZE OUR-ID KERNEL-ID
 	local bdf=$1 mac=$2 ns=$3 ifc=$4 kmac=$5 count=$6 size=$7 log=/tmp/rx.log pid
 	"$netio" "$bdf" recv "$count" 60 >"$log" 2>&1 &
 	pid=$!
 	# Not before our NIC is open: QEMU drops what reaches it while it is reset (under load
 	# a second was not always enough: the first frame went missing).
-	wait_for "$log" 20 '^ready'
+	vv_wait_for "$log" 20 '^ready'
 	ip netns exec "$ns" "$peer" send "$ifc" "$mac" "$count" "$size" >/dev/null
 	wait_net "$pid" "$ns" "$ifc" "$8" "$9" ||
 		{ cat "$log"; vv_die "$bdf: receiving $count x $size failed"; }
@@ -146,7 +142,7 @@ roundtrips() { # BDF OUR-MAC NS IF COUNT
 	local log=/tmp/reflect.log pid pool ring
 	"$netio" "$1" reflect 600 >"$log" 2>&1 &
 	pid=$!
-	wait_for "$log" 20 '^ready'
+	vv_wait_for "$log" 20 '^ready'
 	ip netns exec "$3" "$peer" gen "$4" "$2" 300 64 32 "$5"
 	kill -TERM "$pid"
 	wait "$pid" || { cat "$log"; vv_die "$1: reflector failed"; }

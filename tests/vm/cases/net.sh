@@ -27,11 +27,6 @@ for t in "$vv" "$netio" "$peer" "$echo_ex"; do [ -x "$t" ] || vv_die "$t not bui
 if_of() { basename "$(dirname "$(grep -lx "$1" /sys/class/net/*/address)")"; }
 field() { sed -n "s/^$2=//p" <<<"$1"; }
 stat_of() { sed -n "s/^$2 //p" <<<"$1"; }
-# Waits up to $2 seconds for file $1 to contain $3.
-wait_for() {
-	for _ in $(seq $(($2 * 10))); do grep -q "$3" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	echo "--- $1:"; cat "$1"; echo "FAILED: no '$3' in $1 after $2 s"; return 1
-}
 # The kernel's NIC of a pair, alone in namespace $2, up, optionally with address $3.
 to_ns() {
 	local ifc
@@ -136,7 +131,7 @@ filter_case() { # BDF NS IF MODE OUR-MAC -> "to_us N other_unicast N multicast N
 	local bdf=$1 ns=$2 ifc=$3 mode=$4 mac=$5 log=/tmp/filter.log
 	"$netio" "$bdf" filter "$mode" 8 >"$log" 2>&1 &
 	local pid=$!
-	wait_for "$log" 20 '^ready'
+	vv_wait_for "$log" 20 '^ready'
 	for dst in "$mac" 02:00:00:00:00:99 01:00:5e:00:00:99 ff:ff:ff:ff:ff:ff; do
 		ip netns exec "$ns" "$peer" send "$ifc" "$dst" 20 100 >/dev/null
 	done
@@ -164,7 +159,7 @@ both_ways() { # BDF OUR-MAC NS IF KERNEL-MAC COUNT SIZE [MINSEGS]
 	local pid=$!
 	# Not before our NIC is open, its receive ring filled: QEMU drops what reaches it while
 	# it is reset (a fixed second was not always enough under load, case inorder).
-	wait_for "$log" 20 '^ready'
+	vv_wait_for "$log" 20 '^ready'
 	ip netns exec "$ns" "$peer" send "$ifc" "$mac" "$count" "$size" >/dev/null
 	wait "$pid" || { cat "$log"; vv_die "$bdf: receiving $count x $size failed"; }
 	cat "$log"
@@ -194,7 +189,7 @@ roundtrips() { # BDF OUR-MAC NS IF COUNT
 	local log=/tmp/reflect.log
 	"$netio" "$1" reflect 600 >"$log" 2>&1 &
 	local pid=$!
-	wait_for "$log" 20 '^ready'
+	vv_wait_for "$log" 20 '^ready'
 	ip netns exec "$3" "$peer" gen "$4" "$2" 300 64 32 "$5"
 	kill -TERM "$pid"
 	wait "$pid" || { cat "$log"; vv_die "$1: reflector failed"; }
@@ -222,7 +217,7 @@ serve_log=/tmp/serve.log
 "$vv" net serve "$a0" --ip 198.18.0.1/24 >"$serve_log" 2>&1 &
 serve=$!
 trap 'kill -TERM $serve 2>/dev/null || true' EXIT
-wait_for "$serve_log" 30 "serving 198.18.0.1/24 on $amac, link up"
+vv_wait_for "$serve_log" 30 "serving 198.18.0.1/24 on $amac, link up"
 in_peer() { ip netns exec peer "$@"; }
 page() { in_peer curl -sf -m 20 http://198.18.0.1/; }
 
@@ -265,10 +260,10 @@ vv_assert_eq "$(stat_of "$after" bufs_app)" \
 
 # Link down and up from the QEMU monitor: the config interrupt reaches the driver.
 echo 'VV-QMP: {"execute": "set_link", "arguments": {"name": "vna", "up": false}}' >/dev/console
-wait_for "$serve_log" 30 "$a0: link down"
+vv_wait_for "$serve_log" 30 "$a0: link down"
 if in_peer ping -c 2 -W 1 198.18.0.1 >/dev/null; then vv_die "ping through a downed link"; fi
 echo 'VV-QMP: {"execute": "set_link", "arguments": {"name": "vna", "up": true}}' >/dev/console
-wait_for "$serve_log" 30 "$a0: link up" || true
+vv_wait_for "$serve_log" 30 "$a0: link up" || true
 if ! grep -q "$a0: link up" "$serve_log"; then
 	grep vfio /proc/interrupts
 	cat /proc/$serve/stack 2>/dev/null || true
@@ -291,7 +286,7 @@ cat "$serve_log"
 in_peer ip neigh flush all
 "$echo_ex" "$a0" 198.18.0.1 >/tmp/echo.log 2>&1 &
 ex=$!
-wait_for /tmp/echo.log 20 answering
+vv_wait_for /tmp/echo.log 20 answering
 in_peer ping -c 5 -i 0.2 -W 5 198.18.0.1 >/dev/null || vv_die "the example does not answer"
 kill -TERM "$ex"
 wait "$ex" || vv_die "example exit status"

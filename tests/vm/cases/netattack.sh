@@ -23,11 +23,6 @@ ATTACK_RATE=3000
 ours=52:54:00:00:08:a0
 if_of() { basename "$(dirname "$(grep -lx "$1" /sys/class/net/*/address)")"; }
 stat_of() { sed -n "s/^$2 //p" <<<"$1"; }
-wait_for() {
-	for _ in $(seq $(($2 * 10))); do grep -q "$3" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	echo "--- $1:"; cat "$1"; vv_die "no '$3' in $1 after $2 s"
-}
-
 bdf=$(vv_bdf_by_mac $ours)
 ifc=$(if_of 52:54:00:00:08:a1)
 ip netns add peer
@@ -59,7 +54,7 @@ serve_log=/tmp/serve.log
 "$vv" net serve "$bdf" --ip 198.18.0.1/24 >"$serve_log" 2>&1 &
 serve=$!
 trap 'kill -TERM $serve 2>/dev/null || true' EXIT
-wait_for "$serve_log" 30 "serving 198.18.0.1/24 on $ours, link up"
+vv_wait_for "$serve_log" 30 "serving 198.18.0.1/24 on $ours, link up"
 
 p=$(honest before)
 ring=$(stat_of "$p" rx_ring)
@@ -69,7 +64,7 @@ echo "pool: $total buffers, receive ring $ring"
 # --- the attack, and the honest client meanwhile -------------------------------------------
 in_peer "$attack" "$ifc" 198.18.0.66 198.18.0.1 $ATTACK_S $ATTACK_RATE >/tmp/attack.log 2>&1 &
 apid=$!
-wait_for /tmp/attack.log 60 '^established'
+vv_wait_for /tmp/attack.log 60 '^established'
 round=0
 declare -A st
 while kill -0 $apid 2>/dev/null; do

@@ -23,11 +23,6 @@ as() {
 	setpriv --reuid="$id" --regid="$id" --clear-groups -- "$@"
 }
 # Runs a command that must fail with exit $1 and say $2 on stderr.
-wait_for() {
-	for _ in $(seq $(($2 * 10))); do grep -q "$3" "$1" 2>/dev/null && return 0; sleep 0.1; done
-	echo "--- $1:"; cat "$1"; vv_die "no '$3' in $1 after $2 s"
-}
-
 blk=$(vv_bdf_by_serial vvnonroot0)
 net=$(vv_bdf_by_mac 52:54:00:00:07:a0)
 echo "memlock as the guest starts: $(ulimit -l) KiB"
@@ -128,7 +123,7 @@ setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups -- \
 	"$vv" net serve "$net" --ip 198.18.7.1/24 >"$log" 2>&1 &
 serve=$!
 trap 'kill -TERM $serve 2>/dev/null || true' EXIT
-wait_for "$log" 60 "serving 198.18.7.1/24 on 52:54:00:00:07:a0, link up"
+vv_wait_for "$log" 60 "serving 198.18.7.1/24 on 52:54:00:00:07:a0, link up"
 echo "net serve: uid $(awk '/^Uid:/ {print $2}' /proc/$serve/status), $(grep VmLck /proc/$serve/status)"
 ip netns exec peer ping -c 3 -W 5 198.18.7.1 || vv_die "no ping answer from net serve as nobody"
 kill -TERM "$serve"

@@ -13,6 +13,16 @@ vv_wait() {
 	return 1
 }
 
+# Waits up to $2 seconds for a line of file $1 to match pattern $3. If none does, shows the
+# file and returns 1, which ends a case run under `set -e`; `|| true` makes the wait optional.
+vv_wait_for() {
+	for _ in $(seq $(($2 * 10))); do grep -q "$3" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	echo "--- $1:"
+	cat "$1"
+	echo "FAILED: no '$3' in $1 after $2 s"
+	return 1
+}
+
 # Waits up to 10 s for the `blk mount` daemon serving $1 to end.
 vv_wait_gone() {
 	vv_wait "! pgrep -f 'blk mount.*$1' >/dev/null" 100 || vv_die "daemon for $1 still running"
