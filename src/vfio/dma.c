@@ -52,13 +52,18 @@ static int map_region(struct vfio_iommu *iommu, void *va, size_t len, unsigned a
 {
 	size_t align = iommu_align(iommu);
 	struct vfio_dma_map *m = calloc(1, sizeof(*m));
-	uint64_t iova;
+	uint64_t iova, skip = 0;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
-	/* Large buffers get 2 MiB-aligned IOVAs so the IOMMU can use large pages. */
-	ret = iova_alloc(&iommu->iova, len, len >= HUGE_2M ? HUGE_2M : align, &iova);
+	/*
+	 * A large buffer's IOVA sits at the same offset in a 2 MiB page as its address, so that
+	 * every huge page in it can be one large IOMMU page (map_anon() makes that offset 0).
+	 */
+	if (len >= HUGE_2M)
+		skip = (uintptr_t)va & (HUGE_2M - 1);
+	ret = iova_alloc(&iommu->iova, skip + len, len >= HUGE_2M ? HUGE_2M : align, &iova);
 	if (ret) {
 		log_err("%s: no IOVA space left for %zu bytes", iommu->bdf, len);
 		goto err_free;
@@ -67,13 +72,18 @@ static int map_region(struct vfio_iommu *iommu, void *va, size_t len, unsigned a
 	ret = memlock_check(iommu->bdf, len);
 	if (ret)
 		goto err_iova;
-	ret = iommu->ops->map(iommu, va, iova, len, access);
+	ret = iommu->ops->map(iommu, va, iova + skip, len, access);
 	if (ret) {
 		explain_map_failure(iommu, len, ret);
 		goto err_iova;
 	}
-	*m = (struct vfio_dma_map){
-		.vaddr = va, .iova = iova, .len = len, .owned = owned, .next = iommu->maps};
+	iova += skip;
+	*m = (struct vfio_dma_map){.vaddr = va,
+				   .iova = iova,
+				   .len = len,
+				   .skip = skip,
+				   .owned = owned,
+				   .next = iommu->maps};
 	iommu->maps = m;
 	log_debug("%s: DMA %zu bytes at IOVA 0x%llx (%s)", iommu->bdf, len,
 		  (unsigned long long)iova, access == VV_DMA_DEVICE_READ ? "device reads" : "rw");
@@ -81,10 +91,37 @@ static int map_region(struct vfio_iommu *iommu, void *va, size_t len, unsigned a
 	return 0;
 
 err_iova:
-	iova_free(&iommu->iova, iova, len);
+	iova_free(&iommu->iova, iova, skip + len);
 err_free:
 	free(m);
 	return ret;
+}
+
+/*
+ * Anonymous memory for @len bytes. From 2 MiB up it starts on a 2 MiB boundary and asks for
+ * transparent huge pages: map_region() gives such a buffer a 2 MiB-aligned IOVA, so each
+ * huge page is one IOMMU large page, and the device's DMA is translated once per 2 MiB
+ * instead of once per 4 KiB (under QEMU's emulated IOMMU, a walk and an iovec each).
+ * The kernel places a mapping on a 4 KiB boundary, so it is made 2 MiB longer and trimmed.
+ */
+static void *map_anon(size_t len)
+{
+	size_t extra = len >= HUGE_2M ? HUGE_2M : 0;
+	uint8_t *p, *va;
+
+	p = mmap(NULL, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (!extra)
+		return p;
+	va = (uint8_t *)(((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	if (va > p)
+		munmap(p, (size_t)(va - p));
+	if (va + len < p + len + extra)
+		munmap(va + len, (size_t)(p + len + extra - (va + len)));
+	/* Only a hint: with THP off, or none free, the pages are small and all still works. */
+	madvise(va, len, MADV_HUGEPAGE);
+	return va;
 }
 
 static bool access_ok(unsigned access)
@@ -103,9 +140,9 @@ int vfio_dma_alloc(struct vfio_iommu *iommu, size_t len, unsigned access, void *
 	if (!len || !access_ok(access))
 		return -EINVAL;
 	len = (len + align - 1) & ~(align - 1);
-	va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (va == MAP_FAILED)
-		return -errno;
+	va = map_anon(len);
+	if (!va)
+		return -ENOMEM;
 	/* A fork must not copy-on-write pages the device writes to. */
 	madvise(va, len, MADV_DONTFORK);
 	pthread_mutex_lock(&iommu->lock);
@@ -165,7 +202,7 @@ static int release(struct vfio_iommu *iommu, struct vfio_dma_map *m)
 		return ret;
 	}
 	/* A full extent table only loses this range for later use; the mapping is gone. */
-	if (iova_free(&iommu->iova, m->iova, m->len))
+	if (iova_free(&iommu->iova, m->iova - m->skip, m->skip + m->len))
 		log_warn("%s: IOVA 0x%llx+0x%zx cannot be reused", iommu->bdf,
 			 (unsigned long long)m->iova, m->len);
 	if (m->owned)

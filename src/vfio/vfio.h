@@ -41,7 +41,8 @@ struct vfio_dma_map {
 	void *vaddr;
 	uint64_t iova;
 	size_t len;
-	bool owned; /* ours to munmap: vfio_dma_alloc(), not vfio_dma_register() */
+	uint64_t skip; /* IOVA space taken before @iova, to match @vaddr's place in 2 MiB */
+	bool owned;    /* ours to munmap: vfio_dma_alloc(), not vfio_dma_register() */
 	struct vfio_dma_map *next;
 };
 
