@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Benchmark, run inside the test guest: two builds of the FUSE export, A (the build named in
-# $VV_BUILD/ab-base) and B ($VV_BUILD), on the same disks in the same guest run, alternating
-# over rounds. Prints each round's numbers and, per workload, the median and range of B/A.
+# Benchmark, run inside the test guest: two builds, A (the build named in $VV_BUILD/ab-base)
+# and B ($VV_BUILD), on the same disks in the same guest run, alternating over rounds: the
+# FUSE export with fio, and the library alone with `blk bench`. Prints each round's numbers
+# and, per workload, the median and range of B/A.
 # Run with `scripts/bench ab REV`; results are recorded in docs/performance.md.
 # VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1).
 #vm: timeout 3000
@@ -26,6 +27,7 @@ mount_with() { # build device...
 	shift
 	mkdir -p /tmp/m
 	"$build/cli/virtio-vfio" blk mount -o queues="$queues" "$@" /tmp/m
+	mountpoint -q /tmp/m || vv_die "blk mount $* did not mount /tmp/m"
 }
 unmount() {
 	umount /tmp/m
@@ -43,9 +45,12 @@ for t in "$f0" "$f1"; do
 done
 unmount
 
-# name | fio arguments (--filename given) | metric. The last three: both disks in one mount;
-# the others: the first disk alone.
+# name | fio arguments (--filename given), or "lib" and blk bench's | metric. The "lib" rows
+# run unmounted; of the FUSE rows, the last three have both disks in one mount, the others
+# the first disk alone.
 workloads=(
+	"lib 4K randread QD32 poll|lib --rw randread --bs 4k --qd 32|iops"
+	"lib 1M read QD4 poll|lib --rw read --bs 1m --qd 4|bw"
 	"4K randread QD32|--filename=$f0 --rw=randread --bs=4k --iodepth=32|iops"
 	"4K randwrite QD32|--filename=$f0 --rw=randwrite --bs=4k --iodepth=32|iops"
 	"4K randread QD1|--filename=$f0 --rw=randread --bs=4k --iodepth=1|iops"
@@ -55,11 +60,23 @@ workloads=(
 	"2 disks in one mount 4K randwrite QD32|--filename=$f0:$f1 --rw=randwrite --bs=4k --iodepth=32 --file_service_type=random|iops"
 	"2 disks in one mount 1M seq write QD4|--filename=$f0:$f1 --rw=write --bs=1M --iodepth=4 --file_service_type=random|bw"
 )
-run() { # args metric -> number
+run() { # build args metric -> number
 	local out
-	out=$(fio --name=b $1 --size=256M --direct=1 --ioengine=libaio --time_based \
+	if [ "${2%% *}" = lib ]; then
+		"$1/cli/virtio-vfio" blk bench --json --time "$runtime" --mode poll --size 256M \
+			${2#lib } "$bdf0" >/tmp/lib.json 2>/tmp/lib.err &
+		# How much of its memory is in transparent huge pages (the DMA buffers can be).
+		sleep 1
+		echo "thp $1: AnonHugePages $(awk '/^AnonHugePages/ { s += $2 } END { print s }' \
+			"/proc/$!/smaps" 2>/dev/null) kB" >&2
+		wait $! || { cat /tmp/lib.err >&2; return 1; }
+		jq "if \"$3\" == \"iops\" then .iops else .bytes_per_s / 1048576 end | floor" \
+			/tmp/lib.json
+		return
+	fi
+	out=$(fio --name=b $2 --size=256M --direct=1 --ioengine=libaio --time_based \
 		--runtime="$runtime" --ramp_time=2 --output-format=json)
-	if [ "$2" = iops ]; then
+	if [ "$3" = iops ]; then
 		jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor' <<<"$out"
 	else
 		jq '[.jobs[0].read.bw, .jobs[0].write.bw] | add / 1024 | floor' <<<"$out" # MiB/s
@@ -75,11 +92,15 @@ for r in $(seq "$rounds"); do
 		build=$build_a
 		[ "$who" = b ] && build=$build_b
 		first2=$((${#workloads[@]} - 3))
+		mounted=
 		for i in "${!workloads[@]}"; do
 			IFS='|' read -r name args metric <<<"${workloads[$i]}"
-			[ "$i" = 0 ] && mount_with "$build" "$bdf0"
+			if [ "${args%% *}" != lib ] && [ -z "$mounted" ]; then
+				mount_with "$build" "$bdf0"
+				mounted=1
+			fi
 			[ "$i" = "$first2" ] && { unmount; mount_with "$build" "$bdf0" "$bdf1"; }
-			res[$who,$i,$r]=$(run "$args" "$metric")
+			res[$who,$i,$r]=$(run "$build" "$args" "$metric")
 			echo "round $r $who: $name ${res[$who,$i,$r]}"
 		done
 		unmount
