@@ -106,7 +106,7 @@ err_free:
  */
 static void *map_anon(size_t len)
 {
-	size_t extra = len >= HUGE_2M ? HUGE_2M : 0;
+	size_t extra = len >= HUGE_2M ? HUGE_2M : 0, head;
 	uint8_t *p, *va;
 
 	p = mmap(NULL, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -115,10 +115,10 @@ static void *map_anon(size_t len)
 	if (!extra)
 		return p;
 	va = (uint8_t *)(((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
-	if (va > p)
-		munmap(p, (size_t)(va - p));
-	if (va + len < p + len + extra)
-		munmap(va + len, (size_t)(p + len + extra - (va + len)));
+	head = (size_t)(va - p); /* below 2 MiB: the tail is never empty */
+	if (head)
+		munmap(p, head);
+	munmap(va + len, extra - head);
 	/* Only a hint: with THP off, or none free, the pages are small and all still works. */
 	madvise(va, len, MADV_HUGEPAGE);
 	return va;
