@@ -61,9 +61,11 @@ static int map_region(struct vfio_iommu *iommu, void *va, size_t len, unsigned a
 	 * A large buffer's IOVA sits at the same offset in a 2 MiB page as its address, so that
 	 * every huge page in it can be one large IOMMU page (map_anon() makes that offset 0).
 	 */
-	if (len >= HUGE_2M)
+	if (len >= HUGE_2M) {
+		align = HUGE_2M;
 		skip = (uintptr_t)va & (HUGE_2M - 1);
-	ret = iova_alloc(&iommu->iova, skip + len, len >= HUGE_2M ? HUGE_2M : align, &iova);
+	}
+	ret = iova_alloc(&iommu->iova, skip + len, align, &iova);
 	if (ret) {
 		log_err("%s: no IOVA space left for %zu bytes", iommu->bdf, len);
 		goto err_free;
