@@ -95,23 +95,16 @@ static void count_add(_Atomic uint64_t *c, uint64_t n)
 }
 
 /*
- * Builds one frame of --size bytes in buffers from pair @q's pool: a chain when a buffer
- * holds less. Writes the headers only (addresses, EtherType, sequence, magic, send time),
- * as testpmd's txonly writes its headers only; the payload is what prepare() left there.
- * Returns the first segment, or NULL when the pool is empty now.
+ * Makes one frame of --size bytes of the @nseg buffers at @seg (a chain when a buffer holds
+ * less). Writes the headers only (addresses, EtherType, sequence, magic, send time), as
+ * testpmd's txonly writes its headers only; the payload is what prepare() left there.
  */
-static struct vv_net_buf *build(struct bench *b, unsigned q, uint64_t seq)
+static struct vv_net_buf *fill(struct bench *b, struct vv_net_buf **seg, unsigned nseg,
+			       uint64_t seq)
 {
-	struct vv_net_buf *seg[MAX_SEGS];
-	unsigned size = b->o->size, nseg = (size + b->seg_room - 1) / b->seg_room;
-	int got = vv_net_buf_alloc(b->net, q, seg, nseg);
+	unsigned size = b->o->size;
 	uint8_t *p;
 
-	if (got < (int)nseg) {
-		for (int i = 0; i < got; i++)
-			vv_net_buf_free(seg[i]);
-		return NULL;
-	}
 	for (unsigned i = 0; i < nseg; i++) {
 		seg[i]->len = i + 1 < nseg ? b->seg_room : size - (nseg - 1) * b->seg_room;
 		seg[i]->next = i + 1 < nseg ? seg[i + 1] : NULL;
@@ -129,6 +122,36 @@ static struct vv_net_buf *build(struct bench *b, unsigned q, uint64_t seq)
 		memcpy(p + OFF_T0, &t0, sizeof(t0));
 	}
 	return seg[0];
+}
+
+#define BUILD_SEGS 256 /* buffers taken from the pool per call */
+
+/*
+ * Builds up to @want frames into @f, numbered from *@seq on, taking their buffers from pair
+ * @q's pool a batch per call, as testpmd's txonly takes a burst's mbufs with one
+ * rte_mempool_get_bulk(). Returns how many; fewer when the pool runs dry.
+ */
+static unsigned build(struct bench *b, unsigned q, struct vv_net_buf **f, unsigned want,
+		      uint64_t *seq)
+{
+	struct vv_net_buf *seg[BUILD_SEGS];
+	unsigned nseg = (b->o->size + b->seg_room - 1) / b->seg_room, built = 0;
+
+	while (built < want) {
+		unsigned frames =
+			want - built < BUILD_SEGS / nseg ? want - built : BUILD_SEGS / nseg;
+		int got = vv_net_buf_alloc(b->net, q, seg, frames * nseg);
+		unsigned whole = got > 0 ? (unsigned)got / nseg : 0;
+
+		for (unsigned i = 0; i < whole; i++)
+			f[built++] = fill(b, seg + i * nseg, nseg, (*seq)++);
+		/* A frame the pool could not complete gives its buffers back. */
+		for (unsigned i = whole * nseg; got > 0 && i < (unsigned)got; i++)
+			vv_net_buf_free(seg[i]);
+		if (whole < frames)
+			break;
+	}
+	return built;
 }
 
 /* Sends @n frames from @f; keeps the ones the ring did not take at the front of @f. */
@@ -154,8 +177,7 @@ static int run_txonly(struct job *j)
 
 	while (!ret && !stopping(b)) {
 		/* Frames the ring refused last time go first: they are built already. */
-		while (n < b->o->burst && (f[n] = build(b, j->q, j->seq)))
-			n++, j->seq++;
+		n += build(b, j->q, f + n, b->o->burst - n, &j->seq);
 		if (!n) {
 			/* All buffers in flight: take back what the device has sent. */
 			ret = vv_net_tx_reclaim(b->net, j->q);
@@ -247,13 +269,14 @@ static int run_rtt(struct job *j)
 	struct vv_net_buf *f[MAX_BURST];
 
 	while (!stopping(b)) {
-		struct vv_net_buf *out = build(b, j->q, j->seq);
-		uint64_t t0 = now_ns(), seq = j->seq++;
-		unsigned n = 1;
+		uint64_t seq = j->seq;
+		struct vv_net_buf *out;
+		unsigned n = build(b, j->q, &out, 1, &j->seq);
+		uint64_t t0 = now_ns();
 		bool back = false;
 		int ret;
 
-		if (!out) {
+		if (!n) {
 			ret = vv_net_tx_reclaim(b->net, j->q);
 			if (ret < 0)
 				return ret;
