@@ -8,6 +8,8 @@
 #   kernel: the NIC on the kernel's virtio-net, driven by AF_PACKET with memory-mapped rings
 #           and PACKET_QDISC_BYPASS (tests/vm/pktmmap.c), the kernel's fastest raw path
 #   ours:   `virtio-vfio net bench` (the library's frame API alone) in the same modes
+#   ours at A: the same with the build of another revision (`scripts/bench net REV`), for an
+#           A/B of a change in the same run
 # The partner NIC is attached and driven on the other vCPU: for rxonly by `net bench
 # --mode txonly` to our MAC, the generator (the fastest sender this guest has: the kernel's
 # partner sent a few thousand frames/s), paced by the receiver (a QEMU hub delivers only
@@ -130,19 +132,24 @@ kernel_round() {
 	done
 }
 
-ours() { # mode size -> "pps bytes_per_s p50_us"
-	taskset -c 1 "$vv" net bench --json --mode "$1" --size "$2" --time "$runtime" "${@:3}" \
+ours() { # cli mode size -> "pps bytes_per_s p50_us"
+	taskset -c 1 "$1" net bench --json --mode "$2" --size "$3" --time "$runtime" "${@:4}" \
 		"$bdf" | jq -r '[.pps, .bytes_per_s, (.rtt_us.p50 // 0)] | map(tostring) | join(" ")'
 }
-ours_round() {
-	local r=$1 size
+ours_round() { # round [cli who]
+	local r=$1 cli=${2:-$vv} who=${3:-ours (net bench)} size
 	on_vfio
 	for size in "${sizes[@]}"; do
-		emit "$r" "txonly ${size}B" "ours (net bench)" $(ours txonly "$size")
+		emit "$r" "txonly ${size}B" "$who" $(ours "$cli" txonly "$size")
 		gen_start $((runtime + 3)) "$size"
-		emit "$r" "rxonly ${size}B" "ours (net bench)" $(ours rxonly "$size")
+		emit "$r" "rxonly ${size}B" "$who" $(ours "$cli" rxonly "$size")
 		gen_stop
 	done
+}
+# A: the build scripts/bench made of another revision, the same rows.
+build_a=$(cat "$VV_BUILD/ab-base" 2>/dev/null || true)
+ours_a_round() {
+	ours_round "$1" "$build_a/cli/virtio-vfio" "ours at A (net bench)"
 }
 
 # testpmd, interactive on a fifo: "start", port statistics twice $runtime apart, "stop".
@@ -196,7 +203,12 @@ dpdk_round() {
 }
 
 # Each round runs every group; the order rotates so that no contender always goes first.
+# VV_BENCH_GROUPS picks some of them, comma-separated.
 groups=(dpdk_round kernel_round ours_round)
+[ -z "$build_a" ] || groups+=(ours_a_round)
+if [ -n "${VV_BENCH_GROUPS:-}" ]; then
+	IFS=, read -ra groups <<<"$VV_BENCH_GROUPS"
+fi
 for r in $(seq 1 "$rounds"); do
 	for i in $(seq 0 $((${#groups[@]} - 1))); do
 		g=${groups[$(((i + r - 1) % ${#groups[@]}))]}
