@@ -40,7 +40,11 @@ diag() {
 	local p
 	for p in $(pgrep -x nbdkit); do
 		for t in /proc/$p/task/*; do echo "nbdkit $t: $(cat "$t/wchan")"; done
+		! command -v gdb >/dev/null ||
+			gdb -p "$p" -batch -ex 'thread apply all bt' 2>/dev/null | grep -E '^(Thread|#)'
 	done
+	ps -eo pid,stat,args | grep -E 'nbd(copy|kit)' | grep -v grep
+	ss -tn 2>/dev/null | grep -E ':1081[0-9]'
 	tail -n 20 /tmp/*.err 2>/dev/null
 }
 # Runs a client, failing (with what nbdkit waits on) if it takes over 3 minutes.
@@ -254,13 +258,19 @@ gpid=$!
 guri=nbd://198.18.0.1:10812
 vv_wait "nbdinfo --size $guri >/dev/null 2>&1" 300 || vv_die "no server: $(cat /tmp/gone.err)"
 head -c $((32 << 20)) /dev/urandom >/tmp/g
-(while nbdcopy /tmp/g $guri; do :; done) >/dev/null 2>&1 &
+# One request at a time, so that the client, failing on the first EIO, leaves no reply unread
+# and closes its connection cleanly. A reset connection makes nbdkit log "read request: %m"
+# while it shuts down; with the sanitizer's runtime preloaded into nbdkit (above), that has
+# left glibc's locale lock with a reader count of -1, and nbdkit hung for good in exit(), in
+# p11-kit's destructor (freelocale). Seen in every such run of the sanitized plugin, also
+# before the DMA buffers moved to huge pages, and in none of the release plugin's.
+(while nbdcopy --connections=1 --requests=1 /tmp/g $guri; do :; done) >/dev/null 2>&1 &
 load=$!
 sleep 3
 kill -0 "$load" || vv_die "the load did not run"
 echo 'VV-QMP: {"execute": "device_del", "arguments": {"id": "vnbdgone"}}' >/dev/console
 # pciehp waits 5 s for a cancel of the attention button, then removes the function.
-vv_wait "! kill -0 $gpid 2>/dev/null" 400 || vv_die "nbdkit did not end: $(cat /tmp/gone.err)"
+vv_wait "! kill -0 $gpid 2>/dev/null" 400 || vv_die "nbdkit did not end: $(diag)"
 rc=0
 wait "$gpid" || rc=$?
 vv_assert_eq "$rc" 0 "nbdkit's exit status after removal"
