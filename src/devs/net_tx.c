@@ -155,10 +155,11 @@ static int check_frame(struct net_txq *t, struct vv_net_buf *f, uint32_t *ret_to
  * slot is free; unprep_frame() undoes it for a frame the ring did not take.
  */
 static int prep_frame(struct net_txq *t, struct vv_net_buf *f, struct vv_sg *sg,
-		      struct vv_vq_req *req)
+		      struct vv_vq_req *req, uint16_t *ret_slot)
 {
 	struct net_buf *head = nb(f);
-	struct virtio_net_hdr_v1 h = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
+	struct virtio_net_hdr_v1_hash hh = {0}; /* the hash fields mean nothing sent (5.1.6.2) */
+	struct virtio_net_hdr_v1 h = {0};
 	bool in_buf = f->data - head->base >= t->hdr_len;
 	unsigned n = 0;
 	uint16_t slot = NET_NO_SLOT;
@@ -177,8 +178,8 @@ static int prep_frame(struct net_txq *t, struct vv_net_buf *f, struct vv_sg *sg,
 			h.csum_offset = htole16(f->csum_offset);
 		}
 	}
-	if (f->gso_type != VV_NET_GSO_NONE)
-		net_offload_tx_hdr(f, &h);
+	h.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	net_offload_tx_hdr(f, &h);
 	if (in_buf) {
 		/* Header and frame in one descriptor (ANY_LAYOUT is implied by VERSION_1). */
 		hdr = f->data - t->hdr_len;
@@ -191,24 +192,18 @@ static int prep_frame(struct net_txq *t, struct vv_net_buf *f, struct vv_sg *sg,
 	}
 	for (struct vv_net_buf *s = f->next; s; s = s->next)
 		sg[n++] = (struct vv_sg){nb(s)->iova + (uint64_t)(s->data - nb(s)->base), s->len};
-	/* A fixed-size copy the compiler turns into two stores; the hash fields that follow
-	 * with HASH_REPORT mean nothing sent (5.1.6.2) and are zeroed. */
-	memcpy(hdr, &h, sizeof(h));
-	if (t->hdr_len > sizeof(h))
-		memset(hdr + sizeof(h), 0, t->hdr_len - sizeof(h));
+	hh.hdr = h;
+	memcpy(hdr, &hh, t->hdr_len);
 	*req = (struct vv_vq_req){.sg = sg, .n_out = (uint16_t)n, .n_in = 0, .token = head};
-	head->hdr_slot = slot;
+	*ret_slot = slot;
 	return 0;
 }
 
 /* A prepared frame the ring did not take: its header slot goes back (newest first). */
-static void unprep_frame(struct net_txq *t, struct vv_net_buf *f)
+static void unprep_frame(struct net_txq *t, uint16_t slot)
 {
-	struct net_buf *head = nb(f);
-
-	if (head->hdr_slot != NET_NO_SLOT)
-		t->free_slots[t->nfree_slots++] = head->hdr_slot;
-	head->hdr_slot = NET_NO_SLOT;
+	if (slot != NET_NO_SLOT)
+		t->free_slots[t->nfree_slots++] = slot;
 }
 
 /*
@@ -220,6 +215,7 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 {
 	struct vv_sg sg[TX_BATCH][NET_TX_MAX_SEGS + 1];
 	struct vv_vq_req req[TX_BATCH];
+	uint16_t slot[TX_BATCH];
 	uint32_t total[TX_BATCH];
 	unsigned nseg[TX_BATCH];
 	uint32_t gso_segs[TX_BATCH];
@@ -239,7 +235,6 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 		unsigned want = n - sent < TX_BATCH ? n - sent : TX_BATCH, k;
 		int posted;
 
-		/* Counted as prepared, and uncounted below for a frame the ring does not take. */
 		for (k = 0; k < want; k++) {
 			struct vv_net_buf *f = bufs[sent + k];
 
@@ -255,18 +250,13 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 				f->flags &= (uint16_t)~VV_NET_BUF_F_CSUM_PARTIAL;
 				csum_sw++;
 			}
-			ret = prep_frame(t, f, sg[k], &req[k]);
+			ret = prep_frame(t, f, sg[k], &req[k], &slot[k]);
 			if (ret)
 				break;
 			/* Marked now: a buffer that appears again in this burst (the same frame
 			 * twice, or in two chains) fails its check instead of going out twice. */
 			for (struct vv_net_buf *s = f; s; s = s->next)
 				nb(s)->state = NB_TX;
-			bytes += total[k];
-			segs += nseg[k];
-			offload += !!(f->flags & VV_NET_BUF_F_CSUM_PARTIAL);
-			gso += !!gso_segs[k];
-			gso_total += gso_segs[k];
 		}
 		posted = k ? vv_vq_add_many(t->vq, req, k) : 0;
 		if (posted < 0) {
@@ -276,16 +266,22 @@ int net_txq_burst(struct net_txq *t, struct vv_net_buf **bufs, unsigned n)
 			ret = -ENOSPC; /* the ring is full at frame @posted */
 		}
 		for (unsigned i = k; i-- > (unsigned)posted;) {
+			unprep_frame(t, slot[i]);
+			for (struct vv_net_buf *s = bufs[sent + i]; s; s = s->next)
+				nb(s)->state = NB_APP;
+		}
+		for (unsigned i = 0; i < (unsigned)posted; i++) {
 			struct vv_net_buf *f = bufs[sent + i];
 
-			unprep_frame(t, f);
-			for (struct vv_net_buf *s = f; s; s = s->next)
-				nb(s)->state = NB_APP;
-			bytes -= total[i];
-			segs -= nseg[i];
-			offload -= !!(f->flags & VV_NET_BUF_F_CSUM_PARTIAL);
-			gso -= !!gso_segs[i];
-			gso_total -= gso_segs[i];
+			nb(f)->hdr_slot = slot[i];
+			bytes += total[i];
+			segs += nseg[i];
+			if (f->flags & VV_NET_BUF_F_CSUM_PARTIAL)
+				offload++;
+			if (gso_segs[i]) {
+				gso++;
+				gso_total += gso_segs[i];
+			}
 		}
 		sent += (unsigned)posted;
 		if (ret == -ENOSPC && !reclaimed) {

@@ -162,19 +162,7 @@ static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned 
 	uint64_t in_len = 0;
 	struct slot *sl;
 
-	if (total == 1) {
-		/* One buffer (a sent frame with its header in the headroom): no chain to walk. */
-		uint32_t len = sg[0].len;
-
-		if (unlikely(!len))
-			return -EINVAL;
-		if (!c->num_free)
-			return -ENOSPC;
-		if (n_in)
-			in_len = len;
-		set_desc(&c->desc[head], sg[0].iova, len, n_in ? VRING_DESC_F_WRITE : 0, 0);
-		cur = c->next[head];
-	} else if (c->ind) {
+	if (c->ind && total > 1) {
 		/* Each head owns one indirect table: it is free exactly when its head is. */
 		struct vring_desc *t = c->ind + (size_t)head * c->ind_max;
 
