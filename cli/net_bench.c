@@ -145,9 +145,9 @@ static unsigned build(struct bench *b, unsigned q, struct vv_net_buf **f, unsign
 
 		for (unsigned i = 0; i < whole; i++)
 			f[built++] = fill(b, seg + i * nseg, nseg, (*seq)++);
-		/* A frame the pool could not complete gives its buffers back. */
-		for (unsigned i = whole * nseg; got > 0 && i < (unsigned)got; i++)
-			vv_net_buf_free(seg[i]);
+		/* A frame the pool could not complete gives its buffers (unchained) back. */
+		if (got > 0)
+			vv_net_buf_free_bulk(seg + whole * nseg, (unsigned)got - whole * nseg);
 		if (whole < frames)
 			break;
 	}
