@@ -43,7 +43,7 @@ diag() {
 		! command -v gdb >/dev/null ||
 			gdb -p "$p" -batch -ex 'thread apply all bt' 2>/dev/null | grep -E '^(Thread|#)'
 	done
-	ps -eo pid,stat,args | grep -E 'nbd(copy|kit)' | grep -v grep
+	pgrep -a -x 'nbdcopy|nbdkit'
 	ss -tn 2>/dev/null | grep -E ':1081[0-9]'
 	tail -n 20 /tmp/*.err 2>/dev/null
 }
