@@ -160,8 +160,8 @@ static VV_INLINE void cursor_store(struct vq_packed *p, const struct cursor *c, 
  * the head available last (2.8.6). Everything is checked before anything is written, and the
  * cursor moves only on success.
  */
-static VV_INLINE int add_one(struct vq_packed *p, struct cursor *c, const struct vv_sg *sg,
-			     unsigned n_out, unsigned n_in, void *token, uint16_t *head_flags)
+static VV_INLINE int add_shape(struct vq_packed *p, struct cursor *c, const struct vv_sg *sg,
+			       unsigned n_out, unsigned n_in, void *token, uint16_t *head_flags)
 {
 	struct vv_vq *v = &p->vq;
 	unsigned total = n_out + n_in, ndesc;
@@ -233,6 +233,26 @@ static VV_INLINE int add_one(struct vq_packed *p, struct cursor *c, const struct
 }
 
 /*
+ * add_shape() for the shapes nearly every request has, with its counts as constants, as in
+ * split.c: a virtio-blk read or write (header, data, status) and one buffer.
+ */
+static VV_INLINE int add_one(struct vq_packed *p, struct cursor *c, const struct vv_sg *sg,
+			     unsigned n_out, unsigned n_in, void *token, uint16_t *head_flags)
+{
+	if (n_out == 1 && n_in == 2)
+		return add_shape(p, c, sg, 1, 2, token, head_flags);
+	if (n_out == 2 && n_in == 1)
+		return add_shape(p, c, sg, 2, 1, token, head_flags);
+	if (n_out + n_in == 1)
+		return n_in ? add_shape(p, c, sg, 0, 1, token, head_flags)
+			    : add_shape(p, c, sg, 1, 0, token, head_flags);
+	/* A request of no buffers: the batched call leaves that check to us. */
+	if (unlikely(!(n_out + n_in)))
+		return -EINVAL;
+	return add_shape(p, c, sg, n_out, n_in, token, head_flags);
+}
+
+/*
  * Publishes what add_one() wrote from ring position @head on: the chains must be visible
  * before the first head turns available (2.8.6). The device reads the ring in order, so it
  * reaches a later request's head, already written, only after this one.
@@ -277,7 +297,8 @@ static int packed_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsign
 		const struct vv_vq_req *r = &reqs[i];
 		uint16_t head = c.pos, head_flags = 0;
 
-		if (unlikely(!r->sg || !r->token || !(r->n_out + r->n_in))) {
+		/* add_one() refuses an empty request. */
+		if (unlikely(!r->sg || !r->token)) {
 			ret = -EINVAL;
 			break;
 		}
