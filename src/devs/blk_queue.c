@@ -206,12 +206,53 @@ static void abandon(struct blk_queue *q, struct blk_parent *parent, unsigned npa
 }
 
 /*
+ * blk_queue_rw() for one buffer that one device request carries whole: header, data, status.
+ * A function of its own, so the general path's planning arrays stay out of its frame. The
+ * ring itself refuses when it lacks descriptors (-ENOSPC, nothing changed); a command slot
+ * is always there when the ring has room, as there is one per ring entry. The parent is
+ * set only once the request is in: the queue is polled by this thread, so it cannot
+ * complete before that.
+ */
+static int rw_one(struct blk_queue *q, bool write, uint64_t sector, const struct vv_sg *data,
+		  vv_blk_cb cb, void *opaque)
+{
+	uint64_t cap = blk_info_capacity(q->info);
+	struct virtio_blk_outhdr *hdr;
+	struct vv_sg sg[3];
+	unsigned c;
+	int ret;
+
+	if (data->len % SECTOR || sector > cap || data->len / SECTOR > cap - sector)
+		return -EINVAL;
+	if (!q->nfree)
+		return -ENOSPC;
+	c = q->free_cmds[--q->nfree];
+	hdr = (void *)cmd_ptr(q, c, CMD_HDR);
+	hdr->type = htole32(write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
+	hdr->ioprio = 0;
+	hdr->sector = htole64(sector);
+	*cmd_ptr(q, c, CMD_STATUS) = 0xff; /* not a status the device can report */
+	sg[0] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(*hdr)};
+	sg[1] = *data;
+	sg[2] = (struct vv_sg){cmd_iova(q, c, CMD_STATUS), 1};
+	ret = vv_vq_add(q->vq, sg, write ? 2 : 1, write ? 1 : 2, &q->cmds[c]);
+	if (ret) {
+		q->free_cmds[q->nfree++] = c;
+		return ret;
+	}
+	q->cmds[c].parent = new_parent(q, cb, opaque, 1);
+	return 0;
+}
+
+/*
  * Reads and writes: the caller's buffers are cut so that no segment exceeds size_max and no
  * request carries more than max_segs segments. Everything is planned before anything is
- * queued, so a submission either goes in whole or not at all.
+ * queued, so a submission either goes in whole or not at all. Out of line: its arrays take
+ * 5 KiB of stack, which the one-buffer path does not need.
  */
-int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct vv_sg *sg,
-		 unsigned nsg, vv_blk_cb cb, void *opaque)
+static __attribute__((noinline)) int rw_plan(struct blk_queue *q, bool write, uint64_t sector,
+					     const struct vv_sg *sg, unsigned nsg, vv_blk_cb cb,
+					     void *opaque)
 {
 	struct vv_sg seg[MAX_PARTS * 4];
 	struct part parts[MAX_PARTS];
@@ -220,26 +261,6 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 	struct blk_parent *parent;
 	int ret = 0;
 
-	if (!nsg || !sg || !cb)
-		return -EINVAL;
-	if (write && q->info->read_only)
-		return -EROFS;
-	/* One buffer that one request carries whole, the common case: nothing to plan. */
-	if (nsg == 1 && sg->len && sg->len <= q->one_max) {
-		if (sg->len % SECTOR)
-			return -EINVAL;
-		cap = blk_info_capacity(q->info);
-		if (sector > cap || sg->len / SECTOR > cap - sector)
-			return -EINVAL;
-		if (!room_for(q, 1, descs_needed(q, 1)))
-			return -ENOSPC;
-		parent = new_parent(q, cb, opaque, 1);
-		ret = add_cmd(q, parent, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector, sg, 1,
-			      !write, 0, 0, false);
-		if (ret)
-			abandon(q, parent, 1, 0);
-		return ret;
-	}
 	for (unsigned i = 0; i < nsg; i++) {
 		uint64_t off = 0, max = q->one_max;
 
@@ -284,6 +305,19 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 	if (ret)
 		abandon(q, parent, nparts, p - 1);
 	return ret;
+}
+
+int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct vv_sg *sg,
+		 unsigned nsg, vv_blk_cb cb, void *opaque)
+{
+	if (!nsg || !sg || !cb)
+		return -EINVAL;
+	if (write && q->info->read_only)
+		return -EROFS;
+	/* One buffer that one request carries whole, the common case: nothing to plan. */
+	if (nsg == 1 && sg->len && sg->len <= q->one_max)
+		return rw_one(q, write, sector, sg, cb, opaque);
+	return rw_plan(q, write, sector, sg, nsg, cb, opaque);
 }
 
 int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque)
