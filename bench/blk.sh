@@ -84,6 +84,9 @@ kernel_round() {
 		IFS='|' read -r name fargs largs qd <<<"$w"
 		emit "$r" "$name" "kernel libaio" $(fio_run "$kdisk" "$libaio" "$qd" "$fargs")
 		emit "$r" "$name" "kernel io_uring" $(fio_run "$kdisk" "$(uring_batch "$qd")" "$qd" "$fargs")
+		# One request at a time, one system call each: what the FUSE file at QD1 is held to.
+		[ "$qd" != 1 ] ||
+			emit "$r" "$name" "kernel psync" $(fio_run "$kdisk" --ioengine=psync 1 "$fargs")
 		# 1 MiB polled reads hung fio in this guest (Linux 6.1): polled requests are 4 KiB.
 		[[ $name == 4K* ]] || continue
 		emit "$r" "$name" "kernel polled" $(fio_run "$kdisk" "$(uring_poll "$qd")" "$qd" "$fargs")
@@ -102,6 +105,7 @@ fuse_round() { # round queues
 		emit "$r" "$name" "FUSE$tag libaio" $(fio_run "$f" "$libaio" "$qd" "$fargs")
 		[ "$q" = 1 ] || continue
 		emit "$r" "$name" "FUSE io_uring" $(fio_run "$f" "$(uring_batch "$qd")" "$qd" "$fargs")
+		[ "$qd" != 1 ] || emit "$r" "$name" "FUSE psync" $(fio_run "$f" --ioengine=psync 1 "$fargs")
 	done
 	umount /tmp/m
 	vv_wait_gone "$bdf"

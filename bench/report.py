@@ -19,7 +19,9 @@ import statistics
 import subprocess
 import sys
 
-KERNEL = ("kernel libaio", "kernel io_uring", "kernel polled")
+KERNEL = ("kernel libaio", "kernel io_uring", "kernel polled", "kernel psync")
+# The FUSE file at QD1 is also held to the kernel's one-request-per-system-call path.
+PSYNC = "kernel psync"
 DPDK = ("DPDK testpmd",)
 NET = ("txonly", "rxonly", "rtt")
 
@@ -87,6 +89,12 @@ def summarize(rows):
                 if lats:
                     e["lat_ratio"] = {"median": statistics.median(lats),
                                       "min": min(lats), "max": max(lats)}
+            if who.startswith("FUSE") and PSYNC in whos:
+                pr = [rs[k][m] / whos[PSYNC][k][m] for k in rs
+                      if k in whos[PSYNC] and whos[PSYNC][k][m]]
+                if pr:
+                    e["to_psync"] = {"median": statistics.median(pr),
+                                     "min": min(pr), "max": max(pr)}
             if ceil and m == "bytes_per_s" and who.startswith("FUSE"):
                 cr = [rs[k][m] / ceil[k]["bytes_per_s"] for k in rs if k in ceil]
                 if cr:
@@ -125,6 +133,7 @@ def table(summary):
                 f"{fmt_range(e['lat_ratio']) if 'lat_ratio' in e else '':>22}"
                 + (f"  {fmt_range(e['of_copy_ceiling'])} of the 1-thread copy rate"
                    if "of_copy_ceiling" in e else "")
+                + (f"  {fmt_range(e['to_psync'])} of kernel psync" if "to_psync" in e else "")
                 + (f"  {e['gbps_median']:.3f} Gbit/s" if "gbps_median" in e else ""))
     return "\n".join(lines)
 
