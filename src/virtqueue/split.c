@@ -269,6 +269,7 @@ static int split_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsigne
 	for (i = 0; i < n; i++) {
 		const struct vv_vq_req *r = &reqs[i];
 
+		/* add_one() refuses an empty request. */
 		if (unlikely(!r->sg || !r->token)) {
 			ret = -EINVAL;
 			break;
