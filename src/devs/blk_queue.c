@@ -150,6 +150,19 @@ static void put_parent(struct blk_queue *q, struct blk_parent *p)
 	q->free_parents[q->nfree_parents++] = p;
 }
 
+/* A free command slot, its header written and its status not one the device can report. */
+static unsigned take_cmd(struct blk_queue *q, uint32_t type, uint64_t sector)
+{
+	unsigned c = q->free_cmds[--q->nfree];
+	struct virtio_blk_outhdr *hdr = (void *)cmd_ptr(q, c, CMD_HDR);
+
+	hdr->type = htole32(type);
+	hdr->ioprio = 0;
+	hdr->sector = htole64(sector);
+	*cmd_ptr(q, c, CMD_STATUS) = 0xff;
+	return c;
+}
+
 /*
  * Adds one device request: header, then @nseg data segments, then extra device-readable
  * bytes (a discard range) or device-writable ones (an id), then the status byte.
@@ -159,18 +172,11 @@ static int add_cmd(struct blk_queue *q, struct blk_parent *parent, uint32_t type
 		   uint32_t extra_len, bool extra_in)
 {
 	struct vv_sg sg[MAX_SEGS + 4];
-	struct virtio_blk_outhdr *hdr;
-	unsigned c = q->free_cmds[--q->nfree], n = 0, n_out;
+	unsigned c = take_cmd(q, type, sector), n = 0, n_out;
 	int ret;
 
-	hdr = (void *)cmd_ptr(q, c, CMD_HDR);
-	hdr->type = htole32(type);
-	hdr->ioprio = 0;
-	hdr->sector = htole64(sector);
-	*cmd_ptr(q, c, CMD_STATUS) = 0xff; /* not a status the device can report */
 	q->cmds[c].parent = parent;
-
-	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(*hdr)};
+	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(struct virtio_blk_outhdr)};
 	if (!data_in)
 		for (unsigned i = 0; i < nseg; i++)
 			sg[n++] = data[i];
@@ -217,7 +223,6 @@ static int rw_one(struct blk_queue *q, bool write, uint64_t sector, const struct
 		  vv_blk_cb cb, void *opaque)
 {
 	uint64_t cap = blk_info_capacity(q->info);
-	struct virtio_blk_outhdr *hdr;
 	struct vv_sg sg[3];
 	unsigned c;
 	int ret;
@@ -226,13 +231,8 @@ static int rw_one(struct blk_queue *q, bool write, uint64_t sector, const struct
 		return -EINVAL;
 	if (!q->nfree)
 		return -ENOSPC;
-	c = q->free_cmds[--q->nfree];
-	hdr = (void *)cmd_ptr(q, c, CMD_HDR);
-	hdr->type = htole32(write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
-	hdr->ioprio = 0;
-	hdr->sector = htole64(sector);
-	*cmd_ptr(q, c, CMD_STATUS) = 0xff; /* not a status the device can report */
-	sg[0] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(*hdr)};
+	c = take_cmd(q, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector);
+	sg[0] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(struct virtio_blk_outhdr)};
 	sg[1] = *data;
 	sg[2] = (struct vv_sg){cmd_iova(q, c, CMD_STATUS), 1};
 	ret = vv_vq_add(q->vq, sg, write ? 2 : 1, write ? 1 : 2, &q->cmds[c]);
