@@ -7,7 +7,8 @@
 # QEMU writes them) and "inorder" (IN_ORDER, one used entry per batch): the A/B in one run.
 # Calls: "one" (vv_vq_add, vv_vq_get), "many" (vv_vq_add_many, vv_vq_get_many) and "driver"
 # (vv_vq_add per request, vv_vq_get_many: the blk driver's path).
-# Then the whole virtio-blk request (vv-bench-blk): submit, kick and complete.
+# Then the whole virtio-blk request (vv-bench-blk): submit, kick (which adds the staged
+# requests to the ring) and complete.
 # Usage: bench/vq-instructions.sh [BUILD_DIR]      (default build-bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,14 +42,14 @@ for layout in split packed; do
 done
 
 # The whole virtio-blk request on top: blk_queue_rw() (what vv_blk_submit_rw() calls) per 4 KiB
-# read, one vv_vq_kick() per batch, blk_queue_poll() with the completion callbacks.
+# read, one blk_queue_kick() per batch, blk_queue_poll() with the completion callbacks.
 echo
 printf '%-7s %-9s %-8s %14s %10s\n' layout request order instructions "per req"
 for layout in split packed; do
 	for order in any inorder1; do
 		out=$(mktemp)
 		valgrind --tool=callgrind --callgrind-out-file="$out" \
-			--toggle-collect=blk_queue_rw --toggle-collect=vv_vq_kick \
+			--toggle-collect=blk_queue_rw --toggle-collect=blk_queue_kick \
 			--toggle-collect=blk_queue_poll \
 			"$build/tests/fake/vv-bench-blk" $batch $iters $layout direct $order \
 			>/dev/null 2>&1

@@ -174,7 +174,12 @@ int vv_blk_submit_discard(struct vv_blk *blk, unsigned q, uint64_t sector, uint6
 int vv_blk_submit_write_zeroes(struct vv_blk *blk, unsigned q, uint64_t sector, uint64_t nsectors,
 			       bool unmap, vv_blk_cb cb, void *opaque);
 
-/** vv_blk_kick() - start what was submitted on @q. Return: 0 or -EIO. */
+/**
+ * vv_blk_kick() - start what was submitted on @q. Requests reach the device's ring here,
+ * all in one call (the library may hold them until then); one kick per batch is cheapest.
+ * Return: 0; -EIO if the queue is broken: what was submitted then fails through its
+ * callback from vv_blk_poll().
+ */
 int vv_blk_kick(struct vv_blk *blk, unsigned q);
 
 /**

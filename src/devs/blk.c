@@ -277,7 +277,7 @@ VV_EXPORT int vv_blk_submit_write_zeroes(struct vv_blk *b, unsigned q, uint64_t 
 
 VV_EXPORT int vv_blk_kick(struct vv_blk *b, unsigned q)
 {
-	return q < b->nq ? vv_vq_kick(b->queues[q].vq) : -EINVAL;
+	return q < b->nq ? blk_queue_kick(&b->queues[q]) : -EINVAL;
 }
 
 /*

@@ -9,6 +9,7 @@
 
 #include "devs/blk_cfg.h"
 #include "devs/blk_queue.h"
+#include "util/compiler.h"
 
 #define SECTOR	      512
 #define CMD_SIZE      64
@@ -39,6 +40,11 @@ struct blk_parent {
 
 struct blk_cmd {
 	struct blk_parent *parent;
+	/*
+	 * A one-buffer request's header, data and status, in driver memory. Only the data
+	 * changes from one request to the next: header and status are set up once.
+	 */
+	struct vv_sg sg[3];
 };
 
 /* One device request being planned: its data segments and where they start on disk. */
@@ -90,13 +96,23 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 	/* A live submission holds at least one slot: one parent per slot always suffices. */
 	q->parents = calloc(num, sizeof(*q->parents));
 	q->free_parents = calloc(num, sizeof(*q->free_parents));
-	if (!q->cmds || !q->free_cmds || !q->parents || !q->free_parents) {
+	/* A staged request holds a command slot: there are never more than the slots. */
+	q->staged = calloc(num, sizeof(*q->staged));
+	q->one_descs = vv_vq_indirect_max(vq) ? 1 : 3;
+	if (!q->cmds || !q->free_cmds || !q->parents || !q->free_parents || !q->staged) {
 		blk_queue_fini(q);
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < num; i++) {
+		struct virtio_blk_outhdr *hdr = (void *)(q->cmd_mem + (size_t)i * CMD_SIZE);
+
 		q->free_cmds[q->nfree++] = num - 1 - i;
 		q->free_parents[q->nfree_parents++] = &q->parents[num - 1 - i];
+		hdr->ioprio = 0; /* always 0: written once; only the device reads it */
+		q->cmds[i].sg[0] = (struct vv_sg){mem_iova + (uint64_t)i * CMD_SIZE + CMD_HDR,
+						  sizeof(struct virtio_blk_outhdr)};
+		q->cmds[i].sg[2] =
+			(struct vv_sg){mem_iova + (uint64_t)i * CMD_SIZE + CMD_STATUS, 1};
 	}
 	return 0;
 }
@@ -108,10 +124,13 @@ void blk_queue_fini(struct blk_queue *q)
 	free(q->free_cmds);
 	free(q->parents);
 	free(q->free_parents);
+	free(q->staged);
 	q->cmds = NULL;
 	q->free_cmds = NULL;
 	q->parents = NULL;
 	q->free_parents = NULL;
+	q->staged = NULL;
+	q->nstaged = 0;
 }
 
 static uint8_t *cmd_ptr(struct blk_queue *q, unsigned i, unsigned off)
@@ -130,9 +149,38 @@ static unsigned descs_needed(struct blk_queue *q, unsigned nseg)
 	return vv_vq_indirect_max(q->vq) ? 1 : nseg + 2;
 }
 
-static bool room_for(struct blk_queue *q, unsigned nparts, unsigned descs)
+/*
+ * Adds the staged requests to the ring. Each was staged within the room the ring had, so
+ * only a broken queue refuses them. Their parents stay set either way: on a broken queue
+ * blk_queue_fail_all() completes them, as it does the requests on the ring.
+ */
+static int add_staged(struct blk_queue *q)
 {
-	return q->nfree >= nparts && vv_vq_free_count(q->vq) >= descs;
+	unsigned n = q->nstaged;
+	int ret;
+
+	if (!n)
+		return 0;
+	q->nstaged = 0;
+	ret = vv_vq_add_many(q->vq, q->staged, n);
+	if (likely(ret == (int)n))
+		return 0;
+	if (ret >= 0)
+		vv_vq_break(q->vq); /* cannot happen: room was counted; fail loudly, not hang */
+	return -EIO;
+}
+
+/*
+ * Room for @nparts requests of @descs descriptors in all, added now: after what is staged,
+ * so they reach the ring in submission order. 0, -ENOSPC, or -EIO on a broken queue.
+ */
+static int room_for(struct blk_queue *q, unsigned nparts, unsigned descs)
+{
+	int ret = add_staged(q);
+
+	if (ret)
+		return ret;
+	return q->nfree >= nparts && vv_vq_free_count(q->vq) >= descs ? 0 : -ENOSPC;
 }
 
 /* From the queue's pool: no allocation per request. room_for() checked there is one. */
@@ -157,7 +205,6 @@ static unsigned take_cmd(struct blk_queue *q, uint32_t type, uint64_t sector)
 	struct virtio_blk_outhdr *hdr = (void *)cmd_ptr(q, c, CMD_HDR);
 
 	hdr->type = htole32(type);
-	hdr->ioprio = 0;
 	hdr->sector = htole64(sector);
 	*cmd_ptr(q, c, CMD_STATUS) = 0xff;
 	return c;
@@ -191,6 +238,7 @@ static int add_cmd(struct blk_queue *q, struct blk_parent *parent, uint32_t type
 	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_STATUS), 1};
 
 	ret = vv_vq_add(q->vq, sg, n_out, n - n_out, &q->cmds[c]);
+	q->room = 0; /* the ring has less than counted: count again before staging */
 	if (ret) {
 		/* Room was checked: only a broken queue gets here. */
 		q->cmds[c].parent = NULL;
@@ -212,35 +260,54 @@ static void abandon(struct blk_queue *q, struct blk_parent *parent, unsigned npa
 }
 
 /*
+ * The ring's free descriptors less what the staged requests take, counted again when the
+ * bound is used up: completions only add to it. -ENOSPC when a one-buffer request does not
+ * fit; -EIO on a broken queue, so a submission fails at once, as vv_vq_add() would.
+ */
+static int count_room(struct blk_queue *q)
+{
+	unsigned free = vv_vq_free_count(q->vq), staged = q->nstaged * q->one_descs;
+
+	if (vv_vq_is_broken(q->vq))
+		return -EIO;
+	q->room = free > staged ? free - staged : 0;
+	return q->room < q->one_descs ? -ENOSPC : 0;
+}
+
+/*
  * blk_queue_rw() for one buffer that one device request carries whole: header, data, status.
  * A function of its own, so the general path's planning arrays stay out of its frame. The
- * ring itself refuses when it lacks descriptors (-ENOSPC, nothing changed); a command slot
- * is always there when the ring has room, as there is one per ring entry. The parent is
- * set only once the request is in: the queue is polled by this thread, so it cannot
- * complete before that.
+ * request is staged in its command slot and reaches the ring at the kick. A command slot is
+ * always free when the ring has room, as there is one per ring entry.
  */
 static int rw_one(struct blk_queue *q, bool write, uint64_t sector, const struct vv_sg *data,
 		  vv_blk_cb cb, void *opaque)
 {
 	uint64_t cap = blk_info_capacity(q->info);
-	struct vv_sg sg[3];
+	struct blk_cmd *cmd;
 	unsigned c;
-	int ret;
 
 	if (data->len % SECTOR || sector > cap || data->len / SECTOR > cap - sector)
 		return -EINVAL;
+	if (q->room < q->one_descs || unlikely(vv_vq_is_broken(q->vq))) {
+		int ret = count_room(q);
+
+		if (ret)
+			return ret;
+	}
 	if (!q->nfree)
 		return -ENOSPC;
 	c = take_cmd(q, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector);
-	sg[0] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(struct virtio_blk_outhdr)};
-	sg[1] = *data;
-	sg[2] = (struct vv_sg){cmd_iova(q, c, CMD_STATUS), 1};
-	ret = vv_vq_add(q->vq, sg, write ? 2 : 1, write ? 1 : 2, &q->cmds[c]);
-	if (ret) {
-		q->free_cmds[q->nfree++] = c;
-		return ret;
-	}
-	q->cmds[c].parent = new_parent(q, cb, opaque, 1);
+	cmd = &q->cmds[c];
+	cmd->sg[1] = *data;
+	cmd->parent = new_parent(q, cb, opaque, 1);
+	q->staged[q->nstaged++] = (struct vv_vq_req){
+		.sg = cmd->sg,
+		.n_out = write ? 2 : 1,
+		.n_in = write ? 1 : 2,
+		.token = cmd,
+	};
+	q->room -= q->one_descs;
 	return 0;
 }
 
@@ -295,8 +362,9 @@ static __attribute__((noinline)) int rw_plan(struct blk_queue *q, bool write, ui
 		descs += descs_needed(q, n);
 		s += n;
 	}
-	if (!room_for(q, nparts, descs))
-		return -ENOSPC;
+	ret = room_for(q, nparts, descs);
+	if (ret)
+		return ret;
 	parent = new_parent(q, cb, opaque, nparts);
 	for (p = 0; p < nparts && !ret; p++)
 		ret = add_cmd(q, parent, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
@@ -320,6 +388,13 @@ int blk_queue_rw(struct blk_queue *q, bool write, uint64_t sector, const struct 
 	return rw_plan(q, write, sector, sg, nsg, cb, opaque);
 }
 
+int blk_queue_kick(struct blk_queue *q)
+{
+	int ret = add_staged(q);
+
+	return ret ? ret : vv_vq_kick(q->vq);
+}
+
 int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque)
 {
 	struct blk_parent *parent;
@@ -329,8 +404,9 @@ int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque)
 		cb(opaque, 0); /* no FLUSH offered: the device has no cache to flush */
 		return 0;
 	}
-	if (!room_for(q, 1, descs_needed(q, 0)))
-		return -ENOSPC;
+	ret = room_for(q, 1, descs_needed(q, 0));
+	if (ret)
+		return ret;
 	parent = new_parent(q, cb, opaque, 1);
 	ret = add_cmd(q, parent, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, false, 0, 0, false);
 	if (ret)
@@ -361,8 +437,9 @@ int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_
 	if ((nsectors + max - 1) / max > MAX_PARTS)
 		return -EINVAL;
 	nparts = (unsigned)((nsectors + max - 1) / max);
-	if (!room_for(q, nparts, nparts * descs_needed(q, 1)))
-		return -ENOSPC;
+	ret = room_for(q, nparts, nparts * descs_needed(q, 1));
+	if (ret)
+		return ret;
 	parent = new_parent(q, cb, opaque, nparts);
 	for (p = 0; p < nparts && !ret; p++) {
 		uint64_t n =
@@ -387,8 +464,9 @@ int blk_queue_get_id(struct blk_queue *q, char *id_out, vv_blk_cb cb, void *opaq
 	struct blk_parent *parent;
 	int ret;
 
-	if (!room_for(q, 1, descs_needed(q, 1)))
-		return -ENOSPC;
+	ret = room_for(q, 1, descs_needed(q, 1));
+	if (ret)
+		return ret;
 	parent = new_parent(q, cb, opaque, 1);
 	parent->id_out = id_out;
 	ret = add_cmd(q, parent, VIRTIO_BLK_T_GET_ID, 0, NULL, 0, false, CMD_ID,
@@ -468,6 +546,9 @@ int blk_queue_fail_all(struct blk_queue *q, int err)
 {
 	int done = 0;
 
+	/* Staged requests hold their slots and parents too: they fail with the rest. */
+	q->nstaged = 0;
+	q->room = 0;
 	for (unsigned c = 0; c < q->ncmds; c++)
 		if (q->cmds[c].parent)
 			done += finish_cmd(q, c, err);

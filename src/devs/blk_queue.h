@@ -28,6 +28,17 @@ struct blk_queue {
 	struct blk_parent *parents; /* one per slot: no allocation per request */
 	struct blk_parent **free_parents;
 	unsigned nfree_parents;
+	/*
+	 * One-buffer reads and writes, nearly every request, wait here until the kick, which
+	 * adds them to the ring in one call (vv_vq_add_many()). The device sees nothing before
+	 * the kick either way. @room is a lower bound on the ring's free descriptors less what
+	 * the staged requests will take: a request is staged only within it, so the kick's add
+	 * cannot run out of room.
+	 */
+	struct vv_vq_req *staged;
+	unsigned nstaged;
+	unsigned room;
+	unsigned one_descs; /* descriptors a one-buffer request takes */
 };
 
 /* Bytes of DMA memory blk_queue_init() needs for a queue of @num entries. */
@@ -42,6 +53,8 @@ int blk_queue_flush(struct blk_queue *q, vv_blk_cb cb, void *opaque);
 int blk_queue_range(struct blk_queue *q, uint32_t type, uint64_t sector, uint64_t nsectors,
 		    bool unmap, vv_blk_cb cb, void *opaque);
 int blk_queue_get_id(struct blk_queue *q, char *id_out, vv_blk_cb cb, void *opaque);
+/* Adds what was staged to the ring and notifies the device if it asks. 0 or -EIO. */
+int blk_queue_kick(struct blk_queue *q);
 int blk_queue_poll(struct blk_queue *q, unsigned budget);
 /*
  * Completes every request in flight with @err, without asking the device: only once the

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		vv_vq_kick(e.vq);
+		blk_queue_kick(&q);
 		fake_ring_process(&e.dev);
 		ret = blk_queue_poll(&q, batch);
 		if (ret != (int)batch) {

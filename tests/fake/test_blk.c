@@ -73,7 +73,7 @@ static void teardown_t(struct t *t)
 
 static int run(struct t *t)
 {
-	assert_int_equal(vv_vq_kick(t->q.vq), 0);
+	assert_int_equal(blk_queue_kick(&t->q), 0);
 	fake_ring_process(&t->f.dev);
 	return blk_queue_poll(&t->q, 64);
 }
@@ -156,7 +156,7 @@ static void test_split_request_bytes(void **state)
 	for (size_t i = 0; i < len; i++)
 		big[i] = (uint8_t)(i * 7 + (i >> 12));
 	assert_int_equal(blk_queue_rw(&t->q, true, 0, &sg, 1, done, t), 0);
-	vv_vq_kick(t->f.vq);
+	assert_int_equal(blk_queue_kick(&t->q), 0);
 	fake_ring_process(&t->f.dev);
 	assert_int_equal(blk_queue_poll(&t->q, 16), 1);
 	assert_int_equal(t->ncalls, 1);
@@ -186,8 +186,9 @@ static void test_all_or_nothing(void **state)
 }
 
 /*
- * One-buffer requests until the ring is full: the ring's own refusal comes back as -ENOSPC
- * and takes nothing with it, so round after round the same number fits and all complete.
+ * One-buffer requests until the ring is full: they are staged, and the kick adds them; the
+ * refusal (-ENOSPC) comes when the ring could not hold one more at the kick, and takes
+ * nothing with it, so round after round the same number fits and all complete.
  */
 static void test_one_buffer_until_full(void **state)
 {
@@ -207,6 +208,9 @@ static void test_one_buffer_until_full(void **state)
 				n++;
 			assert_int_equal(ret, -ENOSPC);
 			assert_int_equal(n, fits);
+			assert_int_equal(vv_vq_free_count(t->q.vq),
+					 8); /* staged: not on the ring */
+			assert_int_equal(blk_queue_kick(&t->q), 0);
 			assert_int_equal(vv_vq_free_count(t->q.vq), 8 - fits * (ind ? 1 : 3));
 			assert_int_equal(run(t), fits);
 			assert_int_equal(vv_vq_free_count(t->q.vq), 8);
@@ -216,6 +220,83 @@ static void test_one_buffer_until_full(void **state)
 			assert_int_equal(t->results[i], 0);
 		teardown_t(t);
 	}
+}
+
+/*
+ * Staged one-buffer requests and the requests added at once share the ring: a flush or a
+ * split request goes in after what was staged before it, and the room counted for staging
+ * leaves out what those took, so the kick's add is never refused.
+ */
+static void test_staged_then_added(void **state)
+{
+	struct vv_blk_info info = plain;
+	struct t *t;
+	struct vv_sg sg = {0, 4096}, big = {0, 2 * 4096};
+
+	info.size_max = 4096;
+	info.seg_max = 1;	      /* 8 KiB: two device requests */
+	t = setup_t(16, false, info); /* direct: 3 descriptors a request */
+	sg.iova = big.iova = t->buf_iova;
+	assert_int_equal(blk_queue_rw(&t->q, true, 0, &sg, 1, done, t), 0);
+	assert_int_equal(blk_queue_rw(&t->q, true, 8, &sg, 1, done, t), 0);
+	assert_int_equal(vv_vq_free_count(t->q.vq), 16);
+	/* The flush adds the two staged writes first, then itself: 3 + 3 + 2. */
+	assert_int_equal(blk_queue_flush(&t->q, done, t), 0);
+	assert_int_equal(vv_vq_free_count(t->q.vq), 8);
+	/* Two parts of 3 fit in 8; then one more one-buffer request does not. */
+	assert_int_equal(blk_queue_rw(&t->q, false, 16, &big, 1, done, t), 0);
+	assert_int_equal(vv_vq_free_count(t->q.vq), 2);
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -ENOSPC);
+	assert_int_equal(run(t), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(t->results[i], 0);
+	/* The completions made room again; staged requests count against it. */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -ENOSPC);
+	assert_int_equal(blk_queue_flush(&t->q, done, t), -ENOSPC); /* 15 taken, 1 left */
+	assert_int_equal(vv_vq_free_count(t->q.vq), 1);
+	assert_int_equal(run(t), 5);
+	assert_int_equal(t->ncalls, 9);
+	assert_int_equal(t->disk.requests, 10);
+	teardown_t(t);
+}
+
+/*
+ * Staged requests fail with the rest when the device is gone, and are never added after:
+ * the kick then has nothing to add. A broken queue refuses a one-buffer request at once.
+ */
+static void test_staged_fail_all(void **state)
+{
+	struct t *t = setup_t(16, true, plain);
+	struct vv_sg sg = {t->buf_iova, 4096};
+
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	assert_int_equal(blk_queue_rw(&t->q, true, 8, &sg, 1, done, t), 0);
+	assert_int_equal(blk_queue_fail_all(&t->q, -EIO), 2);
+	assert_int_equal(t->ncalls, 2);
+	assert_int_equal(t->results[0], -EIO);
+	assert_int_equal(t->results[1], -EIO);
+	assert_int_equal(blk_queue_kick(&t->q), 0);
+	assert_int_equal(vv_vq_free_count(t->q.vq), 16);
+	assert_int_equal(t->q.nfree, t->q.ncmds);
+	assert_int_equal(t->q.nfree_parents, t->q.ncmds);
+	/* The queue serves again. */
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	assert_int_equal(run(t), 1);
+	assert_int_equal(t->results[2], 0);
+
+	/* Staged before the queue broke: the kick fails, and fail_all answers them once. */
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
+	vv_vq_break(t->q.vq);
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -EIO);
+	assert_int_equal(blk_queue_kick(&t->q), -EIO);
+	assert_int_equal(blk_queue_fail_all(&t->q, -EIO), 1);
+	assert_int_equal(t->ncalls, 4);
+	assert_int_equal(t->results[3], -EIO);
+	assert_int_equal(t->q.nfree, t->q.ncmds);
+	assert_int_equal(t->q.nfree_parents, t->q.ncmds);
+	teardown_t(t);
 }
 
 static void test_invalid(void **state)
@@ -376,6 +457,8 @@ int main(void)
 		cmocka_unit_test(test_split_request_bytes),
 		cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_one_buffer_until_full),
+		cmocka_unit_test(test_staged_then_added),
+		cmocka_unit_test(test_staged_fail_all),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_open_opts_refused),
 		cmocka_unit_test(test_status_to_errno),
