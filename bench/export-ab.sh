@@ -54,6 +54,7 @@ workloads=(
 	"4K randread QD32|--filename=$f0 --rw=randread --bs=4k --iodepth=32|iops"
 	"4K randwrite QD32|--filename=$f0 --rw=randwrite --bs=4k --iodepth=32|iops"
 	"4K randread QD1|--filename=$f0 --rw=randread --bs=4k --iodepth=1|iops"
+	"4K randread QD1 psync|--filename=$f0 --rw=randread --bs=4k --ioengine=psync|iops"
 	"1M seq read QD4|--filename=$f0 --rw=read --bs=1M --iodepth=4|bw"
 	"1M seq write QD4|--filename=$f0 --rw=write --bs=1M --iodepth=4|bw"
 	"2 disks in one mount 4K randread QD32|--filename=$f0:$f1 --rw=randread --bs=4k --iodepth=32 --file_service_type=random|iops"
@@ -74,7 +75,8 @@ run() { # build args metric -> number
 			/tmp/lib.json
 		return
 	fi
-	out=$(fio --name=b $2 --size=256M --direct=1 --ioengine=libaio --time_based \
+	# libaio unless the row names another engine (fio takes an option's last value).
+	out=$(fio --name=b --ioengine=libaio $2 --size=256M --direct=1 --time_based \
 		--runtime="$runtime" --ramp_time=2 --output-format=json)
 	if [ "$3" = iops ]; then
 		jq '[.jobs[0].read.iops, .jobs[0].write.iops] | add | floor' <<<"$out"
