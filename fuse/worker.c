@@ -163,12 +163,18 @@ static void lost(struct export *ex, struct dev *d)
 	export_stop(ex);
 }
 
+/* This worker's queue on device @di. */
+static struct vv_vq *queue_of(const struct worker *w, unsigned di)
+{
+	return vv_device_queue(vv_blk_device(w->ex->devs[di].blk), w->q[di]);
+}
+
 /* Completes what device @di finished on this worker's queue, then retries what waits. */
 static void drain(struct worker *w, unsigned di)
 {
 	struct dev *d = &w->ex->devs[di];
 	struct vv_device *dev = vv_blk_device(d->blk);
-	struct vv_vq *vq = vv_device_queue(dev, w->q[di]);
+	struct vv_vq *vq = queue_of(w, di);
 
 	do {
 		while (vv_blk_poll(d->blk, w->q[di], 256) > 0)
@@ -213,7 +219,7 @@ static void spin(struct worker *w)
 	if (w->inflight != 1 || atomic_load(&ex->stopping))
 		return;
 	for (unsigned i = 0; i < ex->n; i++)
-		vv_vq_disable_cb(vv_device_queue(vv_blk_device(ex->devs[i].blk), w->q[i]));
+		vv_vq_disable_cb(queue_of(w, i));
 	while (!done) {
 		for (unsigned i = 0; i < ex->n && !done; i++)
 			done = vv_blk_poll(ex->devs[i].blk, w->q[i], 256) != 0 || !w->inflight;

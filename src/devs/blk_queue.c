@@ -53,6 +53,22 @@ struct part {
 	unsigned first, nseg; /* in the split segment list */
 };
 
+static uint8_t *cmd_ptr(struct blk_queue *q, unsigned i, unsigned off)
+{
+	return q->cmd_mem + (size_t)i * CMD_SIZE + off;
+}
+
+static uint64_t cmd_iova(struct blk_queue *q, unsigned i, unsigned off)
+{
+	return q->cmd_iova + (uint64_t)i * CMD_SIZE + off;
+}
+
+/* Descriptors one request with @nseg data segments takes from the ring. */
+static unsigned descs_needed(struct blk_queue *q, unsigned nseg)
+{
+	return vv_vq_indirect_max(q->vq) ? 1 : nseg + 2;
+}
+
 size_t blk_queue_mem_size(unsigned num)
 {
 	return (size_t)num * CMD_SIZE;
@@ -98,21 +114,19 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 	q->free_parents = calloc(num, sizeof(*q->free_parents));
 	/* A staged request holds a command slot: there are never more than the slots. */
 	q->staged = calloc(num, sizeof(*q->staged));
-	q->one_descs = vv_vq_indirect_max(vq) ? 1 : 3;
+	q->one_descs = descs_needed(q, 1);
 	if (!q->cmds || !q->free_cmds || !q->parents || !q->free_parents || !q->staged) {
 		blk_queue_fini(q);
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < num; i++) {
-		struct virtio_blk_outhdr *hdr = (void *)(q->cmd_mem + (size_t)i * CMD_SIZE);
+		struct virtio_blk_outhdr *hdr = (void *)cmd_ptr(q, i, CMD_HDR);
 
 		q->free_cmds[q->nfree++] = num - 1 - i;
 		q->free_parents[q->nfree_parents++] = &q->parents[num - 1 - i];
 		hdr->ioprio = 0; /* always 0: written once; only the device reads it */
-		q->cmds[i].sg[0] = (struct vv_sg){mem_iova + (uint64_t)i * CMD_SIZE + CMD_HDR,
-						  sizeof(struct virtio_blk_outhdr)};
-		q->cmds[i].sg[2] =
-			(struct vv_sg){mem_iova + (uint64_t)i * CMD_SIZE + CMD_STATUS, 1};
+		q->cmds[i].sg[0] = (struct vv_sg){cmd_iova(q, i, CMD_HDR), sizeof(*hdr)};
+		q->cmds[i].sg[2] = (struct vv_sg){cmd_iova(q, i, CMD_STATUS), 1};
 	}
 	return 0;
 }
@@ -131,22 +145,6 @@ void blk_queue_fini(struct blk_queue *q)
 	q->free_parents = NULL;
 	q->staged = NULL;
 	q->nstaged = 0;
-}
-
-static uint8_t *cmd_ptr(struct blk_queue *q, unsigned i, unsigned off)
-{
-	return q->cmd_mem + (size_t)i * CMD_SIZE + off;
-}
-
-static uint64_t cmd_iova(struct blk_queue *q, unsigned i, unsigned off)
-{
-	return q->cmd_iova + (uint64_t)i * CMD_SIZE + off;
-}
-
-/* Descriptors one request with @nseg data segments takes from the ring. */
-static unsigned descs_needed(struct blk_queue *q, unsigned nseg)
-{
-	return vv_vq_indirect_max(q->vq) ? 1 : nseg + 2;
 }
 
 /*
