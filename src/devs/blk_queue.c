@@ -221,7 +221,7 @@ static int add_cmd(struct blk_queue *q, struct blk_parent *parent, uint32_t type
 	int ret;
 
 	q->cmds[c].parent = parent;
-	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_HDR), sizeof(struct virtio_blk_outhdr)};
+	sg[n++] = q->cmds[c].sg[0]; /* the header, as blk_queue_init() set it up */
 	if (!data_in)
 		for (unsigned i = 0; i < nseg; i++)
 			sg[n++] = data[i];
@@ -233,7 +233,7 @@ static int add_cmd(struct blk_queue *q, struct blk_parent *parent, uint32_t type
 			sg[n++] = data[i];
 	if (extra_len && extra_in)
 		sg[n++] = (struct vv_sg){cmd_iova(q, c, extra_off), extra_len};
-	sg[n++] = (struct vv_sg){cmd_iova(q, c, CMD_STATUS), 1};
+	sg[n++] = q->cmds[c].sg[2]; /* the status byte */
 
 	ret = vv_vq_add(q->vq, sg, n_out, n - n_out, &q->cmds[c]);
 	q->room = 0; /* the ring has less than counted: count again before staging */
