@@ -120,6 +120,10 @@ static VV_INLINE void advance(uint16_t *pos, uint16_t *bits, unsigned n, unsigne
 struct cursor {
 	struct vring_packed_desc *ring;
 	struct pslot *slot;
+	struct vring_packed_desc *ind; /* indirect tables, NULL without INDIRECT_DESC */
+	uint64_t ind_iova;
+	unsigned ind_max;
+	bool in_order;
 	unsigned num, num_free, in_flight;
 	uint16_t pos;  /* next_avail (add) or last_used (get) */
 	uint16_t bits; /* avail_bits() (add) or used_bits() (get) of the lap at pos */
@@ -131,6 +135,10 @@ static VV_INLINE void cursor_load(struct vq_packed *p, struct cursor *c, bool ad
 	*c = (struct cursor){
 		.ring = p->ring,
 		.slot = p->slot,
+		.ind = p->vq.indirect ? p->indirect : NULL,
+		.ind_iova = p->indirect_iova,
+		.ind_max = p->vq.indirect_max,
+		.in_order = p->vq.in_order,
 		.num = p->vq.num,
 		.num_free = p->vq.num_free,
 		.in_flight = p->in_flight,
@@ -160,18 +168,17 @@ static VV_INLINE void cursor_store(struct vq_packed *p, const struct cursor *c, 
  * the head available last (2.8.6). Everything is checked before anything is written, and the
  * cursor moves only on success.
  */
-static VV_INLINE int add_shape(struct vq_packed *p, struct cursor *c, const struct vv_sg *sg,
-			       unsigned n_out, unsigned n_in, void *token, uint16_t *head_flags)
+static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
+			       unsigned n_in, bool ind, void *token, uint16_t *head_flags)
 {
-	struct vv_vq *v = &p->vq;
 	unsigned total = n_out + n_in, ndesc;
-	bool use_indirect = v->indirect && total > 1;
+	bool use_indirect = ind && total > 1;
 	uint16_t head = c->pos, id;
 	struct vring_packed_desc *ring = c->ring;
 	uint64_t in_len = 0;
 	struct pslot *sl;
 
-	if (unlikely(use_indirect ? total > v->indirect_max : total > c->num))
+	if (unlikely(use_indirect ? total > c->ind_max : total > c->num))
 		return -EINVAL;
 	ndesc = use_indirect ? 1 : total;
 	if (c->num_free < ndesc)
@@ -184,7 +191,7 @@ static VV_INLINE int add_shape(struct vq_packed *p, struct cursor *c, const stru
 	}
 	if (unlikely(in_len > UINT32_MAX))
 		return -EINVAL;
-	if (v->in_order) {
+	if (c->in_order) {
 		id = head; /* ids in ring order: the device names the last of a batch */
 	} else {
 		id = c->free_id;
@@ -193,7 +200,7 @@ static VV_INLINE int add_shape(struct vq_packed *p, struct cursor *c, const stru
 
 	if (use_indirect) {
 		/* Each id owns one table: it is free exactly when the id is (2.8.19). */
-		struct vring_packed_desc *t = p->indirect + (size_t)id * v->indirect_max;
+		struct vring_packed_desc *t = c->ind + (size_t)id * c->ind_max;
 
 		for (unsigned i = 0; i < total; i++) {
 			t[i].addr = htole64(sg[i].iova);
@@ -201,8 +208,7 @@ static VV_INLINE int add_shape(struct vq_packed *p, struct cursor *c, const stru
 			t[i].id = 0;
 			t[i].flags = htole16(i >= n_out ? VRING_DESC_F_WRITE : 0);
 		}
-		ring[head].addr =
-			htole64(p->indirect_iova + (uint64_t)id * v->indirect_max * sizeof(*t));
+		ring[head].addr = htole64(c->ind_iova + (uint64_t)id * c->ind_max * sizeof(*t));
 		ring[head].len = htole32(total * (uint32_t)sizeof(*t));
 		ring[head].id = htole16(id);
 		*head_flags = VRING_DESC_F_INDIRECT | c->bits;
@@ -236,20 +242,55 @@ static VV_INLINE int add_shape(struct vq_packed *p, struct cursor *c, const stru
  * add_shape() for the shapes nearly every request has, with its counts as constants, as in
  * split.c: a virtio-blk read or write (header, data, status) and one buffer.
  */
-static VV_INLINE int add_one(struct vq_packed *p, struct cursor *c, const struct vv_sg *sg,
-			     unsigned n_out, unsigned n_in, void *token, uint16_t *head_flags)
+static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
+			     unsigned n_in, void *token, uint16_t *head_flags)
 {
+	bool ind = c->ind;
+
 	if (n_out == 1 && n_in == 2)
-		return add_shape(p, c, sg, 1, 2, token, head_flags);
+		return add_shape(c, sg, 1, 2, ind, token, head_flags);
 	if (n_out == 2 && n_in == 1)
-		return add_shape(p, c, sg, 2, 1, token, head_flags);
+		return add_shape(c, sg, 2, 1, ind, token, head_flags);
 	if (n_out + n_in == 1)
-		return n_in ? add_shape(p, c, sg, 0, 1, token, head_flags)
-			    : add_shape(p, c, sg, 1, 0, token, head_flags);
+		return n_in ? add_shape(c, sg, 0, 1, false, token, head_flags)
+			    : add_shape(c, sg, 1, 0, false, token, head_flags);
 	/* A request of no buffers: the batched call leaves that check to us. */
 	if (unlikely(!(n_out + n_in)))
 		return -EINVAL;
-	return add_shape(p, c, sg, n_out, n_in, token, head_flags);
+	return add_shape(c, sg, n_out, n_in, ind, token, head_flags);
+}
+
+/*
+ * The requests from @reqs on that have the shape @n_out, @n_in, as long as they fit, in a
+ * loop of their own (as split.c's add_run()). Each head but the batch's first turns available
+ * as soon as its chain is written; the first one's flags go to @first_flags, for publish().
+ * Returns how many were added; @ret is set on a refusal.
+ */
+static VV_INLINE unsigned add_run(struct cursor *c, const struct vv_vq_req *reqs, unsigned n,
+				  unsigned n_out, unsigned n_in, bool ind, bool first,
+				  uint16_t *first_flags, int *ret)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const struct vv_vq_req *r = &reqs[i];
+		uint16_t head = c->pos, head_flags = 0;
+
+		if (r->n_out != n_out || r->n_in != n_in)
+			break;
+		if (unlikely(!r->sg || !r->token)) {
+			*ret = -EINVAL;
+			break;
+		}
+		*ret = add_shape(c, r->sg, n_out, n_in, ind, r->token, &head_flags);
+		if (unlikely(*ret))
+			break;
+		if (first && !i)
+			*first_flags = head_flags;
+		else
+			write_once16(&c->ring[head].flags, htole16(head_flags));
+	}
+	return i;
 }
 
 /*
@@ -277,7 +318,7 @@ static int packed_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, u
 	int ret;
 
 	cursor_load(p, &c, true);
-	ret = add_one(p, &c, sg, n_out, n_in, token, &head_flags);
+	ret = add_one(&c, sg, n_out, n_in, token, &head_flags);
 	if (!ret)
 		publish(p, &c, head, head_flags);
 	return ret;
@@ -289,27 +330,40 @@ static int packed_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsign
 	struct vq_packed *p = to_packed(v);
 	uint16_t first = p->next_avail, first_flags = 0;
 	struct cursor c;
-	unsigned i;
+	unsigned i = 0;
 	int ret = 0;
 
 	cursor_load(p, &c, true);
-	for (i = 0; i < n; i++) {
+	while (i < n && !ret) {
 		const struct vv_vq_req *r = &reqs[i];
+		unsigned left = n - i, k;
 		uint16_t head = c.pos, head_flags = 0;
 
-		/* add_one() refuses an empty request. */
-		if (unlikely(!r->sg || !r->token)) {
-			ret = -EINVAL;
+		if (r->n_out == 1 && r->n_in == 2)
+			k = c.ind ? add_run(&c, r, left, 1, 2, true, !i, &first_flags, &ret)
+				  : add_run(&c, r, left, 1, 2, false, !i, &first_flags, &ret);
+		else if (r->n_out == 2 && r->n_in == 1)
+			k = c.ind ? add_run(&c, r, left, 2, 1, true, !i, &first_flags, &ret)
+				  : add_run(&c, r, left, 2, 1, false, !i, &first_flags, &ret);
+		else if (r->n_out == 0 && r->n_in == 1) /* a receive buffer */
+			k = add_run(&c, r, left, 0, 1, false, !i, &first_flags, &ret);
+		else if (r->n_out == 1 && r->n_in == 0) /* a frame, its header in front */
+			k = add_run(&c, r, left, 1, 0, false, !i, &first_flags, &ret);
+		else if (unlikely(!r->sg || !r->token))
 			break;
+		else if ((ret = add_one(&c, r->sg, r->n_out, r->n_in, r->token, &head_flags)))
+			break;
+		else {
+			k = 1;
+			if (i)
+				write_once16(&c.ring[head].flags, htole16(head_flags));
+			else
+				first_flags = head_flags;
 		}
-		ret = add_one(p, &c, r->sg, r->n_out, r->n_in, r->token, &head_flags);
-		if (ret)
-			break;
-		if (i)
-			write_once16(&c.ring[head].flags, htole16(head_flags));
-		else
-			first_flags = head_flags;
+		i += k;
 	}
+	if (!ret && i < n)
+		ret = -EINVAL; /* an empty request: add_one() refuses it */
 	if (i)
 		publish(p, &c, first, first_flags);
 	return i || !ret ? (int)i : ret;

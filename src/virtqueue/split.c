@@ -155,14 +155,14 @@ static VV_INLINE void cursor_store(struct vq_split *s, const struct cursor *c)
  * kick_prepare) and the cursor moves only on success, so a refusal leaves no trace.
  */
 static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
-			       unsigned n_in, void *token)
+			       unsigned n_in, bool ind, void *token)
 {
 	unsigned total = n_out + n_in;
 	uint16_t head = c->free_head, cur = head, last = head;
 	uint64_t in_len = 0;
 	struct slot *sl;
 
-	if (c->ind && total > 1) {
+	if (ind && total > 1) {
 		/* Each head owns one indirect table: it is free exactly when its head is. */
 		struct vring_desc *t = c->ind + (size_t)head * c->ind_max;
 
@@ -232,16 +232,51 @@ static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigne
 static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
 			     unsigned n_in, void *token)
 {
+	bool ind = c->ind;
+
 	if (n_out == 1 && n_in == 2)
-		return add_shape(c, sg, 1, 2, token);
+		return add_shape(c, sg, 1, 2, ind, token);
 	if (n_out == 2 && n_in == 1)
-		return add_shape(c, sg, 2, 1, token);
+		return add_shape(c, sg, 2, 1, ind, token);
 	if (n_out + n_in == 1)
-		return n_in ? add_shape(c, sg, 0, 1, token) : add_shape(c, sg, 1, 0, token);
+		return n_in ? add_shape(c, sg, 0, 1, false, token)
+			    : add_shape(c, sg, 1, 0, false, token);
 	/* A request of no buffers: the batched call leaves that check to us. */
 	if (unlikely(!(n_out + n_in)))
 		return -EINVAL;
-	return add_shape(c, sg, n_out, n_in, token);
+	return add_shape(c, sg, n_out, n_in, ind, token);
+}
+
+/*
+ * The requests from @reqs on that have the shape @n_out, @n_in, as long as they fit: a loop
+ * of its own for each common shape, its counts and the indirect choice constant. One loop
+ * for every shape kept more state live than the registers hold, and the spills cost more
+ * than the descriptors' own stores. Returns how many were added; @ret is set on a refusal.
+ */
+static VV_INLINE unsigned add_run(struct cursor *c, const struct vv_vq_req *reqs, unsigned n,
+				  unsigned n_out, unsigned n_in, bool ind, int *ret)
+{
+	unsigned i;
+
+	/* Once for the run, so that the walk need not (a ring of 1 or 2 descriptors). */
+	if (unlikely(!ind && n_out + n_in > c->num)) {
+		*ret = -EINVAL;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		const struct vv_vq_req *r = &reqs[i];
+
+		if (r->n_out != n_out || r->n_in != n_in)
+			break;
+		if (unlikely(!r->sg || !r->token)) {
+			*ret = -EINVAL;
+			break;
+		}
+		*ret = add_shape(c, r->sg, n_out, n_in, ind, r->token);
+		if (unlikely(*ret))
+			break;
+	}
+	return i;
 }
 
 static int split_add(struct vv_vq *v, const struct vv_sg *sg, unsigned n_out, unsigned n_in,
@@ -262,21 +297,28 @@ static int split_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsigne
 {
 	struct vq_split *s = to_split(v);
 	struct cursor c;
-	unsigned i;
+	unsigned i = 0;
 	int ret = 0;
 
 	cursor_load(s, &c);
-	for (i = 0; i < n; i++) {
+	while (i < n && !ret) {
 		const struct vv_vq_req *r = &reqs[i];
+		unsigned left = n - i;
 
-		/* add_one() refuses an empty request. */
-		if (unlikely(!r->sg || !r->token)) {
-			ret = -EINVAL;
-			break;
-		}
-		ret = add_one(&c, r->sg, r->n_out, r->n_in, r->token);
-		if (ret)
-			break;
+		if (r->n_out == 1 && r->n_in == 2)
+			i += c.ind ? add_run(&c, r, left, 1, 2, true, &ret)
+				   : add_run(&c, r, left, 1, 2, false, &ret);
+		else if (r->n_out == 2 && r->n_in == 1)
+			i += c.ind ? add_run(&c, r, left, 2, 1, true, &ret)
+				   : add_run(&c, r, left, 2, 1, false, &ret);
+		else if (r->n_out == 0 && r->n_in == 1) /* a receive buffer */
+			i += add_run(&c, r, left, 0, 1, false, &ret);
+		else if (r->n_out == 1 && r->n_in == 0) /* a frame, its header in front */
+			i += add_run(&c, r, left, 1, 0, false, &ret);
+		else if (unlikely(!r->sg || !r->token))
+			ret = -EINVAL; /* add_one() refuses an empty request */
+		else if (!(ret = add_one(&c, r->sg, r->n_out, r->n_in, r->token)))
+			i++;
 	}
 	cursor_store(s, &c);
 	return i || !ret ? (int)i : ret;

@@ -657,6 +657,73 @@ static void test_hostile_desc_loop_refused(void **state)
 	env_free(e);
 }
 
+/*
+ * One batched call over requests of every shape the layouts add in runs of their own (blk
+ * reads and writes, receive buffers, frames) mixed with shapes added one by one: each run ends
+ * where the next shape starts, the device sees them in submission order, and every reply is
+ * right. A bad request or a full ring in the middle of a run stops the batch right there.
+ */
+static void test_many_runs(void **state)
+{
+	static const unsigned shapes[][2] = {{1, 2}, {1, 2}, {2, 1}, {0, 1}, {0, 1}, {1, 0},
+					     {1, 1}, {1, 2}, {2, 1}, {3, 0}, {1, 2}};
+	enum { N = sizeof(shapes) / sizeof(shapes[0]) };
+	struct vv_sg sg[N][3], zero;
+	struct vv_vq_req reqs[N];
+	uint8_t in[N][3 * 200];
+	size_t in_len[N], base = 0;
+	uint32_t lens[N];
+	void *toks[N];
+	int tags[N];
+
+	for (int ind = 0; ind < 2; ind++) {
+		struct env *e = env_new(64, true, ind, 8);
+
+		for (unsigned i = 0; i < N; i++) {
+			base += build(e, sg[i], shapes[i][0], shapes[i][1], base, in[i], &in_len[i],
+				      i + 1);
+			reqs[i] = (struct vv_vq_req){sg[i], (uint16_t)shapes[i][0],
+						     (uint16_t)shapes[i][1], &tags[i]};
+		}
+		assert_int_equal(vv_vq_add_many(e->f.vq, reqs, N), N);
+		assert_int_equal(vv_vq_kick(e->f.vq), 0);
+		assert_int_equal(fake_ring_process(&e->f.dev), N);
+		assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, N), N);
+		for (unsigned i = 0; i < N; i++) {
+			uint32_t want = 0;
+
+			for (unsigned k = shapes[i][0]; k < shapes[i][0] + shapes[i][1]; k++)
+				want += sg[i][k].len;
+			assert_ptr_equal(toks[i], &tags[i]);
+			assert_int_equal(lens[i], want);
+			check_reply(in[i], in_len[i], sg[i], shapes[i][0],
+				    shapes[i][0] + shapes[i][1], e);
+		}
+
+		/* A zero length, then a missing token, third in a run of blk reads. */
+		zero = (struct vv_sg){e->buf_iova, 0};
+		reqs[2] = (struct vv_vq_req){sg[0], 1, 2, &tags[2]};
+		reqs[2].sg = (const struct vv_sg[3]){sg[0][0], zero, sg[0][2]};
+		assert_int_equal(vv_vq_add_many(e->f.vq, reqs, 4), 2);
+		reqs[2] = (struct vv_vq_req){sg[0], 1, 2, NULL};
+		assert_int_equal(vv_vq_add_many(e->f.vq, &reqs[2], 2), -EINVAL);
+		assert_int_equal(vv_vq_free_count(e->f.vq), USABLE(64) - (ind ? 2 : 6));
+		assert_int_equal(vv_vq_kick(e->f.vq), 0);
+		assert_int_equal(fake_ring_process(&e->f.dev), 2);
+		assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, N), 2);
+		assert_int_equal(e->f.dev.refused, 0);
+		env_free(e);
+
+		/* Room for fewer than the run: it stops at the first that does not fit. */
+		e = env_new(8, true, ind, 8);
+		for (unsigned i = 0; i < N; i++)
+			reqs[i] = (struct vv_vq_req){sg[0], 1, 2, &tags[i]};
+		assert_int_equal(vv_vq_add_many(e->f.vq, reqs, N), ind ? USABLE(8) : USABLE(8) / 3);
+		assert_int_equal(vv_vq_add_many(e->f.vq, reqs, 1), -ENOSPC);
+		env_free(e);
+	}
+}
+
 /* The batched calls: partial posts stop at the first misfit, completions come back in order. */
 static void test_many(void **state)
 {
@@ -845,6 +912,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_many_runs),
 		cmocka_unit_test(test_shape_refusals),
 		cmocka_unit_test(test_full_ring),
 		cmocka_unit_test(test_einval),
