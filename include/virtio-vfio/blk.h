@@ -148,7 +148,9 @@ unsigned vv_blk_num_queues(const struct vv_blk *blk);
  *
  * Context: does not block; call vv_blk_kick() to start the I/O.
  * Return: 0; -EINVAL for a bad range or lengths; -EROFS writing a read-only device;
- * -ENOSPC if the queue has no room now; -EIO if the queue is broken.
+ * -ENOSPC if the queue has no room now; -EIO if the queue is broken. A queue is seen broken
+ * from the vv_blk_kick() or vv_blk_poll() that met it on: a request submitted before then
+ * fails through its callback, with -EIO.
  */
 int vv_blk_submit_rw(struct vv_blk *blk, unsigned q, bool write, uint64_t sector,
 		     const struct vv_sg *sg, unsigned nsg, vv_blk_cb cb, void *opaque);

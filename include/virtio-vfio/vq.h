@@ -225,7 +225,8 @@ unsigned vv_vq_free_count(const struct vv_vq *vq);
 /**
  * vv_vq_break() - give up on the queue, as if the device had broken the protocol: every
  * call then fails with -EIO until the device is reset. For a caller that found the device
- * lying in what it wrote (a frame's header, a status), or that aborted the device.
+ * lying in what it wrote (a frame's header, a status), or that aborted the device. The
+ * library's own driver on the queue (vv_blk) sees it at its next kick or poll.
  * @vq: the queue.
  *
  * Context: the thread that drives the queue, or after vv_device_abort().

@@ -45,6 +45,15 @@ struct blk_cmd {
 	 * changes from one request to the next: header and status are set up once.
 	 */
 	struct vv_sg sg[3];
+	/*
+	 * The parent of a submission that is this one device request (a one-buffer read or
+	 * write): none from the pool, and only its callback and opaque are set, as
+	 * finish_cmd() calls it as soon as the slot completes.
+	 */
+	struct blk_parent own;
+	/* That request as staged for the ring, read [0] and write [1]: built once. */
+	struct vv_vq_req req[2];
+	unsigned index; /* in q->cmds: a completion's token gives it without a division */
 };
 
 /* One device request being planned: its data segments and where they start on disk. */
@@ -125,6 +134,10 @@ int blk_queue_init(struct blk_queue *q, struct vv_vq *vq, const struct vv_blk_in
 		q->free_cmds[q->nfree++] = num - 1 - i;
 		q->free_parents[q->nfree_parents++] = &q->parents[num - 1 - i];
 		hdr->ioprio = 0; /* always 0: written once; only the device reads it */
+		q->cmds[i].index = i;
+		/* A read: header out, data and status in (5.2.6). A write: the data goes out. */
+		q->cmds[i].req[0] = (struct vv_vq_req){q->cmds[i].sg, 1, 2, &q->cmds[i]};
+		q->cmds[i].req[1] = (struct vv_vq_req){q->cmds[i].sg, 2, 1, &q->cmds[i]};
 		q->cmds[i].sg[0] = (struct vv_sg){cmd_iova(q, i, CMD_HDR), sizeof(*hdr)};
 		q->cmds[i].sg[2] = (struct vv_sg){cmd_iova(q, i, CMD_STATUS), 1};
 	}
@@ -165,6 +178,8 @@ static int add_staged(struct blk_queue *q)
 		return 0;
 	if (ret >= 0)
 		vv_vq_break(q->vq); /* cannot happen: room was counted; fail loudly, not hang */
+	/* The next submission sees the broken queue (count_room()). */
+	q->room = 0;
 	return -EIO;
 }
 
@@ -260,7 +275,8 @@ static void abandon(struct blk_queue *q, struct blk_parent *parent, unsigned npa
 /*
  * The ring's free descriptors less what the staged requests take, counted again when the
  * bound is used up: completions only add to it. -ENOSPC when a one-buffer request does not
- * fit; -EIO on a broken queue, so a submission fails at once, as vv_vq_add() would.
+ * fit; -EIO on a broken queue. Whatever finds the queue broken (a kick, a poll, fail_all)
+ * sets the bound to 0, so that every submission after it comes here and fails at once.
  */
 static int count_room(struct blk_queue *q)
 {
@@ -273,40 +289,55 @@ static int count_room(struct blk_queue *q)
 }
 
 /*
- * blk_queue_rw() for one buffer that one device request carries whole: header, data, status.
- * A function of its own, so the general path's planning arrays stay out of its frame. The
- * request is staged in its command slot and reaches the ring at the kick. A command slot is
- * always free when the ring has room, as there is one per ring entry.
+ * Stages a one-buffer read or write in a free command slot; it reaches the ring at the kick.
+ * The caller made sure of the room. A command slot is always free then, as there is one per
+ * ring entry; the test costs less than what a miscount would.
  */
-static int rw_one(struct blk_queue *q, bool write, uint64_t sector, const struct vv_sg *data,
-		  vv_blk_cb cb, void *opaque)
+static VV_INLINE int stage_one(struct blk_queue *q, bool write, uint64_t sector,
+			       const struct vv_sg *data, vv_blk_cb cb, void *opaque)
+{
+	struct blk_cmd *cmd;
+
+	if (unlikely(!q->nfree))
+		return -ENOSPC;
+	cmd = &q->cmds[take_cmd(q, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector)];
+	cmd->sg[1] = *data;
+	cmd->own.cb = cb; /* finish_cmd() reads nothing else of it */
+	cmd->own.opaque = opaque;
+	cmd->parent = &cmd->own;
+	q->staged[q->nstaged++] = cmd->req[write];
+	q->room -= q->one_descs;
+	return 0;
+}
+
+/*
+ * stage_one() once the room bound is used up: count it again (and see a broken queue) first.
+ * Out of line and reached by a tail call, so that the common path makes no call and keeps
+ * everything in scratch registers.
+ */
+static __attribute__((noinline)) int stage_one_recount(struct blk_queue *q, bool write,
+						       uint64_t sector, const struct vv_sg *data,
+						       vv_blk_cb cb, void *opaque)
+{
+	int ret = count_room(q);
+
+	return ret ? ret : stage_one(q, write, sector, data, cb, opaque);
+}
+
+/*
+ * blk_queue_rw() for one buffer that one device request carries whole: header, data, status.
+ * A function of its own, so the general path's planning arrays stay out of its frame.
+ */
+static VV_INLINE int rw_one(struct blk_queue *q, bool write, uint64_t sector,
+			    const struct vv_sg *data, vv_blk_cb cb, void *opaque)
 {
 	uint64_t cap = blk_info_capacity(q->info);
-	struct blk_cmd *cmd;
-	unsigned c;
 
 	if (data->len % SECTOR || sector > cap || data->len / SECTOR > cap - sector)
 		return -EINVAL;
-	if (q->room < q->one_descs || unlikely(vv_vq_is_broken(q->vq))) {
-		int ret = count_room(q);
-
-		if (ret)
-			return ret;
-	}
-	if (!q->nfree)
-		return -ENOSPC;
-	c = take_cmd(q, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, sector);
-	cmd = &q->cmds[c];
-	cmd->sg[1] = *data;
-	cmd->parent = new_parent(q, cb, opaque, 1);
-	q->staged[q->nstaged++] = (struct vv_vq_req){
-		.sg = cmd->sg,
-		.n_out = write ? 2 : 1,
-		.n_in = write ? 1 : 2,
-		.token = cmd,
-	};
-	q->room -= q->one_descs;
-	return 0;
+	if (unlikely(q->room < q->one_descs))
+		return stage_one_recount(q, write, sector, data, cb, opaque);
+	return stage_one(q, write, sector, data, cb, opaque);
 }
 
 /*
@@ -492,12 +523,20 @@ static int status_errno(uint8_t status)
  */
 static int finish_cmd(struct blk_queue *q, unsigned c, int ret)
 {
-	struct blk_parent *p = q->cmds[c].parent;
+	struct blk_cmd *cmd = &q->cmds[c];
+	struct blk_parent *p = cmd->parent;
 
-	q->cmds[c].parent = NULL;
+	cmd->parent = NULL;
 	q->free_cmds[q->nfree++] = c;
+	/* The request was the whole submission (never abandoned: it fails only here). */
+	if (p == &cmd->own) {
+		p->cb(p->opaque, ret);
+		return 1;
+	}
 	if (ret && !p->result)
 		p->result = ret;
+	if (!ret && p->id_out)
+		memcpy(p->id_out, cmd_ptr(q, c, CMD_ID), VIRTIO_BLK_ID_BYTES);
 	if (--p->remaining)
 		return 0;
 	vv_blk_cb cb = p->cb;
@@ -523,16 +562,15 @@ int blk_queue_poll(struct blk_queue *q, unsigned budget)
 		unsigned want = budget - done < 32 ? budget - done : 32;
 		int got = vv_vq_get_many(q->vq, toks, lens, want);
 
-		if (got <= 0)
-			return got < 0 ? got : (int)done;
+		if (unlikely(got < 0)) {
+			q->room = 0; /* the next submission sees the broken queue (count_room()) */
+			return got;
+		}
 		for (int k = 0; k < got; k++) {
-			unsigned c = (unsigned)((struct blk_cmd *)toks[k] - q->cmds);
-			int ret = status_errno(*cmd_ptr(q, c, CMD_STATUS));
+			unsigned c = ((struct blk_cmd *)toks[k])->index;
 
-			if (!ret && q->cmds[c].parent->id_out)
-				memcpy(q->cmds[c].parent->id_out, cmd_ptr(q, c, CMD_ID),
-				       VIRTIO_BLK_ID_BYTES);
-			done += (unsigned)finish_cmd(q, c, ret);
+			done += (unsigned)finish_cmd(q, c,
+						     status_errno(*cmd_ptr(q, c, CMD_STATUS)));
 		}
 		if ((unsigned)got < want)
 			break;

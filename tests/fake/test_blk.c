@@ -264,7 +264,8 @@ static void test_staged_then_added(void **state)
 
 /*
  * Staged requests fail with the rest when the device is gone, and are never added after:
- * the kick then has nothing to add. A broken queue refuses a one-buffer request at once.
+ * the kick then has nothing to add. A queue broken from outside refuses submissions from the
+ * kick that met it on.
  */
 static void test_staged_fail_all(void **state)
 {
@@ -286,14 +287,21 @@ static void test_staged_fail_all(void **state)
 	assert_int_equal(run(t), 1);
 	assert_int_equal(t->results[2], 0);
 
-	/* Staged before the queue broke: the kick fails, and fail_all answers them once. */
+	/*
+	 * Broken from outside with one request staged: a submission is still staged (the
+	 * queue learns of it at the kick), the kick fails, and from then on submissions fail
+	 * at once. fail_all answers the two staged ones, once each.
+	 */
 	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
 	vv_vq_break(t->q.vq);
-	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -EIO);
+	assert_int_equal(blk_queue_rw(&t->q, false, 8, &sg, 1, done, t), 0);
 	assert_int_equal(blk_queue_kick(&t->q), -EIO);
-	assert_int_equal(blk_queue_fail_all(&t->q, -EIO), 1);
-	assert_int_equal(t->ncalls, 4);
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), -EIO);
+	assert_int_equal(blk_queue_flush(&t->q, done, t), -EIO);
+	assert_int_equal(blk_queue_fail_all(&t->q, -EIO), 2);
+	assert_int_equal(t->ncalls, 5);
 	assert_int_equal(t->results[3], -EIO);
+	assert_int_equal(t->results[4], -EIO);
 	assert_int_equal(t->q.nfree, t->q.ncmds);
 	assert_int_equal(t->q.nfree_parents, t->q.ncmds);
 	teardown_t(t);
@@ -419,11 +427,12 @@ static void test_hostile_then_fail_all(void **state)
 {
 	struct vv_blk_info info = plain;
 	struct t *t;
-	struct vv_sg sg = {0, 4096};
+	struct vv_sg sg = {0, 4096}, one;
 
 	info.size_max = 4096;
 	t = setup_t(16, false, info);
 	sg.iova = t->buf_iova;
+	one = sg;
 	assert_int_equal(blk_queue_rw(&t->q, false, 0, &sg, 1, done, t), 0);
 	sg.len = 3 * 4096; /* three device requests, one callback */
 	assert_int_equal(blk_queue_rw(&t->q, true, 8, &sg, 1, done, t), 0);
@@ -432,6 +441,8 @@ static void test_hostile_then_fail_all(void **state)
 	assert_int_equal(run(t), -EIO);
 	assert_true(vv_vq_is_broken(t->q.vq));
 	assert_int_equal(t->ncalls, 0);
+	/* The poll met the broken ring: a one-buffer submission is refused at once. */
+	assert_int_equal(blk_queue_rw(&t->q, false, 0, &one, 1, done, t), -EIO);
 
 	assert_int_equal(blk_queue_fail_all(&t->q, -EIO), 3);
 	assert_int_equal(t->ncalls, 3);
