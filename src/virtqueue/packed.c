@@ -349,9 +349,10 @@ static int packed_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsign
 			k = add_run(&c, r, left, 0, 1, false, !i, &first_flags, &ret);
 		else if (r->n_out == 1 && r->n_in == 0) /* a frame, its header in front */
 			k = add_run(&c, r, left, 1, 0, false, !i, &first_flags, &ret);
-		else if (unlikely(!r->sg || !r->token))
+		else if (unlikely(!r->sg || !r->token)) {
+			ret = -EINVAL; /* add_one() refuses an empty request */
 			break;
-		else if ((ret = add_one(&c, r->sg, r->n_out, r->n_in, r->token, &head_flags)))
+		} else if ((ret = add_one(&c, r->sg, r->n_out, r->n_in, r->token, &head_flags)))
 			break;
 		else {
 			k = 1;
@@ -362,8 +363,6 @@ static int packed_add_many(struct vv_vq *v, const struct vv_vq_req *reqs, unsign
 		}
 		i += k;
 	}
-	if (!ret && i < n)
-		ret = -EINVAL; /* an empty request: add_one() refuses it */
 	if (i)
 		publish(p, &c, first, first_flags);
 	return i || !ret ? (int)i : ret;
