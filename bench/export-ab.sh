@@ -5,7 +5,9 @@
 # FUSE export with fio, and the library alone with `blk bench`. Prints each round's numbers
 # and, per workload, the median and range of B/A.
 # Run with `scripts/bench ab REV`; results are recorded in docs/performance.md.
-# VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1).
+# VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1). VV_BENCH_ROWS: an extended
+# regular expression; only the workloads whose names match run (e.g. "QD1" for more rounds
+# of the low-depth rows in the same time).
 #vm: timeout 3000
 #vm: topology rootport
 #vm: blk va serial=vvab0 size=512M extra=num-queues=2
@@ -51,6 +53,7 @@ unmount
 workloads=(
 	"lib 4K randread QD32 poll|lib --rw randread --bs 4k --qd 32|iops"
 	"lib 1M read QD4 poll|lib --rw read --bs 1m --qd 4|bw"
+	"lib 4K randread QD1 poll|lib --rw randread --bs 4k --qd 1|iops"
 	"4K randread QD32|--filename=$f0 --rw=randread --bs=4k --iodepth=32|iops"
 	"4K randwrite QD32|--filename=$f0 --rw=randwrite --bs=4k --iodepth=32|iops"
 	"4K randread QD1|--filename=$f0 --rw=randread --bs=4k --iodepth=1|iops"
@@ -61,6 +64,19 @@ workloads=(
 	"2 disks in one mount 4K randwrite QD32|--filename=$f0:$f1 --rw=randwrite --bs=4k --iodepth=32 --file_service_type=random|iops"
 	"2 disks in one mount 1M seq write QD4|--filename=$f0:$f1 --rw=write --bs=1M --iodepth=4 --file_service_type=random|bw"
 )
+if [ -n "${VV_BENCH_ROWS:-}" ]; then
+	keep=()
+	for w in "${workloads[@]}"; do
+		[[ ${w%%|*} =~ $VV_BENCH_ROWS ]] && keep+=("$w")
+	done
+	[ ${#keep[@]} -gt 0 ] || vv_die "VV_BENCH_ROWS=$VV_BENCH_ROWS matches no workload"
+	workloads=("${keep[@]}")
+fi
+# The rows from here on have both disks in one mount.
+first2=${#workloads[@]}
+for i in "${!workloads[@]}"; do
+	[[ ${workloads[$i]} == "2 disks"* ]] && { first2=$i; break; }
+done
 run() { # build args metric -> number
 	local out
 	if [ "${2%% *}" = lib ]; then
@@ -93,7 +109,6 @@ for r in $(seq "$rounds"); do
 	for who in $order; do
 		build=$build_a
 		[ "$who" = b ] && build=$build_b
-		first2=$((${#workloads[@]} - 3))
 		mounted=
 		for i in "${!workloads[@]}"; do
 			IFS='|' read -r name args metric <<<"${workloads[$i]}"
@@ -105,7 +120,7 @@ for r in $(seq "$rounds"); do
 			res[$who,$i,$r]=$(run "$build" "$args" "$metric")
 			echo "round $r $who: $name ${res[$who,$i,$r]}"
 		done
-		unmount
+		[ -z "$mounted" ] || unmount
 	done
 done
 
