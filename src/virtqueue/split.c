@@ -3,6 +3,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,13 +154,15 @@ static VV_INLINE void cursor_store(struct vq_split *s, const struct cursor *c)
  * Adds one request at the cursor: each descriptor is written as the list is walked, zero
  * lengths refused on the way. Nothing is published (the avail index moves only in
  * kick_prepare) and the cursor moves only on success, so a refusal leaves no trace.
+ * @counted: the caller has already made sure the ring has room, and moves the counts
+ * (free descriptors, requests in flight, the avail index) itself, once for a whole run.
  */
-static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
-			       unsigned n_in, bool ind, void *token)
+static VV_INLINE int add_shape_at(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
+				  unsigned n_in, bool ind, void *token, bool counted)
 {
 	unsigned total = n_out + n_in;
 	uint16_t head = c->free_head, cur = head, last = head;
-	uint64_t in_len = 0;
+	uint32_t in_len = 0;
 	struct slot *sl;
 
 	if (ind && total > 1) {
@@ -168,13 +171,15 @@ static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigne
 
 		if (unlikely(total > c->ind_max))
 			return -EINVAL;
-		if (!c->num_free)
+		if (!counted && !c->num_free)
 			return -ENOSPC;
 		for (unsigned i = 0; i < total; i++) {
 			if (unlikely(!sg[i].len))
 				return -EINVAL;
-			if (i >= n_out)
-				in_len += sg[i].len;
+			/* A chain may not pass 4 GiB of writable bytes: used.len could not say. */
+			if (i >= n_out &&
+			    unlikely(__builtin_add_overflow(in_len, sg[i].len, &in_len)))
+				return -EINVAL;
 			set_desc(&t[i], sg[i].iova, sg[i].len,
 				 (i >= n_out ? VRING_DESC_F_WRITE : 0) |
 					 (i + 1 < total ? VRING_DESC_F_NEXT : 0),
@@ -188,39 +193,57 @@ static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigne
 	} else {
 		if (unlikely(total > c->num))
 			return -EINVAL;
-		if (c->num_free < total)
+		if (!counted && c->num_free < total)
 			return -ENOSPC;
 		for (unsigned i = 0; i < total; i++) {
 			uint32_t len = sg[i].len;
-			/* The last one ends the chain; its next (the free list's) is never read. */
-			uint16_t flags = i + 1 < total ? VRING_DESC_F_NEXT : 0;
+			bool more = i + 1 < total;
+			uint16_t flags = more ? VRING_DESC_F_NEXT : 0;
 
 			if (unlikely(!len))
 				return -EINVAL;
 			if (i >= n_out) {
 				flags |= VRING_DESC_F_WRITE;
-				in_len += len;
+				if (unlikely(__builtin_add_overflow(in_len, len, &in_len)))
+					return -EINVAL;
 			}
 			last = cur;
 			cur = c->next[cur];
-			set_desc(&c->desc[last], sg[i].iova, len, flags, cur);
+			/*
+			 * The last one ends the chain: its next is never read, and a constant
+			 * there lets its flags and next go in one store.
+			 */
+			set_desc(&c->desc[last], sg[i].iova, len, flags, more ? cur : 0);
 		}
 	}
-	if (unlikely(in_len > UINT32_MAX))
+	/*
+	 * Where there is room for certain, the token is checked last: it need not stay in a
+	 * register while the chain is written (the descriptors are free ones: a refusal here
+	 * still leaves no trace).
+	 */
+	if (counted && unlikely(!token))
 		return -EINVAL;
 	/* The chain keeps its links in next[]; the free list continues after it. */
 	sl = &c->slot[head];
 	sl->token = token;
-	sl->in_len = (uint32_t)in_len;
+	sl->in_len = in_len;
 	sl->ndesc = (uint16_t)total;
 	sl->last = last;
 	c->free_head = cur;
-	c->num_free -= total;
-	c->in_flight++;
 	/* Only the ring entry now; the index is published once per batch by kick_prepare. */
-	c->avail_ring[c->avail_idx & (c->num - 1)] = htole16(head);
-	c->avail_idx++;
+	if (!counted) {
+		c->avail_ring[c->avail_idx & (c->num - 1)] = htole16(head);
+		c->num_free -= total;
+		c->in_flight++;
+		c->avail_idx++;
+	}
 	return 0;
+}
+
+static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
+			       unsigned n_in, bool ind, void *token)
+{
+	return add_shape_at(c, sg, n_out, n_in, ind, token, false);
 }
 
 /*
@@ -247,6 +270,54 @@ static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned 
 	return add_shape(c, sg, n_out, n_in, ind, token);
 }
 
+/* A request's two counts as one word, so that a run's loop tests its shape at once. */
+_Static_assert(offsetof(struct vv_vq_req, n_in) == offsetof(struct vv_vq_req, n_out) + 2,
+	       "n_out and n_in are adjacent");
+
+static VV_INLINE uint32_t shape_key(uint16_t n_out, uint16_t n_in)
+{
+	const uint16_t pair[2] = {n_out, n_in};
+	uint32_t key;
+
+	memcpy(&key, pair, sizeof(key));
+	return key;
+}
+
+static VV_INLINE uint32_t req_shape(const struct vv_vq_req *r)
+{
+	uint32_t key;
+
+	memcpy(&key, &r->n_out, sizeof(key));
+	return key;
+}
+
+/*
+ * add_run()'s loop over [@r, @end), which the ring has room for, their ring entries from @ap
+ * on, which does not wrap. Returns where it stopped: at @end, at another shape, or at a
+ * refusal (@ret set).
+ */
+static VV_INLINE const struct vv_vq_req *add_seg(struct cursor *c, const struct vv_vq_req *r,
+						 const struct vv_vq_req *end, uint16_t *ap,
+						 unsigned n_out, unsigned n_in, bool ind,
+						 uint32_t key, int *ret)
+{
+	for (; r < end; r++, ap++) {
+		uint16_t head = c->free_head;
+
+		if (req_shape(r) != key)
+			break;
+		if (unlikely(!r->sg)) {
+			*ret = -EINVAL;
+			break;
+		}
+		*ret = add_shape_at(c, r->sg, n_out, n_in, ind, r->token, true);
+		if (unlikely(*ret))
+			break;
+		*ap = htole16(head);
+	}
+	return r;
+}
+
 /*
  * The requests from @reqs on that have the shape @n_out, @n_in, as long as they fit: a loop
  * of its own for each common shape, its counts and the indirect choice constant. One loop
@@ -256,6 +327,13 @@ static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned 
 static VV_INLINE unsigned add_run(struct cursor *c, const struct vv_vq_req *reqs, unsigned n,
 				  unsigned n_out, unsigned n_in, bool ind, int *ret)
 {
+	const uint32_t key = shape_key((uint16_t)n_out, (uint16_t)n_in);
+	/* Ring descriptors per request: how many requests the free ones hold is known now. */
+	const unsigned per = ind ? 1 : n_out + n_in;
+	const unsigned fit = c->num_free / per < n ? c->num_free / per : n;
+	/* Where the avail ring wraps: the loop itself then needs no index, only a pointer. */
+	const unsigned at = c->avail_idx & (c->num - 1), to_wrap = c->num - at;
+	const struct vv_vq_req *r;
 	unsigned i;
 
 	/* Once for the run, so that the walk need not (a ring of 1 or 2 descriptors). */
@@ -263,18 +341,26 @@ static VV_INLINE unsigned add_run(struct cursor *c, const struct vv_vq_req *reqs
 		*ret = -EINVAL;
 		return 0;
 	}
-	for (i = 0; i < n; i++) {
-		const struct vv_vq_req *r = &reqs[i];
-
-		if (r->n_out != n_out || r->n_in != n_in)
-			break;
-		if (unlikely(!r->sg || !r->token)) {
+	/* Up to what fits, the ring's counts move once after the loop: fewer values live in it. */
+	r = add_seg(c, reqs, reqs + (fit < to_wrap ? fit : to_wrap), &c->avail_ring[at], n_out,
+		    n_in, ind, key, ret);
+	if (fit > to_wrap && r == reqs + to_wrap && !*ret)
+		r = add_seg(c, r, reqs + fit, c->avail_ring, n_out, n_in, ind, key, ret);
+	i = (unsigned)(r - reqs);
+	c->avail_idx = (uint16_t)(c->avail_idx + i);
+	c->num_free -= i * per;
+	c->in_flight += i;
+	if (i < fit || *ret)
+		return i;
+	/*
+	 * The run goes on past the room. The next request cannot fit; the checked add says
+	 * why: -ENOSPC, or -EINVAL for one that never could.
+	 */
+	if (i < n && req_shape(&reqs[i]) == key) {
+		if (unlikely(!reqs[i].sg || !reqs[i].token))
 			*ret = -EINVAL;
-			break;
-		}
-		*ret = add_shape(c, r->sg, n_out, n_in, ind, r->token);
-		if (unlikely(*ret))
-			break;
+		else
+			*ret = add_shape(c, reqs[i].sg, n_out, n_in, ind, reqs[i].token);
 	}
 	return i;
 }
@@ -360,6 +446,37 @@ static int split_retire(struct vv_vq *v, struct vq_split *s, unsigned n, unsigne
 }
 
 /*
+ * A used entry the fast loop would not take (2.7.8): an id not in flight breaks the queue; so
+ * does a length beyond the request's writable bytes, unless the queue clamps it. Out of line,
+ * and by value: a call in the loop, or a local whose address it took, would keep the loop's
+ * state out of registers. Returns the length to take, or -EIO.
+ */
+static __attribute__((noinline, cold)) int64_t used_slow(struct vv_vq *v, const struct slot *slot,
+							 uint32_t id, uint32_t len)
+{
+	if (id >= v->num || !slot[id].token) {
+		vq_broken(v, "used id not in flight", id, v->num);
+		return -EIO;
+	}
+	if (vq_used_len(v, &len, slot[id].in_len))
+		return -EIO;
+	return len;
+}
+
+/* A checked completion: its token and length out, its whole chain back on the free list. */
+static VV_INLINE void take(struct slot *sl, uint16_t *next, uint32_t id, uint32_t len, void **token,
+			   uint32_t *ret_len, uint16_t *free_head, unsigned *freed)
+{
+	*token = sl->token;
+	*ret_len = len;
+	/* The whole chain goes back to the free list at once, links and all. */
+	next[sl->last] = *free_head;
+	*free_head = (uint16_t)id;
+	*freed += sl->ndesc;
+	sl->token = NULL;
+}
+
+/*
  * Takes up to @max completions. The used index is read once: everything it covers is then
  * ours to read (one barrier for the batch). Each entry is checked before it is used.
  */
@@ -371,7 +488,7 @@ static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsign
 	const struct vring_used_elem *ring = s->used->ring;
 	struct slot *slot = s->slot;
 	uint16_t *next = s->next;
-	unsigned num = v->num, n, i, freed = 0;
+	unsigned mask = v->num - 1, n, i = 0, freed = 0;
 
 	if (!ready)
 		return 0;
@@ -383,26 +500,27 @@ static int split_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsign
 	/* Read the used entries only after the index that covers them. */
 	virt_rmb(v->weak_barriers);
 	n = ready < max ? ready : max;
-	for (i = 0; i < n; i++) {
-		const struct vring_used_elem *e = &ring[(uint16_t)(last_used + i) & (num - 1)];
-		uint32_t id = le32toh(read_once32(&e->id)), len = le32toh(read_once32(&e->len));
-		struct slot *sl;
+	for (;;) {
+		uint32_t id = 0, len = 0;
+		int64_t slow;
 
-		if (unlikely(id >= num || !slot[id].token)) {
-			vq_broken(v, "used id not in flight", id, num);
-			break;
+		for (; i < n; i++) {
+			const struct vring_used_elem *e = &ring[(uint16_t)(last_used + i) & mask];
+
+			id = le32toh(read_once32(&e->id));
+			len = le32toh(read_once32(&e->len));
+			if (unlikely(id > mask || !slot[id].token || len > slot[id].in_len))
+				break;
+			take(&slot[id], next, id, len, &tokens[i], &lens[i], &free_head, &freed);
 		}
-		sl = &slot[id];
-		/* The check's call only when it fails: keeps the loop's state in registers. */
-		if (unlikely(len > sl->in_len) && unlikely(vq_used_len(v, &len, sl->in_len)))
+		if (likely(i == n))
 			break;
-		tokens[i] = sl->token;
-		lens[i] = len;
-		/* The whole chain goes back to the free list at once, links and all. */
-		next[sl->last] = free_head;
-		free_head = (uint16_t)id;
-		freed += sl->ndesc;
-		sl->token = NULL;
+		/* The entry as read once: the device may rewrite it meanwhile. */
+		slow = used_slow(v, slot, id, len);
+		if (slow < 0)
+			break;
+		take(&slot[id], next, id, (uint32_t)slow, &tokens[i], &lens[i], &free_head, &freed);
+		i++;
 	}
 	/* Those taken before a violation are done; the broken queue keeps the rest. */
 	if (unlikely(i < n)) {

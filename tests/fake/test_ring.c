@@ -615,8 +615,8 @@ static void test_hostile_bad_len_clamped(void **state)
 {
 	struct env *e = env_new(8, true, false, 0);
 	struct vv_sg sg[2] = {{e->buf_iova, 16}, {e->buf_iova + 16, 16}};
-	void *tok = NULL;
-	uint32_t len = 0;
+	void *tok = NULL, *toks[8];
+	uint32_t len = 0, lens[8];
 	int tags[2];
 
 	vv_vq_set_len_check(e->f.vq, VV_VQ_LEN_CLAMP);
@@ -630,6 +630,24 @@ static void test_hostile_bad_len_clamped(void **state)
 		assert_int_equal(len, 16);
 		assert_int_equal(vv_vq_len_clamped(e->f.vq), i + 1);
 	}
+	assert_false(vv_vq_is_broken(e->f.vq));
+
+	/*
+	 * In one batch: two over-long lengths, then a right one. The batched get takes the
+	 * clamped ones out of line and goes on with the rest.
+	 */
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(vv_vq_add(e->f.vq, sg, 1, 1, &tags[i % 2]), 0);
+		vv_vq_kick(e->f.vq);
+		e->f.dev.hostile = i < 2 ? FAKE_BAD_LEN : FAKE_HONEST;
+		assert_int_equal(fake_ring_process(&e->f.dev), 1);
+	}
+	assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, 8), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_ptr_equal(toks[i], &tags[i % 2]);
+		assert_int_equal(lens[i], 16);
+	}
+	assert_int_equal(vv_vq_len_clamped(e->f.vq), 4);
 	assert_false(vv_vq_is_broken(e->f.vq));
 	env_free(e);
 }
@@ -720,6 +738,23 @@ static void test_many_runs(void **state)
 			reqs[i] = (struct vv_vq_req){sg[0], 1, 2, &tags[i]};
 		assert_int_equal(vv_vq_add_many(e->f.vq, reqs, N), ind ? USABLE(8) : USABLE(8) / 3);
 		assert_int_equal(vv_vq_add_many(e->f.vq, reqs, 1), -ENOSPC);
+		env_free(e);
+
+		/* Runs that wrap the ring at every point: each comes back whole, in order. */
+		e = env_new(8, true, ind, 8);
+		for (unsigned round = 0; round < 16; round++) {
+			unsigned k = ind ? 1 + round % USABLE(8) : 1 + round % (USABLE(8) / 3);
+
+			for (unsigned i = 0; i < k; i++)
+				reqs[i] = (struct vv_vq_req){sg[0], 1, 2, &tags[i]};
+			assert_int_equal(vv_vq_add_many(e->f.vq, reqs, k), k);
+			assert_int_equal(vv_vq_kick(e->f.vq), 0);
+			assert_int_equal(fake_ring_process(&e->f.dev), k);
+			assert_int_equal(vv_vq_get_many(e->f.vq, toks, lens, N), k);
+			for (unsigned i = 0; i < k; i++)
+				assert_ptr_equal(toks[i], &tags[i]);
+		}
+		assert_int_equal(e->f.dev.refused, 0);
 		env_free(e);
 	}
 }
