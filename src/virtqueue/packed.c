@@ -167,29 +167,34 @@ static VV_INLINE void cursor_store(struct vq_packed *p, const struct cursor *c, 
  * @head_flags: a packed descriptor is live once its flags are written, so the caller turns
  * the head available last (2.8.6). Everything is checked before anything is written, and the
  * cursor moves only on success.
+ * @in_run: called from a run's loop (add_run()), which has made sure the ring has room and
+ * moves the counts (free descriptors, requests in flight) itself, once for the run.
  */
-static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
-			       unsigned n_in, bool ind, void *token, uint16_t *head_flags)
+static VV_INLINE int add_shape_at(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
+				  unsigned n_in, bool ind, void *token, uint16_t *head_flags,
+				  bool in_run)
 {
 	unsigned total = n_out + n_in, ndesc;
 	bool use_indirect = ind && total > 1;
 	uint16_t head = c->pos, id;
 	struct vring_packed_desc *ring = c->ring;
-	uint64_t in_len = 0;
+	uint32_t in_len = 0;
 	struct pslot *sl;
 
-	if (unlikely(use_indirect ? total > c->ind_max : total > c->num))
+	/* A run checks that once, for all of its requests. */
+	if (!in_run && unlikely(use_indirect ? total > c->ind_max : total > c->num))
 		return -EINVAL;
 	ndesc = use_indirect ? 1 : total;
-	if (c->num_free < ndesc)
+	if (!in_run && c->num_free < ndesc)
 		return -ENOSPC;
 	for (unsigned i = 0; i < total; i++) {
 		if (unlikely(!sg[i].len))
 			return -EINVAL;
-		if (i >= n_out)
-			in_len += sg[i].len;
+		/* A chain may not pass 4 GiB of writable bytes: the used length could not say. */
+		if (i >= n_out && unlikely(__builtin_add_overflow(in_len, sg[i].len, &in_len)))
+			return -EINVAL;
 	}
-	if (unlikely(in_len > UINT32_MAX))
+	if (in_run && unlikely(!token))
 		return -EINVAL;
 	if (c->in_order) {
 		id = head; /* ids in ring order: the device names the last of a batch */
@@ -197,6 +202,11 @@ static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigne
 		id = c->free_id;
 		c->free_id = c->slot[id].next;
 	}
+	/* Private memory: written first, so the token need not live across the ring's stores. */
+	sl = &c->slot[id];
+	sl->token = token;
+	sl->in_len = in_len;
+	sl->ndesc = (uint16_t)ndesc;
 
 	if (use_indirect) {
 		/* Each id owns one table: it is free exactly when the id is (2.8.19). */
@@ -213,6 +223,21 @@ static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigne
 		ring[head].id = htole16(id);
 		*head_flags = VRING_DESC_F_INDIRECT | c->bits;
 		advance(&c->pos, &c->bits, 1, c->num);
+	} else if (in_run && c->pos + total <= c->num) {
+		/* The chain does not wrap: one lap's bits for all of it, one step at its end. */
+		for (unsigned i = 0; i < total; i++) {
+			uint16_t flags = (i >= n_out ? VRING_DESC_F_WRITE : 0) |
+					 (i + 1 < total ? VRING_DESC_F_NEXT : 0) | c->bits;
+
+			ring[head + i].addr = htole64(sg[i].iova);
+			ring[head + i].len = htole32(sg[i].len);
+			ring[head + i].id = htole16(id); /* the device reads it from the last one */
+			if (i)
+				ring[head + i].flags = htole16(flags);
+			else
+				*head_flags = flags;
+		}
+		advance(&c->pos, &c->bits, total, c->num);
 	} else {
 		for (unsigned i = 0; i < total; i++) {
 			uint16_t pos = c->pos, flags = (i >= n_out ? VRING_DESC_F_WRITE : 0) |
@@ -229,13 +254,17 @@ static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigne
 			advance(&c->pos, &c->bits, 1, c->num);
 		}
 	}
-	c->num_free -= ndesc;
-	c->in_flight++;
-	sl = &c->slot[id];
-	sl->token = token;
-	sl->in_len = (uint32_t)in_len;
-	sl->ndesc = (uint16_t)ndesc;
+	if (!in_run) {
+		c->num_free -= ndesc;
+		c->in_flight++;
+	}
 	return 0;
+}
+
+static VV_INLINE int add_shape(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
+			       unsigned n_in, bool ind, void *token, uint16_t *head_flags)
+{
+	return add_shape_at(c, sg, n_out, n_in, ind, token, head_flags, false);
 }
 
 /*
@@ -262,33 +291,59 @@ static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned 
 
 /*
  * The requests from @reqs on that have the shape @n_out, @n_in, as long as they fit, in a
- * loop of their own (as split.c's add_run()). Each head but the batch's first turns available
- * as soon as its chain is written; the first one's flags go to @first_flags, for publish().
- * Returns how many were added; @ret is set on a refusal.
+ * loop of their own (as split.c's add_run(): the room is known before it, the counts move
+ * after it). Each head but the batch's first turns available as soon as its chain is written;
+ * the first one's flags go to @first_flags, for publish(). Returns how many were added; @ret
+ * is set on a refusal.
  */
 static VV_INLINE unsigned add_run(struct cursor *c, const struct vv_vq_req *reqs, unsigned n,
 				  unsigned n_out, unsigned n_in, bool ind, bool first,
 				  uint16_t *first_flags, int *ret)
 {
+	const uint32_t key = shape_key((uint16_t)n_out, (uint16_t)n_in);
+	const unsigned per = ind ? 1 : n_out + n_in;
+	const unsigned fit = c->num_free / per < n ? c->num_free / per : n;
+	const struct vv_vq_req *r, *end = reqs + fit;
 	unsigned i;
 
-	for (i = 0; i < n; i++) {
-		const struct vv_vq_req *r = &reqs[i];
+	/* Once for the run: a chain longer than its table or the ring can never fit. */
+	if (unlikely(ind && n_out + n_in > 1 ? n_out + n_in > c->ind_max : n_out + n_in > c->num)) {
+		*ret = -EINVAL;
+		return 0;
+	}
+	for (r = reqs; r < end; r++) {
 		uint16_t head = c->pos, head_flags = 0;
 
-		if (r->n_out != n_out || r->n_in != n_in)
+		if (req_shape(r) != key)
 			break;
-		if (unlikely(!r->sg || !r->token)) {
+		if (unlikely(!r->sg)) {
 			*ret = -EINVAL;
 			break;
 		}
-		*ret = add_shape(c, r->sg, n_out, n_in, ind, r->token, &head_flags);
+		*ret = add_shape_at(c, r->sg, n_out, n_in, ind, r->token, &head_flags, true);
 		if (unlikely(*ret))
 			break;
-		if (first && !i)
+		if (first && r == reqs)
 			*first_flags = head_flags;
 		else
 			write_once16(&c->ring[head].flags, htole16(head_flags));
+	}
+	i = (unsigned)(r - reqs);
+	c->num_free -= i * per;
+	c->in_flight += i;
+	if (i < fit || *ret)
+		return i;
+	/*
+	 * The run goes on past the room. The next request cannot fit; the checked add says
+	 * why: -ENOSPC, or -EINVAL for one that never could.
+	 */
+	if (i < n && req_shape(r) == key) {
+		uint16_t head_flags;
+
+		if (unlikely(!r->sg || !r->token))
+			*ret = -EINVAL;
+		else
+			*ret = add_shape(c, r->sg, n_out, n_in, ind, r->token, &head_flags);
 	}
 	return i;
 }
@@ -486,47 +541,96 @@ static VV_INLINE int read_used(struct vv_vq *v, const struct cursor *c, uint16_t
 }
 
 /*
+ * A used descriptor the fast loop would not take: an id not in flight breaks the queue; so
+ * does a length beyond the request's writable bytes, unless the queue clamps it. Out of line
+ * and by value, as split.c's. Returns the length to take, or -EIO.
+ */
+static __attribute__((noinline, cold)) int64_t used_slow(struct vv_vq *v, const struct pslot *slot,
+							 uint16_t id, uint32_t len)
+{
+	if (id >= v->num || !slot[id].token) {
+		vq_broken(v, "used id not in flight", id, v->num);
+		return -EIO;
+	}
+	if (vq_used_len(v, &len, slot[id].in_len))
+		return -EIO;
+	return len;
+}
+
+/* A checked completion: its token and length out, its id free, its descriptors passed. */
+static VV_INLINE void take(struct cursor *c, uint16_t id, uint32_t len, void **token,
+			   uint32_t *ret_len)
+{
+	struct pslot *sl = &c->slot[id];
+
+	*token = sl->token;
+	*ret_len = len;
+	sl->token = NULL;
+	sl->next = c->free_id;
+	c->free_id = id;
+	c->num_free += sl->ndesc;
+	c->in_flight--;
+	advance(&c->pos, &c->bits, sl->ndesc, c->num);
+}
+
+/*
  * Takes up to @max completions. Each used descriptor is checked before it is used: its id must
  * be in flight and its length within that request's writable bytes. The next one lies as many
  * descriptors further as the request took (2.8.7), which only its id tells.
  */
-static int packed_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsigned max)
+static VV_INLINE int get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsigned max)
 {
 	struct vq_packed *p = to_packed(v);
 	struct cursor c;
-	unsigned i;
+	unsigned i = 0, n;
 
 	cursor_load(p, &c, false);
-	for (i = 0; i < max; i++) {
-		struct pslot *sl;
-		uint32_t len;
-		uint16_t id;
+	/* No more than are in flight: one more used descriptor breaks the queue, below. */
+	n = max < c.in_flight ? max : c.in_flight;
+	for (;;) {
+		uint32_t len = 0;
+		uint16_t id = 0;
+		int64_t slow;
 
-		if (read_used(v, &c, &id, &len) <= 0)
-			break;
-		if (unlikely(id >= c.num || !c.slot[id].token)) {
-			vq_broken(v, "used id not in flight", id, c.num);
-			break;
+		for (; i < n; i++) {
+			struct vring_packed_desc *d = &c.ring[c.pos];
+			uint16_t flags = le16toh(read_once16(&d->flags));
+
+			if ((flags & (F_AVAIL | F_USED)) != c.bits)
+				goto out;
+			/* Read the descriptor only after the flags that say it is ours. */
+			virt_rmb(v->weak_barriers);
+			id = le16toh(read_once16(&d->id));
+			len = le32toh(read_once32(&d->len));
+			if (unlikely(id >= c.num || !c.slot[id].token || len > c.slot[id].in_len))
+				break;
+			take(&c, id, len, &tokens[i], &lens[i]);
 		}
-		sl = &c.slot[id];
-		/* The check's call only when it fails: keeps the loop's state in registers. */
-		if (unlikely(len > sl->in_len) && unlikely(vq_used_len(v, &len, sl->in_len)))
+		if (likely(i == n))
 			break;
-		tokens[i] = sl->token;
-		lens[i] = len;
-		sl->token = NULL;
-		sl->next = c.free_id;
-		c.free_id = id;
-		c.num_free += sl->ndesc;
-		c.in_flight--;
-		advance(&c.pos, &c.bits, sl->ndesc, c.num);
+		/* The descriptor as read once: the device may rewrite it meanwhile. */
+		slow = used_slow(v, c.slot, id, len);
+		if (slow < 0)
+			goto out;
+		take(&c, id, (uint32_t)slow, &tokens[i], &lens[i]);
+		i++;
 	}
+	if (i < max && !c.in_flight &&
+	    (le16toh(read_once16(&c.ring[c.pos].flags)) & (F_AVAIL | F_USED)) == c.bits)
+		vq_broken(v, "used descriptor with nothing in flight", c.pos, 0);
+out:
 	return retire(p, &c, i);
 }
 
+static int packed_get_many(struct vv_vq *v, void **tokens, uint32_t *lens, unsigned max)
+{
+	return get_many(v, tokens, lens, max);
+}
+
+/* A copy of its own, where the compiler knows @max: the batch's bookkeeping folds away. */
 static int packed_get(struct vv_vq *v, void **ret_token, uint32_t *ret_len)
 {
-	return packed_get_many(v, ret_token, ret_len, 1);
+	return get_many(v, ret_token, ret_len, 1);
 }
 
 /*

@@ -3,7 +3,6 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,27 +267,6 @@ static VV_INLINE int add_one(struct cursor *c, const struct vv_sg *sg, unsigned 
 	if (unlikely(!(n_out + n_in)))
 		return -EINVAL;
 	return add_shape(c, sg, n_out, n_in, ind, token);
-}
-
-/* A request's two counts as one word, so that a run's loop tests its shape at once. */
-_Static_assert(offsetof(struct vv_vq_req, n_in) == offsetof(struct vv_vq_req, n_out) + 2,
-	       "n_out and n_in are adjacent");
-
-static VV_INLINE uint32_t shape_key(uint16_t n_out, uint16_t n_in)
-{
-	const uint16_t pair[2] = {n_out, n_in};
-	uint32_t key;
-
-	memcpy(&key, pair, sizeof(key));
-	return key;
-}
-
-static VV_INLINE uint32_t req_shape(const struct vv_vq_req *r)
-{
-	uint32_t key;
-
-	memcpy(&key, &r->n_out, sizeof(key));
-	return key;
 }
 
 /*

@@ -3,6 +3,10 @@
 #ifndef VV_VIRTQUEUE_VQ_INTERNAL_H
 #define VV_VIRTQUEUE_VQ_INTERNAL_H
 
+#include <stddef.h>
+#include <string.h>
+
+#include "util/compiler.h"
 #include "virtqueue/vq.h"
 
 /* One ring layout: split or packed (virtio 1.2 sections 2.7, 2.8). */
@@ -61,5 +65,26 @@ void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned
  * a CLAMP queue; 0 then. -EIO (the queue is broken) otherwise.
  */
 int vq_used_len(struct vv_vq *vq, uint32_t *len, uint64_t in_len);
+
+/* A request's two counts as one word, so that a run's loop tests its shape at once. */
+_Static_assert(offsetof(struct vv_vq_req, n_in) == offsetof(struct vv_vq_req, n_out) + 2,
+	       "n_out and n_in are adjacent");
+
+static VV_INLINE uint32_t shape_key(uint16_t n_out, uint16_t n_in)
+{
+	const uint16_t pair[2] = {n_out, n_in};
+	uint32_t key;
+
+	memcpy(&key, pair, sizeof(key));
+	return key;
+}
+
+static VV_INLINE uint32_t req_shape(const struct vv_vq_req *r)
+{
+	uint32_t key;
+
+	memcpy(&key, &r->n_out, sizeof(key));
+	return key;
+}
 
 #endif /* VV_VIRTQUEUE_VQ_INTERNAL_H */
