@@ -5,9 +5,9 @@
 # FUSE export with fio, and the library alone with `blk bench`. Prints each round's numbers
 # and, per workload, the median and range of B/A.
 # Run with `scripts/bench ab REV`; results are recorded in docs/performance.md.
-# VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1). VV_BENCH_ROWS: an extended
-# regular expression; only the workloads whose names match run (e.g. "QD1" for more rounds
-# of the low-depth rows in the same time).
+# VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1). VV_BENCH_ROWS: words, comma
+# separated; only the workloads whose names hold one of them run (e.g. "QD1" or "lib,QD1":
+# more rounds of those rows in the same time).
 #vm: timeout 3000
 #vm: topology rootport
 #vm: blk va serial=vvab0 size=512M extra=num-queues=2
@@ -67,7 +67,10 @@ workloads=(
 if [ -n "${VV_BENCH_ROWS:-}" ]; then
 	keep=()
 	for w in "${workloads[@]}"; do
-		[[ ${w%%|*} =~ $VV_BENCH_ROWS ]] && keep+=("$w")
+		IFS=, read -ra words <<<"$VV_BENCH_ROWS"
+		for word in "${words[@]}"; do
+			[[ ${w%%|*} == *"$word"* ]] && { keep+=("$w"); break; }
+		done
 	done
 	[ ${#keep[@]} -gt 0 ] || vv_die "VV_BENCH_ROWS=$VV_BENCH_ROWS matches no workload"
 	workloads=("${keep[@]}")
