@@ -95,7 +95,7 @@ for r in $(seq "$rounds"); do
 			;;
 		lib)
 			row "$r" "lib poll" $("$vv" blk bench --json --time "$runtime" --mode poll \
-				--rw randread --bs 4k --qd 1 --size $size "$bdf" |
+				--rw randread --bs 4k --qd 1 --size $size "$bdf" 2>/tmp/lib.err |
 				jq -r '[.iops, .lat_us.avg] | map(tostring) | join(" ")')
 			;;
 		fuse)
