@@ -622,9 +622,18 @@ static void split_disable_cb(struct vv_vq *v)
 	struct vq_split *s = to_split(v);
 
 	s->avail_flags |= VRING_AVAIL_F_NO_INTERRUPT;
-	/* With EVENT_IDX the flag is ignored by the device; not moving used_event suffices. */
-	if (!v->event_idx)
+	if (!v->event_idx) {
 		write_once16(&s->avail->flags, htole16(s->avail_flags));
+		return;
+	}
+	/*
+	 * With EVENT_IDX the device ignores the flag and interrupts when the used index passes
+	 * used_event (2.7.10). Left where the last get or enable_cb put it, at our position,
+	 * the very next completion would interrupt: one interrupt per request for a driver
+	 * that polls between requests (QD1). Just behind our position, the index passes it
+	 * only after a whole lap of 2^16 completions.
+	 */
+	write_once16(used_event(s), htole16((uint16_t)(s->last_used - 1)));
 }
 
 static bool split_enable_cb(struct vv_vq *v)
