@@ -209,7 +209,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
-static void spin(struct worker *w)
+static bool spin(struct worker *w)
 {
 	struct export *ex = w->ex;
 	uint64_t start = 0;
@@ -217,7 +217,7 @@ static void spin(struct worker *w)
 	bool done = false;
 
 	if (w->inflight != 1 || atomic_load(&ex->stopping))
-		return;
+		return false;
 	for (unsigned i = 0; i < ex->n; i++)
 		vv_vq_disable_cb(queue_of(w, i));
 	while (!done) {
@@ -232,6 +232,29 @@ static void spin(struct worker *w)
 	}
 	for (unsigned i = 0; i < ex->n; i++)
 		drain(w, i);
+	return done && !w->inflight;
+}
+
+/*
+ * The same window on the other side. A lone request was just answered: its caller is
+ * likely to send the next one at once (a synchronous reader at QD1). A worker asleep in
+ * its event loop has to be woken for it, and in a TCG guest waking a thread on an idle vCPU
+ * is dear (docs/performance.md: a FUSE request that does no I/O at all took 152 us). So the
+ * worker looks at the channel until a request is there or SPIN_NS pass. Returns whether one
+ * is.
+ */
+static bool await_channel(struct worker *w)
+{
+	uint64_t start = mono_ns();
+
+	while (!atomic_load(&w->ex->stopping) && w->reading) {
+		for (unsigned k = 0; k < 8; k++)
+			if (channel_ready(w))
+				return true;
+		if (mono_ns() - start >= SPIN_NS)
+			break;
+	}
+	return false;
 }
 
 /* What a completion eventfd's callback needs to know. */
@@ -278,29 +301,30 @@ static void on_fuse(evutil_socket_t fd, short what, void *arg)
 
 	io_worker = w;
 	watch_channel(w, false); /* requests that come meanwhile wake another worker */
-	/* A bounded batch, so completions and other workers' wake-ups are not starved. */
-	for (int i = 0; i < 32 && w->reading; i++) {
-		int res;
+	do {
+		/* A bounded batch, so completions and other workers' wake-ups are not starved. */
+		for (int i = 0; i < 32 && w->reading; i++) {
+			int res;
 
-		w->fbuf =
-			(struct fuse_buf){.mem = w->bufs[w->cur].mem + RECV_AT, .size = RECV_SIZE};
-		res = fuse_session_receive_buf(ex->se, &w->fbuf);
-		if (res == -EINTR || res == -EAGAIN)
-			break;
-		if (res <= 0) {
-			/* -ENODEV: unmounted. Finish what is in flight, then leave. */
-			export_stop(ex);
-			break;
+			w->fbuf = (struct fuse_buf){.mem = w->bufs[w->cur].mem + RECV_AT,
+						    .size = RECV_SIZE};
+			res = fuse_session_receive_buf(ex->se, &w->fbuf);
+			if (res == -EINTR || res == -EAGAIN)
+				break;
+			if (res <= 0) {
+				/* -ENODEV: unmounted. Finish what is in flight, then leave. */
+				export_stop(ex);
+				break;
+			}
+			w->cur_taken = false;
+			fuse_session_process_buf(ex->se, private_request(w, (size_t)res));
+			if (w->cur_taken) {
+				w->cur = next_buf(w);
+				update_reading(w); /* none free: stop reading until one is */
+			}
 		}
-		w->cur_taken = false;
-		fuse_session_process_buf(ex->se, private_request(w, (size_t)res));
-		if (w->cur_taken) {
-			w->cur = next_buf(w);
-			update_reading(w); /* none free: stop reading until one is */
-		}
-	}
-	settle(w);
-	spin(w);
+		settle(w);
+	} while (spin(w) && await_channel(w));
 }
 
 static void on_gone_check(evutil_socket_t fd, short what, void *arg)
