@@ -540,21 +540,13 @@ static VV_INLINE int read_used(struct vv_vq *v, const struct cursor *c, uint16_t
 	return 1;
 }
 
-/*
- * A used descriptor the fast loop would not take: an id not in flight breaks the queue; so
- * does a length beyond the request's writable bytes, unless the queue clamps it. Out of line
- * and by value, as split.c's. Returns the length to take, or -EIO.
- */
+/* vq_used_slow() for @id, which the device gave: a call with the loop's own few values. */
 static __attribute__((noinline, cold)) int64_t used_slow(struct vv_vq *v, const struct pslot *slot,
 							 uint16_t id, uint32_t len)
 {
-	if (id >= v->num || !slot[id].token) {
-		vq_broken(v, "used id not in flight", id, v->num);
-		return -EIO;
-	}
-	if (vq_used_len(v, &len, slot[id].in_len))
-		return -EIO;
-	return len;
+	const struct pslot *sl = id < v->num ? &slot[id] : NULL;
+
+	return vq_used_slow(v, id, len, sl ? sl->token : NULL, sl ? sl->in_len : 0);
 }
 
 /* A checked completion: its token and length out, its id free, its descriptors passed. */

@@ -423,22 +423,13 @@ static int split_retire(struct vv_vq *v, struct vq_split *s, unsigned n, unsigne
 	return (int)n;
 }
 
-/*
- * A used entry the fast loop would not take (2.7.8): an id not in flight breaks the queue; so
- * does a length beyond the request's writable bytes, unless the queue clamps it. Out of line,
- * and by value: a call in the loop, or a local whose address it took, would keep the loop's
- * state out of registers. Returns the length to take, or -EIO.
- */
+/* vq_used_slow() for @id, which the device gave: a call with the loop's own few values. */
 static __attribute__((noinline, cold)) int64_t used_slow(struct vv_vq *v, const struct slot *slot,
 							 uint32_t id, uint32_t len)
 {
-	if (id >= v->num || !slot[id].token) {
-		vq_broken(v, "used id not in flight", id, v->num);
-		return -EIO;
-	}
-	if (vq_used_len(v, &len, slot[id].in_len))
-		return -EIO;
-	return len;
+	const struct slot *sl = id < v->num ? &slot[id] : NULL;
+
+	return vq_used_slow(v, id, len, sl ? sl->token : NULL, sl ? sl->in_len : 0);
 }
 
 /* A checked completion: its token and length out, its whole chain back on the free list. */

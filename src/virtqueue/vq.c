@@ -36,6 +36,18 @@ int vq_used_len(struct vv_vq *vq, uint32_t *len, uint64_t in_len)
 	return 0;
 }
 
+int64_t vq_used_slow(struct vv_vq *vq, uint32_t id, uint32_t len, const void *token,
+		     uint64_t in_len)
+{
+	if (!token) {
+		vq_broken(vq, "used id not in flight", id, vq->num);
+		return -EIO;
+	}
+	if (vq_used_len(vq, &len, in_len))
+		return -EIO;
+	return len;
+}
+
 void vq_init(struct vv_vq *vq, const struct vq_ops *ops, const struct vq_config *cfg,
 	     uint64_t desc_iova, uint64_t avail_iova, uint64_t used_iova)
 {

@@ -66,6 +66,16 @@ void vq_broken(struct vv_vq *vq, const char *why, unsigned long long a, unsigned
  */
 int vq_used_len(struct vv_vq *vq, uint32_t *len, uint64_t in_len);
 
+/*
+ * A used entry that a get loop would not take (2.7.8), given what the driver knows of its
+ * id: @token NULL when the id is out of range or not in flight, which breaks the queue; else
+ * its length is checked by vq_used_len(). Out of line and by value: a call in the loop, or
+ * a local whose address it took, would keep the loop's state out of registers, so the loop
+ * breaks out to this and goes on after it. Returns the length to take, or -EIO.
+ */
+__attribute__((cold)) int64_t vq_used_slow(struct vv_vq *vq, uint32_t id, uint32_t len,
+					   const void *token, uint64_t in_len);
+
 /* A request's two counts as one word, so that a run's loop tests its shape at once. */
 _Static_assert(offsetof(struct vv_vq_req, n_in) == offsetof(struct vv_vq_req, n_out) + 2,
 	       "n_out and n_in are adjacent");
