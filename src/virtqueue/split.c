@@ -153,11 +153,12 @@ static VV_INLINE void cursor_store(struct vq_split *s, const struct cursor *c)
  * Adds one request at the cursor: each descriptor is written as the list is walked, zero
  * lengths refused on the way. Nothing is published (the avail index moves only in
  * kick_prepare) and the cursor moves only on success, so a refusal leaves no trace.
- * @counted: the caller has already made sure the ring has room, and moves the counts
- * (free descriptors, requests in flight, the avail index) itself, once for a whole run.
+ * @in_run: called from a run's loop (add_run()), which has made sure the ring has room and
+ * moves the counts (free descriptors, requests in flight, the avail index) itself, once for
+ * the run.
  */
 static VV_INLINE int add_shape_at(struct cursor *c, const struct vv_sg *sg, unsigned n_out,
-				  unsigned n_in, bool ind, void *token, bool counted)
+				  unsigned n_in, bool ind, void *token, bool in_run)
 {
 	unsigned total = n_out + n_in;
 	uint16_t head = c->free_head, cur = head, last = head;
@@ -170,7 +171,7 @@ static VV_INLINE int add_shape_at(struct cursor *c, const struct vv_sg *sg, unsi
 
 		if (unlikely(total > c->ind_max))
 			return -EINVAL;
-		if (!counted && !c->num_free)
+		if (!in_run && !c->num_free)
 			return -ENOSPC;
 		for (unsigned i = 0; i < total; i++) {
 			if (unlikely(!sg[i].len))
@@ -192,7 +193,7 @@ static VV_INLINE int add_shape_at(struct cursor *c, const struct vv_sg *sg, unsi
 	} else {
 		if (unlikely(total > c->num))
 			return -EINVAL;
-		if (!counted && c->num_free < total)
+		if (!in_run && c->num_free < total)
 			return -ENOSPC;
 		for (unsigned i = 0; i < total; i++) {
 			uint32_t len = sg[i].len;
@@ -220,7 +221,7 @@ static VV_INLINE int add_shape_at(struct cursor *c, const struct vv_sg *sg, unsi
 	 * register while the chain is written (the descriptors are free ones: a refusal here
 	 * still leaves no trace).
 	 */
-	if (counted && unlikely(!token))
+	if (in_run && unlikely(!token))
 		return -EINVAL;
 	/* The chain keeps its links in next[]; the free list continues after it. */
 	sl = &c->slot[head];
@@ -230,7 +231,7 @@ static VV_INLINE int add_shape_at(struct cursor *c, const struct vv_sg *sg, unsi
 	sl->last = last;
 	c->free_head = cur;
 	/* Only the ring entry now; the index is published once per batch by kick_prepare. */
-	if (!counted) {
+	if (!in_run) {
 		c->avail_ring[c->avail_idx & (c->num - 1)] = htole16(head);
 		c->num_free -= total;
 		c->in_flight++;
