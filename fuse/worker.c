@@ -198,6 +198,7 @@ static void drain(struct worker *w, unsigned di)
  * Only with one request in flight, the caller waiting for it: at a higher depth completions
  * come often anyway, and a spinning worker takes a CPU from the submitter and the device's
  * emulation. Spinning at any depth cost 0.69x of the 4 KiB QD32 rate (docs/performance.md).
+ * Returns whether it spun and the lone request is answered: then await_channel() may follow.
  */
 #define SPIN_NS 100000
 
