@@ -163,6 +163,8 @@ int export_run(struct vv_blk **blks, const char *const *bdfs, const char *const 
 		fprintf(stderr, "virtio-vfio: cannot mount on %s\n", mountpoint);
 		ret = -EIO;
 		goto out_session;
+	} else {
+		ex.splice = true;
 	}
 	fcntl(fuse_session_fd(ex.se), F_SETFL, fcntl(fuse_session_fd(ex.se), F_GETFL) | O_NONBLOCK);
 

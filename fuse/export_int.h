@@ -188,6 +188,7 @@ struct worker {
 	unsigned inflight; /* FUSE requests taken and not answered */
 	unsigned nreq;	   /* device requests queued and not completed */
 	bool reading;
+	int rpipe[2]; /* large read answers pass through it (reply.c); -1: written */
 };
 
 struct export
@@ -206,6 +207,7 @@ struct export
 	gid_t gid;
 	time_t mounted; /* the files' times: we keep no others */
 	const struct export_opts *opts;
+	bool splice; /* on /dev/fuse, not a caller's channel: answers may be spliced (reply.c) */
 };
 
 /* The worker running the FUSE handler now. */
@@ -224,6 +226,11 @@ struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);
 void io_submit(struct op *op);
 void io_run_deferred(struct worker *w);
 void io_kick(struct worker *w);
+
+/* reply.c: a read's answer, through the worker's pipe when it is large */
+void reply_pipe_open(struct worker *w);
+void reply_pipe_close(struct worker *w);
+void reply_read(struct worker *w, fuse_req_t req, const uint8_t *data, size_t size);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops export_ops;

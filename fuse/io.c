@@ -312,8 +312,7 @@ static void complete(struct op *op)
 	if (err)
 		fuse_reply_err(op->req, -err);
 	else if (op->kind == OP_READ)
-		fuse_reply_buf(op->req, (char *)data_mem(op) + (op->off - op->first * SECTOR),
-			       op->size);
+		reply_read(w, op->req, data_mem(op) + (op->off - op->first * SECTOR), op->size);
 	else if (op->kind == OP_WRITE)
 		fuse_reply_write(op->req, op->size);
 	else

@@ -51,9 +51,17 @@ static void fill_attr(struct export *ex, fuse_ino_t ino, struct stat *st)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	/* Pipe pages are not DMA-mapped: no splice. O_TRUNC then arrives as a setattr we refuse. */
+	struct export *ex = userdata;
+
+	/*
+	 * Requests are not spliced in: a write's payload would land in pipe pages no device
+	 * reaches. Nor are our pages moved out. Large read answers are spliced from ours
+	 * (reply.c). O_TRUNC arrives as a setattr we refuse.
+	 */
 	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
 			FUSE_CAP_ATOMIC_O_TRUNC);
+	if (ex->splice && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	conn->max_write = MAX_IO;
 	/* The kernel's default of 12 caps async direct I/O depth well below our queue. */
 	conn->max_background = 128;

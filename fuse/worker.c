@@ -574,6 +574,7 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 		w->free_bufs[w->nfree++] = b;
 	w->cur = next_buf(w);
 
+	reply_pipe_open(w);
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0)
 		return -errno;
@@ -643,6 +644,7 @@ static void free_worker(struct export *ex, struct worker *w)
 		close(w->wake_fd);
 	if (w->chan_fd >= 0)
 		close(w->chan_fd);
+	reply_pipe_close(w);
 	if (w->pool)
 		munmap(w->pool, (size_t)NBUFS * BUF_SIZE);
 	if (w->base)
@@ -703,6 +705,7 @@ int workers_setup(struct export *ex)
 	for (unsigned i = 0; i < ex->nworkers; i++) {
 		ex->workers[i].wake_fd = -1;
 		ex->workers[i].chan_fd = -1;
+		ex->workers[i].rpipe[0] = ex->workers[i].rpipe[1] = -1;
 	}
 	for (unsigned i = 0; i < ex->nworkers && !ret; i++)
 		ret = setup_worker(ex, &ex->workers[i], i);
