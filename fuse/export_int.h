@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * export_int.h - the FUSE block export's internals, shared by its setup (export.c), its
- * workers (worker.c), its FUSE operations (ops.c) and its request engine (io.c). Calls go
- * one way: export.c -> worker.c -> ops.c (through libfuse) -> io.c. The engine never calls
- * a worker: it leaves notes in the worker's data (buffers freed, others to wake).
+ * workers (worker.c), its FUSE operations (ops.c), its request engine (io.c) and the
+ * replier that sends large read answers (reply.c). Calls go one way: export.c -> worker.c
+ * -> ops.c (through libfuse) -> io.c -> reply.c. The engine never calls a worker: it leaves
+ * notes in the worker's data (buffers freed, others to wake).
  *
  * Threads: one worker per device queue in use, each with its own libevent loop, its own
  * receive buffers and its own queue on every exported device; all workers read the one FUSE
  * channel. The only state they share is per device: the writes in flight (for overlap
- * checks, under dev->lock) and the size.
+ * checks, under dev->lock) and the size. Each worker has a replier thread, which shares
+ * with it only the lists of answers to send and sent (under the replier's lock).
  */
 #ifndef VV_FUSE_EXPORT_INT_H
 #define VV_FUSE_EXPORT_INT_H
@@ -108,7 +110,8 @@ struct op {
 	uint64_t off; /* bytes, as the caller asked */
 	size_t size;
 	uint64_t first, nsect; /* the blocks covered, in sectors */
-	const uint8_t *data;   /* a write's payload, in the buffer; NULL: zeroes (fallocate) */
+	const uint8_t *data;   /* a write's payload, in the buffer; NULL: zeroes (fallocate);
+				* a read's answer, once its data is in */
 	int buf;	       /* the receive buffer held, -1: none */
 	int dbuf;	       /* with several devices: the data buffer held, -1: none */
 	bool punch;	       /* fallocate: the device may unmap */
@@ -121,6 +124,7 @@ struct op {
 	unsigned nsteps, next_step, pending;
 	int err;
 	struct op *next;  /* the worker's deferred list */
+	struct op *rnext; /* the replier's lists (reply.c) */
 	struct op *wnext; /* d->writes */
 };
 
@@ -188,7 +192,7 @@ struct worker {
 	unsigned inflight; /* FUSE requests taken and not answered */
 	unsigned nreq;	   /* device requests queued and not completed */
 	bool reading;
-	int rpipe[2]; /* large read answers pass through it (reply.c); -1: written */
+	struct replier *rep; /* sends large read answers (reply.c); NULL: none */
 };
 
 struct export
@@ -226,11 +230,16 @@ struct op *io_new(fuse_req_t req, struct dev *d, enum op_kind kind);
 void io_submit(struct op *op);
 void io_run_deferred(struct worker *w);
 void io_kick(struct worker *w);
+/* Lets go of an answered op: its buffers back to the worker, and the op freed. */
+void io_release(struct op *op);
 
-/* reply.c: a read's answer, through the worker's pipe when it is large */
-void reply_pipe_open(struct worker *w);
-void reply_pipe_close(struct worker *w);
-void reply_read(struct worker *w, fuse_req_t req, const uint8_t *data, size_t size);
+/* reply.c: a read's answer; a large one is sent by the worker's replier thread */
+int replier_start(struct worker *w);
+void replier_stop(struct worker *w);
+/* Answers @op's read from @data: true when the replier took it (io_release() it later). */
+bool reply_read(struct worker *w, struct op *op, const uint8_t *data);
+/* The ops the replier answered since the last call, linked by rnext. */
+struct op *replier_collect(struct worker *w);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops export_ops;

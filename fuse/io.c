@@ -299,24 +299,10 @@ static void count(const struct op *op, int err)
 	}
 }
 
-/* Answers the FUSE request and lets go of everything the op held. */
-static void complete(struct op *op)
+void io_release(struct op *op)
 {
 	struct worker *w = op->w;
-	int err = op->err;
 
-	if (op->registered && unclaim(op))
-		w->wake_others = true; /* this worker retries its own deferred list anyway */
-	/* Before the answer: whoever got it finds it counted (fio, then `status`). */
-	count(op, err);
-	if (err)
-		fuse_reply_err(op->req, -err);
-	else if (op->kind == OP_READ)
-		reply_read(w, op->req, data_mem(op) + (op->off - op->first * SECTOR), op->size);
-	else if (op->kind == OP_WRITE)
-		fuse_reply_write(op->req, op->size);
-	else
-		fuse_reply_err(op->req, 0);
 	if (op->buf >= 0)
 		put_buf(w, op->buf);
 	if (op->dbuf >= 0) {
@@ -326,6 +312,32 @@ static void complete(struct op *op)
 	}
 	w->inflight--;
 	free(op);
+}
+
+/*
+ * Answers the FUSE request and lets go of everything the op held; a large read's answer
+ * is sent by the replier, which gives the op back to be let go of (reply.c).
+ */
+static void complete(struct op *op)
+{
+	struct worker *w = op->w;
+	int err = op->err;
+
+	if (op->registered && unclaim(op))
+		w->wake_others = true; /* this worker retries its own deferred list anyway */
+	/* Before the answer: whoever got it finds it counted (fio, then `status`). */
+	count(op, err);
+	if (err) {
+		fuse_reply_err(op->req, -err);
+	} else if (op->kind == OP_READ) {
+		if (reply_read(w, op, data_mem(op) + (op->off - op->first * SECTOR)))
+			return; /* the replier answers it; on_wake() lets go of it */
+	} else if (op->kind == OP_WRITE) {
+		fuse_reply_write(op->req, op->size);
+	} else {
+		fuse_reply_err(op->req, 0);
+	}
+	io_release(op);
 }
 
 /* Phase 0 of an unaligned write or fallocate: read the edge blocks that are only partly ours. */

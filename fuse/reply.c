@@ -1,34 +1,55 @@
 // SPDX-License-Identifier: MIT
 /*
- * reply.c - a read's answer, from the buffer its device filled. A small one goes in one
- * writev() on the channel. From REPLY_SPLICE_MIN bytes on it goes through pipes: the data
- * is vmspliced into the worker's own pipe, its pages referenced in one call, and handed to
- * libfuse as a file descriptor, which splices it into its pipe, behind the header, and on to
- * /dev/fuse. The kernel then copies from pages the pipe holds. A writev() makes it take each
- * of our pages on its own first, and in a TCG guest that cost more than the copy: a FUSE
- * file answered from memory read 1 MiB blocks at 885 MB/s by writev() and 1,461 MB/s
- * spliced, the guest's copy rate being 1,915 (docs/performance.md, bench/bounds.sh).
+ * reply.c - a large read's answer, sent by the worker's replier thread. The answer's copy
+ * is most of a large read's cost: in a TCG guest a worker answering 1 MiB reads spent most
+ * of its time in the kernel's copy, and while it copied, the requests that came meanwhile
+ * waited on the channel and the device stood idle (bench/fuse-profile.sh: half the vCPU
+ * time idle). So from REPLY_LATER_MIN bytes on, the worker hands the answer to its replier
+ * and goes on receiving and queueing; the replier gives the op back when it is sent, and
+ * the worker lets go of it then (on_wake() calls replier_collect()).
  *
- * libfuse only reads the header it writes itself; the data's pages are referenced, not read
- * by any parser, so the rule that nothing libfuse reads lies in device-writable memory holds.
- * Once the answer is sent the kernel has copied the data: the buffer may be reused.
+ * On /dev/fuse the replier splices: the data is vmspliced into its pipe, its pages
+ * referenced in one call, and handed to libfuse as a file descriptor, which splices it
+ * behind the header and on to /dev/fuse. The kernel then copies from pages the pipe holds;
+ * a writev() makes it take each of our pages on its own first, which under TCG cost about
+ * as much as the copy (a server answering 1 MiB from memory: 885 MB/s written, 1,461
+ * spliced; docs/performance.md). libfuse reads only the header it writes itself, so nothing
+ * it parses lies in memory a device can write. When the answer is sent the kernel has
+ * copied the data, and the buffer may be reused.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "export_int.h"
 
-/* Below this, the three extra system calls cost more than taking pages one by one saves. */
-#define REPLY_SPLICE_MIN (64u << 10)
+/*
+ * Smaller answers are written by the worker: a hand-off costs two thread wake-ups, and the
+ * copy it moves off the worker shrinks with the answer.
+ */
+#define REPLY_LATER_MIN (128u << 10)
 
-void reply_pipe_close(struct worker *w)
+struct replier {
+	struct worker *w;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct op *todo, *todo_tail; /* to answer, in order */
+	struct op *done;	     /* answered: back to the worker */
+	bool stop;
+	int pipe[2]; /* -1: answers are written, not spliced */
+};
+
+static void close_pipe(struct replier *r)
 {
 	for (int i = 0; i < 2; i++) {
-		if (w->rpipe[i] >= 0)
-			close(w->rpipe[i]);
-		w->rpipe[i] = -1;
+		if (r->pipe[i] >= 0)
+			close(r->pipe[i]);
+		r->pipe[i] = -1;
 	}
 }
 
@@ -37,49 +58,162 @@ void reply_pipe_close(struct worker *w)
  * empty pipe never waits. Beyond /proc/sys/fs/pipe-max-size that takes CAP_SYS_RESOURCE;
  * without it libfuse could not grow its own pipe either, and answers are written.
  */
-void reply_pipe_open(struct worker *w)
+static void open_pipe(struct replier *r)
 {
-	w->rpipe[0] = w->rpipe[1] = -1;
-	if (!w->ex->splice)
+	r->pipe[0] = r->pipe[1] = -1;
+	if (!r->w->ex->splice)
 		return;
-	if (pipe2(w->rpipe, O_NONBLOCK | O_CLOEXEC)) {
-		w->rpipe[0] = w->rpipe[1] = -1;
+	if (pipe2(r->pipe, O_NONBLOCK | O_CLOEXEC)) {
+		r->pipe[0] = r->pipe[1] = -1;
 		return;
 	}
-	if (fcntl(w->rpipe[0], F_SETPIPE_SZ, (int)(MAX_IO + 2 * BUF_PAGE)) < 0)
-		reply_pipe_close(w);
+	if (fcntl(r->pipe[0], F_SETPIPE_SZ, (int)(MAX_IO + 2 * BUF_PAGE)) < 0)
+		close_pipe(r);
 }
 
-void reply_read(struct worker *w, fuse_req_t req, const uint8_t *data, size_t size)
+static void send_answer(struct replier *r, const struct op *op)
 {
-	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
-	struct iovec iov = {(void *)data, size};
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(op->size);
+	struct iovec iov = {(void *)op->data, op->size};
 
-	if (size < REPLY_SPLICE_MIN || w->rpipe[1] < 0) {
-		fuse_reply_buf(req, (const char *)data, size);
+	if (r->pipe[1] < 0) {
+		fuse_reply_buf(op->req, (const char *)op->data, op->size);
 		return;
 	}
 	while (iov.iov_len) {
-		ssize_t n = vmsplice(w->rpipe[1], &iov, 1, 0);
+		ssize_t n = vmsplice(r->pipe[1], &iov, 1, 0);
 
 		if (n <= 0) {
 			/* The empty pipe has room for any answer: not seen. Write this one. */
-			reply_pipe_close(w);
-			reply_pipe_open(w);
-			fuse_reply_buf(req, (const char *)data, size);
+			close_pipe(r);
+			open_pipe(r);
+			fuse_reply_buf(op->req, (const char *)op->data, op->size);
 			return;
 		}
 		iov.iov_base = (uint8_t *)iov.iov_base + n;
 		iov.iov_len -= (size_t)n;
 	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD;
-	bv.buf[0].fd = w->rpipe[0];
+	bv.buf[0].fd = r->pipe[0];
 	/*
-	 * libfuse takes exactly @size bytes from the pipe, spliced or read. After a failure
+	 * libfuse takes exactly op->size bytes from the pipe, spliced or read. After a failure
 	 * (the caller gone, say) some may be left, and they would head the next answer.
 	 */
-	if (fuse_reply_data(req, &bv, 0)) {
-		reply_pipe_close(w);
-		reply_pipe_open(w);
+	if (fuse_reply_data(op->req, &bv, 0)) {
+		close_pipe(r);
+		open_pipe(r);
 	}
+}
+
+static void *replier_main(void *arg)
+{
+	struct replier *r = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct op *todo, *last = NULL;
+
+		while (!r->todo && !r->stop)
+			pthread_cond_wait(&r->cond, &r->lock);
+		if (!r->todo)
+			break;
+		todo = r->todo;
+		r->todo = r->todo_tail = NULL;
+		pthread_mutex_unlock(&r->lock);
+		for (struct op *op = todo; op; op = op->rnext) {
+			send_answer(r, op);
+			last = op;
+		}
+		pthread_mutex_lock(&r->lock);
+		last->rnext = r->done;
+		r->done = todo;
+		/* The worker takes them back in on_wake(); a full counter is a wake-up too. */
+		if (write(r->w->wake_fd, &one, sizeof(one)) != sizeof(one))
+			(void)0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+int replier_start(struct worker *w)
+{
+	struct replier *r = calloc(1, sizeof(*r));
+	sigset_t block, old;
+	int ret;
+
+	if (!r)
+		return -ENOMEM;
+	r->w = w;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	open_pipe(r);
+	/* Signals are worker 0's. */
+	sigfillset(&block);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	ret = -pthread_create(&r->thread, NULL, replier_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		close_pipe(r);
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		return ret;
+	}
+	w->rep = r;
+	return 0;
+}
+
+/* Once the worker's loop is over: every op it handed over came back (inflight was 0). */
+void replier_stop(struct worker *w)
+{
+	struct replier *r = w->rep;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	close_pipe(r);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	w->rep = NULL;
+}
+
+bool reply_read(struct worker *w, struct op *op, const uint8_t *data)
+{
+	struct replier *r = w->rep;
+
+	op->data = data;
+	if (!r || op->size < REPLY_LATER_MIN) {
+		fuse_reply_buf(op->req, (const char *)data, op->size);
+		return false;
+	}
+	op->rnext = NULL;
+	pthread_mutex_lock(&r->lock);
+	if (r->todo_tail)
+		r->todo_tail->rnext = op;
+	else
+		r->todo = op;
+	r->todo_tail = op;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return true;
+}
+
+struct op *replier_collect(struct worker *w)
+{
+	struct replier *r = w->rep;
+	struct op *done;
+
+	if (!r)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	done = r->done;
+	r->done = NULL;
+	pthread_mutex_unlock(&r->lock);
+	return done;
 }

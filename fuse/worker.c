@@ -416,6 +416,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	io_worker = w;
+	/* The replier sent these answers: their buffers may take requests again. */
+	for (struct op *op = replier_collect(w), *next; op; op = next) {
+		next = op->rnext;
+		io_release(op);
+	}
 	/* Another worker may have left a request on the channel: settle() looks again. */
 	watch_channel(w, false);
 	/* Stop was asked: from now on, I/O in flight has a bounded time to finish. */
@@ -574,10 +579,12 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 		w->free_bufs[w->nfree++] = b;
 	w->cur = next_buf(w);
 
-	reply_pipe_open(w);
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0)
 		return -errno;
+	ret = replier_start(w);
+	if (ret)
+		return ret;
 	if (ex->nworkers > 1) {
 		w->chan_fd = epoll_create1(EPOLL_CLOEXEC);
 		if (w->chan_fd < 0)
@@ -620,6 +627,7 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 
 static void free_worker(struct export *ex, struct worker *w)
 {
+	replier_stop(w); /* idle: every op it took came back before the loop ended */
 	for (unsigned i = 0; w->irq && i < ex->n; i++)
 		if (w->irq[i])
 			event_free(w->irq[i]);
@@ -644,7 +652,6 @@ static void free_worker(struct export *ex, struct worker *w)
 		close(w->wake_fd);
 	if (w->chan_fd >= 0)
 		close(w->chan_fd);
-	reply_pipe_close(w);
 	if (w->pool)
 		munmap(w->pool, (size_t)NBUFS * BUF_SIZE);
 	if (w->base)
@@ -705,7 +712,6 @@ int workers_setup(struct export *ex)
 	for (unsigned i = 0; i < ex->nworkers; i++) {
 		ex->workers[i].wake_fd = -1;
 		ex->workers[i].chan_fd = -1;
-		ex->workers[i].rpipe[0] = ex->workers[i].rpipe[1] = -1;
 	}
 	for (unsigned i = 0; i < ex->nworkers && !ret; i++)
 		ret = setup_worker(ex, &ex->workers[i], i);
