@@ -190,6 +190,7 @@ struct worker {
 	struct op *deferred, *deferred_tail;
 	bool wake_others;  /* the engine released blocks others may wait for */
 	unsigned inflight; /* FUSE requests taken and not answered */
+	unsigned replying; /* answered by the replier and not yet taken back */
 	unsigned nreq;	   /* device requests queued and not completed */
 	bool reading;
 	struct replier *rep; /* sends large read answers (reply.c); NULL: none */
@@ -238,8 +239,13 @@ int replier_start(struct worker *w);
 void replier_stop(struct worker *w);
 /* Answers @op's read from @data: true when the replier took it (io_release() it later). */
 bool reply_read(struct worker *w, struct op *op, const uint8_t *data);
-/* The ops the replier answered since the last call, linked by rnext. */
-struct op *replier_collect(struct worker *w);
+/*
+ * The ops the replier answered since the last call, linked by rnext. With @wake, the
+ * worker needs them to go on (out of buffers, or stopping) and is about to sleep: the
+ * replier wakes it (wake_fd) when it sends the next. Otherwise they wait for the worker's
+ * next round, which a reader's next request starts anyway.
+ */
+struct op *replier_collect(struct worker *w, bool wake);
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops export_ops;

@@ -310,7 +310,6 @@ void io_release(struct op *op)
 
 		p->free[p->nfree++] = (unsigned)op->dbuf;
 	}
-	w->inflight--;
 	free(op);
 }
 
@@ -327,11 +326,14 @@ static void complete(struct op *op)
 		w->wake_others = true; /* this worker retries its own deferred list anyway */
 	/* Before the answer: whoever got it finds it counted (fio, then `status`). */
 	count(op, err);
+	w->inflight--;
 	if (err) {
 		fuse_reply_err(op->req, -err);
 	} else if (op->kind == OP_READ) {
-		if (reply_read(w, op, data_mem(op) + (op->off - op->first * SECTOR)))
-			return; /* the replier answers it; on_wake() lets go of it */
+		if (reply_read(w, op, data_mem(op) + (op->off - op->first * SECTOR))) {
+			w->replying++; /* the worker lets go of it when it comes back */
+			return;
+		}
 	} else if (op->kind == OP_WRITE) {
 		fuse_reply_write(op->req, op->size);
 	} else {

@@ -108,7 +108,7 @@ static void update_reading(struct worker *w)
  */
 static void maybe_finish(struct worker *w)
 {
-	if (!atomic_load(&w->ex->stopping) || w->inflight || w->deferred)
+	if (!atomic_load(&w->ex->stopping) || w->inflight || w->replying || w->deferred)
 		return;
 	if (w->idx == 0 && atomic_load(&w->ex->running) > 1)
 		return;
@@ -131,12 +131,31 @@ static void wake_all(struct export *ex, const struct worker *except)
 }
 
 /*
+ * Lets go of the ops the replier answered (reply.c). With @need, the worker cannot go on
+ * without them, and the replier wakes it for the next if none is back yet. Returns whether
+ * any was.
+ */
+static bool take_back(struct worker *w, bool need)
+{
+	struct op *op = replier_collect(w, need), *next;
+	bool any = op;
+
+	for (; op; op = next) {
+		next = op->rnext;
+		w->replying--;
+		io_release(op);
+	}
+	return any;
+}
+
+/*
  * After the engine ran on this worker: ring the doorbells of what it queued, wake the
  * workers it asked for, take a freed buffer up if intake paused for want of one, and leave
  * if stop was asked and everything is answered.
  */
 static void settle(struct worker *w)
 {
+	take_back(w, false);
 	io_kick(w);
 	if (w->wake_others) {
 		w->wake_others = false;
@@ -144,6 +163,10 @@ static void settle(struct worker *w)
 	}
 	if (w->cur < 0)
 		w->cur = next_buf(w);
+	/* Out of buffers, or stopping with answers still out: sleep only with a wake-up asked. */
+	while ((w->cur < 0 || atomic_load(&w->ex->stopping)) && w->replying && take_back(w, true))
+		if (w->cur < 0)
+			w->cur = next_buf(w);
 	update_reading(w);
 	maybe_finish(w);
 }
@@ -416,11 +439,6 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	io_worker = w;
-	/* The replier sent these answers: their buffers may take requests again. */
-	for (struct op *op = replier_collect(w), *next; op; op = next) {
-		next = op->rnext;
-		io_release(op);
-	}
 	/* Another worker may have left a request on the channel: settle() looks again. */
 	watch_channel(w, false);
 	/* Stop was asked: from now on, I/O in flight has a bounded time to finish. */

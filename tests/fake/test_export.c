@@ -40,6 +40,7 @@
 #define DEV_INO	   2  /* the first device's file */
 #define MAX_OUT	   48 /* requests the fake kernel keeps outstanding */
 #define MAX_WRITE  (256u << 10)
+#define MAX_READ   (1u << 20) /* from 256 KiB on, the replier thread answers (reply.c) */
 #define DISK_BYTES (FAKE_DISK_SECTORS * 512ull)
 
 struct pending {
@@ -268,6 +269,10 @@ static void send_random(struct t *t, uint64_t *x, const uint8_t *payload)
 	if (r % 8 < 3) {
 		struct fuse_read_in in = {.offset = off, .size = size};
 
+		if (r & 128) { /* large: answered by the replier */
+			in.size = size = (uint32_t)(rnd(x) % MAX_READ) + 1;
+			in.offset = off = rnd(x) % (DISK_BYTES - size);
+		}
 		send_req(t, FUSE_READ, ino, &in, sizeof(in), NULL, 0, size);
 	} else if (r % 8 < 6) {
 		struct fuse_write_in in = {.offset = off, .size = size};
@@ -326,6 +331,14 @@ static void test_honest(void **state)
 	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, sizeof(data));
 	assert_true(recv_reply(t, 5000));
 	assert_memory_equal(t->msg + sizeof(struct fuse_out_header), data, sizeof(data));
+	/* A large answer, which the replier thread sends, from inside a block. */
+	for (size_t i = 0; i < MAX_READ; i++)
+		t->disk[0].data[(1u << 20) + 100 + i] = (uint8_t)(i * 7 + i / 4096);
+	r = (struct fuse_read_in){.offset = (1u << 20) + 100, .size = MAX_READ};
+	send_req(t, FUSE_READ, DEV_INO, &r, sizeof(r), NULL, 0, MAX_READ);
+	assert_true(recv_reply(t, 5000));
+	assert_memory_equal(t->msg + sizeof(struct fuse_out_header),
+			    t->disk[0].data + (1u << 20) + 100, MAX_READ);
 	run_requests(t, 500, 1);
 	assert_int_equal(t->errors, 0);
 	assert_int_equal(stop(t), 0);
