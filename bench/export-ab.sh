@@ -60,6 +60,7 @@ workloads=(
 	"4K randread QD1 psync|--filename=$f0 --rw=randread --bs=4k --ioengine=psync|iops"
 	"1M seq read QD4|--filename=$f0 --rw=read --bs=1M --iodepth=4|bw"
 	"128K seq read QD4|--filename=$f0 --rw=read --bs=128k --iodepth=4|bw"
+	"256K seq read QD4|--filename=$f0 --rw=read --bs=256k --iodepth=4|bw"
 	"1M seq write QD4|--filename=$f0 --rw=write --bs=1M --iodepth=4|bw"
 	"2 disks in one mount 4K randread QD32|--filename=$f0:$f1 --rw=randread --bs=4k --iodepth=32 --file_service_type=random|iops"
 	"2 disks in one mount 4K randwrite QD32|--filename=$f0:$f1 --rw=randwrite --bs=4k --iodepth=32 --file_service_type=random|iops"
