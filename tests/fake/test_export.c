@@ -40,7 +40,7 @@
 #define DEV_INO	   2  /* the first device's file */
 #define MAX_OUT	   48 /* requests the fake kernel keeps outstanding */
 #define MAX_WRITE  (256u << 10)
-#define MAX_READ   (1u << 20) /* from 256 KiB on, the replier thread answers (reply.c) */
+#define MAX_READ   (1u << 20) /* answers this large the replier thread sends (reply.c) */
 #define DISK_BYTES (FAKE_DISK_SECTORS * 512ull)
 
 struct pending {
@@ -269,8 +269,8 @@ static void send_random(struct t *t, uint64_t *x, const uint8_t *payload)
 	if (r % 8 < 3) {
 		struct fuse_read_in in = {.offset = off, .size = size};
 
-		if (r & 128) { /* large: answered by the replier */
-			in.size = size = (uint32_t)(rnd(x) % MAX_READ) + 1;
+		if (r & 128) { /* large; the largest are answered by the replier */
+			in.size = size = r & 256 ? MAX_READ : (uint32_t)(rnd(x) % MAX_READ) + 1;
 			in.offset = off = rnd(x) % (DISK_BYTES - size);
 		}
 		send_req(t, FUSE_READ, ino, &in, sizeof(in), NULL, 0, size);
