@@ -75,6 +75,13 @@ static void open_pipe(struct replier *r)
 		close_pipe(r);
 }
 
+/* Data left in the pipe would head the next answer: a new pipe. */
+static void reset_pipe(struct replier *r)
+{
+	close_pipe(r);
+	open_pipe(r);
+}
+
 static void send_answer(struct replier *r, const struct op *op)
 {
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(op->size);
@@ -89,8 +96,7 @@ static void send_answer(struct replier *r, const struct op *op)
 
 		if (n <= 0) {
 			/* The empty pipe has room for any answer: not seen. Write this one. */
-			close_pipe(r);
-			open_pipe(r);
+			reset_pipe(r);
 			fuse_reply_buf(op->req, (const char *)op->data, op->size);
 			return;
 		}
@@ -99,14 +105,10 @@ static void send_answer(struct replier *r, const struct op *op)
 	}
 	bv.buf[0].flags = FUSE_BUF_IS_FD;
 	bv.buf[0].fd = r->pipe[0];
-	/*
-	 * libfuse takes exactly op->size bytes from the pipe, spliced or read. After a failure
-	 * (the caller gone, say) some may be left, and they would head the next answer.
+	/* libfuse takes exactly op->size bytes, spliced or read; after a failure some may be left.
 	 */
-	if (fuse_reply_data(op->req, &bv, 0)) {
-		close_pipe(r);
-		open_pipe(r);
-	}
+	if (fuse_reply_data(op->req, &bv, 0))
+		reset_pipe(r);
 }
 
 static void *replier_main(void *arg)
