@@ -133,11 +133,11 @@ static void wake_all(struct export *ex, const struct worker *except)
 /*
  * Lets go of the ops the replier answered (reply.c). With @need, the worker cannot go on
  * without them, and the replier wakes it for the next if none is back yet. Returns whether
- * any was.
+ * any was. With none out, it does not take the replier's lock.
  */
 static bool take_back(struct worker *w, bool need)
 {
-	struct op *op = replier_collect(w, need), *next;
+	struct op *op = w->replying ? replier_collect(w, need) : NULL, *next;
 	bool any = op;
 
 	for (; op; op = next) {
@@ -164,7 +164,7 @@ static void settle(struct worker *w)
 	if (w->cur < 0)
 		w->cur = next_buf(w);
 	/* Out of buffers, or stopping with answers still out: sleep only with a wake-up asked. */
-	while ((w->cur < 0 || atomic_load(&w->ex->stopping)) && w->replying && take_back(w, true))
+	while ((w->cur < 0 || atomic_load(&w->ex->stopping)) && take_back(w, true))
 		if (w->cur < 0)
 			w->cur = next_buf(w);
 	update_reading(w);
