@@ -75,9 +75,13 @@ else
 	echo "hugepages: $(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages) x 2 MiB"
 fi
 
-emit() { # round workload who pps bytes_per_s [lat_us]
-	printf 'VV-BENCH {"round":%s,"workload":"%s","who":"%s","pps":%s,"bytes_per_s":%s,"lat_us":%s}\n' \
-		"$1" "$2" "$3" "$4" "$5" "${6:-0}"
+# share: what bounds the rate, where the contender tells: for txonly the share of frames
+# offered to the transmit burst that the ring had no room for (near 1: the device drains
+# slower than the driver fills), for rxonly the share of receive bursts that returned
+# nothing (near 1: the supply is slower than the receiver).
+emit() { # round workload who pps bytes_per_s [lat_us [share]]
+	printf 'VV-BENCH {"round":%s,"workload":"%s","who":"%s","pps":%s,"bytes_per_s":%s,"lat_us":%s,"share":%s}\n' \
+		"$1" "$2" "$3" "$4" "$5" "${6:-0}" "${7:-null}"
 }
 
 # The NIC where each contender needs it: on the kernel's driver and up, or on vfio-pci.
@@ -113,7 +117,7 @@ gen_start() { # $1 is ignored: the generator runs until gen_stop
 gen_stop() {
 	kill -INT "$gen" # net bench stops and reports what ran
 	wait "$gen" || true
-	echo "  partner sent: $(jq -r '"\(.pps | floor) frames/s"' /tmp/gen.out)" >&2
+	echo "  partner sent: $(jq -r '"\(.pps | floor) frames/s, its ring full for \(.tx_refused_share // "?") of those offered"' /tmp/gen.out)" >&2
 	partner_idle
 }
 
@@ -132,9 +136,11 @@ kernel_round() {
 	done
 }
 
-ours() { # cli mode size -> "pps bytes_per_s p50_us"
+ours() { # cli mode size -> "pps bytes_per_s p50_us share"
 	taskset -c 1 "$1" net bench --json --mode "$2" --size "$3" --time "$runtime" "${@:4}" \
-		"$bdf" | jq -r '[.pps, .bytes_per_s, (.rtt_us.p50 // 0)] | map(tostring) | join(" ")'
+		"$bdf" | jq -r '[.pps, .bytes_per_s, (.rtt_us.p50 // 0),
+			(if .mode == "rxonly" then .rx_empty_share else .tx_refused_share end // "null")]
+			| map(tostring) | join(" ")'
 }
 ours_round() { # round [cli who]
 	local r=$1 cli=${2:-$vv} who=${3:-ours (net bench)} size
@@ -162,7 +168,7 @@ dpdk_run() { # mode size -> /tmp/tp.res: "pps bytes_per_s"
 	mkfifo /tmp/tp.in
 	dpdk-testpmd -l 0,1 -n 1 --iova-mode=pa --huge-dir /tmp/huge --file-prefix vvbench \
 		-a "$bdf" --log-level=lib.eal:error -- -i --forward-mode="$mode" --txpkts="$size" \
-		--burst=32 --rxq=1 --txq=1 --rxd=256 --txd=256 --eth-peer=0,$sink \
+		--burst=32 --rxq=1 --txq=1 --rxd=256 --txd=256 --eth-peer=0,$sink --record-burst-stats \
 		</tmp/tp.in >/tmp/tp.log 2>&1 &
 	local tp=$!
 	exec 8>/tmp/tp.in
@@ -189,6 +195,17 @@ dpdk_run() { # mode size -> /tmp/tp.res: "pps bytes_per_s"
 		{ p[NR] = $2; b[NR] = $NF }
 		END { if (NR < 2) exit 1; s = dt / 1e9; printf "%.0f %.0f\n", (p[2] - p[1]) / s, (b[2] - b[1]) / s }' >/tmp/tp.res ||
 		{ cat /tmp/tp.log >&2; vv_die "no port statistics from testpmd"; }
+	# The share, from what "stop" prints over the whole forwarding run: frames the transmit
+	# burst refused ("TX-dropped" of "TX-total": txonly drops what the ring did not take),
+	# receive bursts that returned nothing ("RX-bursts : N [P% of 0 pkts ...",
+	# --record-burst-stats).
+	if [ "$mode" = txonly ]; then
+		grep -E "^ +TX-packets:.*TX-dropped:.*TX-total:" /tmp/tp.log | tail -n 1 |
+			awk '{ print ($NF > 0 ? $4 / $NF : "null") }'
+	else
+		grep -oE "RX-bursts : [0-9]+ \[[0-9]+% of 0 pkts" /tmp/tp.log | tail -n 1 |
+			sed -E 's/.*\[([0-9]+)%.*/\1/' | awk '{ print $1 / 100 }'
+	fi | awk 'NF { s = $1 } END { print s == "" ? "null" : s }' >/tmp/tp.share
 }
 dpdk_round() {
 	local r=$1 size
@@ -196,9 +213,9 @@ dpdk_round() {
 	on_vfio
 	for size in "${sizes[@]}"; do
 		dpdk_run txonly "$size"
-		emit "$r" "txonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res)
+		emit "$r" "txonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res) 0 "$(cat /tmp/tp.share)"
 		dpdk_run rxonly "$size"
-		emit "$r" "rxonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res)
+		emit "$r" "rxonly ${size}B" "DPDK testpmd" $(cat /tmp/tp.res) 0 "$(cat /tmp/tp.share)"
 	done
 }
 

@@ -59,6 +59,12 @@ struct job {
 	uint64_t seq;
 	_Atomic uint64_t tx, rx; /* frames; read by the progress line */
 	uint64_t tx_bytes, rx_bytes, lost;
+	/*
+	 * What bounds the rate: frames offered to the transmit burst and those the ring had no
+	 * room for (the device is the slower side); receive bursts, and those that found nothing
+	 * (the supply is).
+	 */
+	uint64_t offered, refused, polls, empty;
 	struct hist h; /* rtt */
 	int err;
 };
@@ -154,6 +160,16 @@ static unsigned build(struct bench *b, unsigned q, struct vv_net_buf **f, unsign
 	return built;
 }
 
+/* Receives up to @max frames into @f, counting the polls that found none. */
+static int recv_burst(struct job *j, struct vv_net_buf **f, unsigned max)
+{
+	int got = vv_net_rx_burst(j->b->net, j->q, f, max);
+
+	j->polls++;
+	j->empty += got == 0;
+	return got;
+}
+
 /* Sends @n frames from @f; keeps the ones the ring did not take at the front of @f. */
 static int send_burst(struct job *j, struct vv_net_buf **f, unsigned *n)
 {
@@ -161,6 +177,8 @@ static int send_burst(struct job *j, struct vv_net_buf **f, unsigned *n)
 
 	if (sent < 0)
 		return sent;
+	j->offered += *n;
+	j->refused += *n - (unsigned)sent;
 	count_add(&j->tx, (uint64_t)sent);
 	j->tx_bytes += (uint64_t)sent * j->b->o->size;
 	memmove(f, f + sent, (*n - (unsigned)sent) * sizeof(*f));
@@ -198,7 +216,7 @@ static int run_rxonly(struct job *j)
 	int got = 0;
 
 	while (!stopping(b)) {
-		got = vv_net_rx_burst(b->net, j->q, f, b->o->burst);
+		got = recv_burst(j, f, b->o->burst);
 		if (got < 0)
 			return got;
 		count_add(&j->rx, (uint64_t)got);
@@ -220,7 +238,7 @@ static int run_fwd(struct job *j)
 	int sent = 0;
 
 	while (!stopping(b)) {
-		int got = vv_net_rx_burst(b->net, j->q, f + n, b->o->burst - n);
+		int got = recv_burst(j, f + n, b->o->burst - n);
 
 		if (got < 0)
 			return got;
@@ -246,6 +264,8 @@ static int run_fwd(struct job *j)
 		} else if (sent < 0) {
 			break; /* the queue is broken; vv_net_close() takes the frames back */
 		} else {
+			j->offered += n;
+			j->refused += n - (unsigned)sent;
 			count_add(&j->tx, (uint64_t)sent);
 			for (int i = 0; i < sent; i++)
 				j->tx_bytes += len[i];
@@ -507,8 +527,9 @@ static void report(const struct bench *b, const char *bdf, double secs)
 {
 	const struct opts *o = b->o;
 	struct hist *h = calloc(1, sizeof(*h));
-	uint64_t tx = 0, rx = 0, txb = 0, rxb = 0, lost = 0;
-	double pps, bps;
+	uint64_t tx = 0, rx = 0, txb = 0, rxb = 0, lost = 0, offered = 0, refused = 0;
+	uint64_t polls = 0, empty = 0;
+	double pps, bps, full, idle;
 	bool rx_side = o->mode == M_RXONLY || o->mode == M_RTT;
 
 	if (!h)
@@ -522,7 +543,13 @@ static void report(const struct bench *b, const char *bdf, double secs)
 		txb += j->tx_bytes;
 		rxb += j->rx_bytes;
 		lost += j->lost;
+		offered += j->offered;
+		refused += j->refused;
+		polls += j->polls;
+		empty += j->empty;
 	}
+	full = offered ? (double)refused / (double)offered : 0;
+	idle = polls ? (double)empty / (double)polls : 0;
 	/* The mode's figure: what it sends, or what it receives for rxonly and rtt. */
 	pps = (double)(rx_side ? rx : tx) / secs;
 	bps = (double)(rx_side ? rxb : txb) / secs;
@@ -547,6 +574,12 @@ static void report(const struct bench *b, const char *bdf, double secs)
 		json_kv_num(&j, "pps", pps);
 		json_kv_num(&j, "bytes_per_s", bps);
 		json_kv_num(&j, "gbps", bps * 8 / 1e9);
+		json_kv_int(&j, "tx_offered", (int64_t)offered);
+		json_kv_int(&j, "tx_refused", (int64_t)refused);
+		json_kv_num(&j, "tx_refused_share", full);
+		json_kv_int(&j, "rx_polls", (int64_t)polls);
+		json_kv_int(&j, "rx_empty_polls", (int64_t)empty);
+		json_kv_num(&j, "rx_empty_share", idle);
 		if (o->mode == M_RTT) {
 			json_kv_int(&j, "lost", (int64_t)lost);
 			json_key(&j, "rtt_us");
@@ -566,6 +599,11 @@ static void report(const struct bench *b, const char *bdf, double secs)
 		       o->size, o->burst, o->pairs, secs);
 		printf("  %.0f frames/s, %.3f Gbit/s (frame bytes, no FCS)\n", pps, bps * 8 / 1e9);
 		printf("  sent %" PRIu64 " frames, received %" PRIu64 "\n", tx, rx);
+		if (offered)
+			printf("  the ring had no room for %.1f%% of the frames offered\n",
+			       100 * full);
+		if (polls)
+			printf("  %.1f%% of receive polls found nothing\n", 100 * idle);
 		if (o->mode == M_RTT)
 			printf("  round trip (us): avg %.1f, p50 %.1f, p99 %.1f, p99.9 %.1f, max "
 			       "%.1f; %" PRIu64 " lost\n",

@@ -79,6 +79,10 @@ for size in 64 9000; do
 	tx=$(j .tx_frames)
 	[ "$tx" -gt 0 ] || vv_die "txonly $size: nothing sent"
 	vv_assert_eq "$(j .tx_bytes)" $((tx * size)) "txonly $size: bytes are frame bytes"
+	# Every frame offered was taken or refused (and refused ones offered again).
+	vv_assert_eq "$(j '.tx_offered - .tx_refused')" "$tx" "txonly $size: offered - refused"
+	j '.tx_refused_share >= 0 and .tx_refused_share < 1' | grep -qx true ||
+		vv_die "txonly $size: tx_refused_share $(j .tx_refused_share)"
 	got=$(awk '{print $2}' /tmp/count.out)
 	# The partner's socket may miss some under load, never see more than we sent.
 	[ "$got" -gt 0 ] && [ "$got" -le "$tx" ] || vv_die "txonly $size: partner counted $got of $tx"
@@ -97,6 +101,9 @@ echo "rxonly: $(j '[.rx_frames, .rx_bytes] | map(tostring) | join(" ")')"
 vv_assert_eq "$(j .rx_frames)" 2000 "rxonly: frames"
 vv_assert_eq "$(j .rx_bytes)" $((2000 * 200)) "rxonly: bytes"
 vv_assert_eq "$(j .tx_frames)" 0 "rxonly: nothing sent"
+# 2000 frames in a 6 s run of polls: most polls found nothing.
+j '.rx_polls > 0 and .rx_empty_polls < .rx_polls and .rx_empty_share > 0.5' | grep -qx true ||
+	vv_die "rxonly: $(j '[.rx_polls, .rx_empty_polls, .rx_empty_share] | map(tostring) | join(" ")')"
 
 # --- fwd: the partner's round trips come back ---------------------------------------------
 "$vv" net bench --json --mode fwd --time 7 "$bdf" >/tmp/nb.json &
