@@ -194,7 +194,10 @@ def main():
                    "rounds": int(meta.get("rounds", 0)), "units": {
                        "iops": "requests per second", "bytes_per_s": "bytes per second",
                        "pps": "frames per second",
-                       "lat_us": "mean completion latency, microseconds"},
+                       "lat_us": "mean completion latency, microseconds",
+                       "share": "net: txonly, the share of frames offered that the ring "
+                                "refused; rxonly, the share of receive polls that found "
+                                "nothing (null: not known)"},
                    "measurements": rows, "summary": summary}, f, indent=1)
     print(table(summary))
     svg = chart(summary, sys.argv[2])
