@@ -171,10 +171,9 @@ struct worker {
 	struct event *fuse_ev, *wake_ev, *poll_timer;
 	struct event *gone_check; /* while not reading: has the channel gone away? */
 	int wake_fd;
-	int chan_fd;	    /* an epoll fd of its own that watches the FUSE channel (worker.c) */
-	bool watching;	    /* the channel is in chan_fd */
-	unsigned *q;	    /* per device: the queue this worker drives */
-	struct event **irq; /* per device: its completion eventfd */
+	atomic_bool can_read;	 /* a buffer is free and not stopping: it can take the turn */
+	unsigned *q;		 /* per device: the queue this worker drives */
+	struct event **irq;	 /* per device: its completion eventfd */
 	struct irq_ctx *irq_ctx; /* per device: the argument of its callback */
 	bool *kick;		 /* per device: requests queued since the last doorbell */
 	uint8_t *pool;		 /* NBUFS * BUF_SIZE bytes */
@@ -206,6 +205,7 @@ struct export
 	atomic_bool stopping;
 	atomic_bool lost;	  /* a device was lost: the export ends, and with an error */
 	atomic_uint running;	  /* workers still in their loop; worker 0 leaves last */
+	atomic_uint watcher;	  /* the worker whose turn it is to watch the channel */
 	struct event *stop_timer; /* worker 0: in-flight I/O gets this long after stop */
 	struct event *sigterm, *sigint;
 	uid_t uid;

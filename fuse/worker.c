@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -28,36 +27,7 @@ static int next_buf(struct worker *w)
 	return w->nfree ? (int)w->free_bufs[--w->nfree] : -1;
 }
 
-static void wake_all(struct export *ex, const struct worker *except);
-
-/*
- * Which worker a request wakes. Every worker reads the one FUSE channel. Watched through
- * libevent alone, each worker would be a plain epoll waiter on it, and every request would
- * wake them all for one to win (at QD1, 1.45x the requests per second without that;
- * docs/performance.md). So a worker watches the channel in an epoll fd of its own
- * (chan_fd, which libevent watches), registered EPOLLEXCLUSIVE: the kernel wakes one
- * registered worker per request. A worker takes the channel out while it reads it, so that
- * a request arriving meanwhile wakes another, and puts it back at the end of the queue of
- * waiters (round robin). Adding it back looks at the channel at once, so nothing that came
- * in meanwhile is missed. A single worker watches the channel itself (chan_fd -1).
- */
-static void watch_channel(struct worker *w, bool on)
-{
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
-	int fd = fuse_session_fd(w->ex->se);
-
-	if (on == w->watching || w->chan_fd < 0)
-		return;
-	if (!on) {
-		(void)epoll_ctl(w->chan_fd, EPOLL_CTL_DEL, fd, NULL);
-	} else if (epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev)) {
-		/* A kernel before 4.5 has no EPOLLEXCLUSIVE: a herd, but a working one. */
-		ev.events = EPOLLIN;
-		if (errno != EINVAL || epoll_ctl(w->chan_fd, EPOLL_CTL_ADD, fd, &ev))
-			return; /* not watching: the next settle() tries again */
-	}
-	w->watching = on;
-}
+static void wake(struct worker *w);
 
 /* Whether a request waits on the channel now. */
 static bool channel_ready(const struct worker *w)
@@ -68,15 +38,53 @@ static bool channel_ready(const struct worker *w)
 }
 
 /*
- * Reads the channel while a buffer is free. Without one, a look every second whether the
- * channel went away (umount aborted the connection): requests a stuck device holds must
- * not hide that, or nothing would ever end them.
+ * Which worker reads a request. Every worker can read the one FUSE channel, but only one at a
+ * time watches it: the one whose turn it is (ex->watcher). Were they all waiting on it, each
+ * request would wake every sleeping worker for one to win. Woken one at a time instead (the
+ * design before this one: each worker's own epoll fd, registered EPOLLEXCLUSIVE, out of it
+ * while reading), a second worker was woken for requests that arrived while the first was
+ * busy, a wake-up on the application's CPU where the first would have read them in its next
+ * batch: two workers made 0.34x of one worker's 4 KiB QD32 rate (docs/performance.md). So
+ * the watcher keeps the turn while it can read, and hands it on only when it cannot take a
+ * request that waits: out of buffers. A watcher that cannot read and finds no other that
+ * can keeps the turn: what waits is read once one of its own requests is answered, as with
+ * one worker.
+ *
+ * Hands the turn to the next worker that can read, and wakes it: its settle() starts
+ * watching.
+ */
+static void pass_turn(struct worker *w)
+{
+	struct export *ex = w->ex;
+
+	for (unsigned k = 1; k < ex->nworkers; k++) {
+		struct worker *v = &ex->workers[(w->idx + k) % ex->nworkers];
+
+		if (atomic_load(&v->can_read)) {
+			atomic_store(&ex->watcher, v->idx);
+			wake(v);
+			return;
+		}
+	}
+}
+
+/*
+ * Reads the channel in its turn while a buffer is free. Otherwise a look every second
+ * whether the channel went away (umount aborted the connection): requests a stuck device
+ * holds must not hide that, or nothing would ever end them.
  */
 static void update_reading(struct worker *w)
 {
-	bool want = !atomic_load(&w->ex->stopping) && w->cur >= 0;
+	struct export *ex = w->ex;
+	bool able = !atomic_load(&ex->stopping) && w->cur >= 0;
 	struct timeval second = {1, 0};
+	bool want;
 
+	/* For a watcher that cannot read, looking for one that can (pass_turn()). */
+	atomic_store(&w->can_read, able);
+	if (!able && ex->nworkers > 1 && atomic_load(&ex->watcher) == w->idx && channel_ready(w))
+		pass_turn(w);
+	want = able && atomic_load(&ex->watcher) == w->idx;
 	if (want != w->reading) {
 		w->reading = want;
 		if (want) {
@@ -84,20 +92,9 @@ static void update_reading(struct worker *w)
 			event_add(w->fuse_ev, NULL);
 		} else {
 			event_del(w->fuse_ev);
-			if (!atomic_load(&w->ex->stopping))
+			if (!atomic_load(&ex->stopping))
 				event_add(w->gone_check, &second);
 		}
-	}
-	if (want) {
-		watch_channel(w, true);
-	} else if (w->watching) {
-		/*
-		 * The kernel may have picked this worker for a request it will now not read:
-		 * the others look at the channel again (on_wake).
-		 */
-		watch_channel(w, false);
-		if (channel_ready(w))
-			wake_all(w->ex, w);
 	}
 }
 
@@ -324,7 +321,6 @@ static void on_fuse(evutil_socket_t fd, short what, void *arg)
 	struct export *ex = w->ex;
 
 	io_worker = w;
-	watch_channel(w, false); /* requests that come meanwhile wake another worker */
 	do {
 		/* A bounded batch, so completions and other workers' wake-ups are not starved. */
 		for (int i = 0; i < 32 && w->reading; i++) {
@@ -439,8 +435,6 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
 	io_worker = w;
-	/* Another worker may have left a request on the channel: settle() looks again. */
-	watch_channel(w, false);
 	/* Stop was asked: from now on, I/O in flight has a bounded time to finish. */
 	if (w->idx == 0 && atomic_load(&w->ex->stopping) && w->ex->stop_timer &&
 	    !evtimer_pending(w->ex->stop_timer, NULL)) {
@@ -495,10 +489,10 @@ static void *worker_main(void *arg)
 
 /*
  * How many workers: queues=N asks for N (each device was opened with N queues); the default
- * is one. Measured in a 2-vCPU guest (docs/performance.md): a second worker gains a third on
- * 1 MiB reads but costs three quarters of the 4 KiB QD32 rate, since every FUSE request wakes
- * every worker and the workers compete with the application for the CPUs. Queues that share
- * an interrupt vector get one worker: an eventfd cannot reliably wake two readers.
+ * is one. A second worker takes requests only when the first has no buffer for them
+ * (pass_turn()): on a 2-vCPU guest the workers compete with the application for the
+ * CPUs (docs/performance.md). Queues that share an interrupt vector get one worker: an
+ * eventfd cannot reliably wake two readers.
  */
 static unsigned count_workers(struct export *ex)
 {
@@ -603,14 +597,8 @@ static int setup_worker(struct export *ex, struct worker *w, unsigned idx)
 	ret = replier_start(w);
 	if (ret)
 		return ret;
-	if (ex->nworkers > 1) {
-		w->chan_fd = epoll_create1(EPOLL_CLOEXEC);
-		if (w->chan_fd < 0)
-			return -errno;
-	}
 	w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
-	w->fuse_ev = event_new(w->base, w->chan_fd >= 0 ? w->chan_fd : fuse_session_fd(ex->se),
-			       EV_READ | EV_PERSIST, on_fuse, w);
+	w->fuse_ev = event_new(w->base, fuse_session_fd(ex->se), EV_READ | EV_PERSIST, on_fuse, w);
 	w->gone_check = event_new(w->base, -1, EV_PERSIST, on_gone_check, w);
 	if (!w->wake_ev || !w->fuse_ev || !w->gone_check)
 		return -ENOMEM;
@@ -668,8 +656,6 @@ static void free_worker(struct export *ex, struct worker *w)
 		event_free(w->poll_timer);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
-	if (w->chan_fd >= 0)
-		close(w->chan_fd);
 	if (w->pool)
 		munmap(w->pool, (size_t)NBUFS * BUF_SIZE);
 	if (w->base)
@@ -727,10 +713,8 @@ int workers_setup(struct export *ex)
 	if (!ex->workers)
 		return -ENOMEM;
 	/* What free_worker() must not close. */
-	for (unsigned i = 0; i < ex->nworkers; i++) {
+	for (unsigned i = 0; i < ex->nworkers; i++)
 		ex->workers[i].wake_fd = -1;
-		ex->workers[i].chan_fd = -1;
-	}
 	for (unsigned i = 0; i < ex->nworkers && !ret; i++)
 		ret = setup_worker(ex, &ex->workers[i], i);
 	return ret ? ret : watch(ex);

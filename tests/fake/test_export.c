@@ -293,7 +293,7 @@ static void send_random(struct t *t, uint64_t *x, const uint8_t *payload)
 	}
 }
 
-static void run_requests(struct t *t, unsigned n, uint64_t seed)
+static void run_requests_at(struct t *t, unsigned n, uint64_t seed, unsigned depth)
 {
 	uint8_t *payload = malloc(MAX_WRITE + 4096);
 	uint64_t x = seed;
@@ -302,7 +302,7 @@ static void run_requests(struct t *t, unsigned n, uint64_t seed)
 	for (unsigned i = 0; i < MAX_WRITE + 4096; i++)
 		payload[i] = (uint8_t)rnd(&x);
 	for (unsigned sent = 0; sent < n;) {
-		while (t->nout < MAX_OUT && sent < n) {
+		while (t->nout < depth && sent < n) {
 			send_random(t, &x, payload);
 			sent++;
 		}
@@ -313,6 +313,11 @@ static void run_requests(struct t *t, unsigned n, uint64_t seed)
 		if (!recv_reply(t, 10000))
 			fail_msg("no answer in 10 s, %u outstanding", t->nout);
 	free(payload);
+}
+
+static void run_requests(struct t *t, unsigned n, uint64_t seed)
+{
+	run_requests_at(t, n, seed, MAX_OUT);
 }
 
 /* An honest device first: the harness itself, data end to end. */
@@ -346,14 +351,21 @@ static void test_honest(void **state)
 }
 
 /*
- * Two workers on one channel, each woken alone for a request (EPOLLEXCLUSIVE, worker.c):
- * every request is answered, none is left on the channel by a worker the kernel picked, and
- * both workers' queues carry requests.
+ * Two workers on one channel, taking turns to watch it (worker.c). With at most 8 requests
+ * out, the first never runs out of buffers: it keeps the turn and serves them all, the
+ * second is never woken for one. With 48 out, more than one worker's 32 buffers, the turn
+ * passes: every request is answered, none is left on the channel by a worker that could
+ * not read it, and both workers' queues carry requests.
  */
 static void test_two_workers(void **state)
 {
 	struct t *t = start_q(true, 0, 0, 1, 2);
 
+	run_requests_at(t, 500, 5, 8);
+	assert_int_equal(t->errors, 0);
+	if (t->fd[0].rings[1].used_idx)
+		fail_msg("the second worker served %u requests below the first's buffers",
+			 (unsigned)t->fd[0].rings[1].used_idx);
 	run_requests(t, 2000, 7);
 	assert_int_equal(t->errors, 0);
 	assert_int_equal(stop(t), 0);
