@@ -5,9 +5,11 @@
 # FUSE export with fio, and the library alone with `blk bench`. Prints each round's numbers
 # and, per workload, the median and range of B/A.
 # Run with `scripts/bench ab REV`; results are recorded in docs/performance.md.
-# VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1). VV_BENCH_ROWS: words, comma
-# separated; only the workloads whose names hold one of them run (e.g. "QD1" or "lib,QD1":
-# more rounds of those rows in the same time).
+# VV_BENCH_QUEUES: the mount's workers (-o queues=N, default 1); VV_BENCH_QUEUES_A: A's, when
+# they differ (with REV the checked-out commit: one build, one worker against two, say).
+# VV_BENCH_ROWS: words, comma
+# separated, "_" for a space; only the workloads whose names hold one of them run (e.g. "QD1"
+# or "lib,QD1", "4K_randread_QD32": more rounds of those rows in the same time).
 #vm: timeout 3000
 #vm: topology rootport
 #vm: blk va serial=vvab0 size=512M extra=num-queues=2
@@ -18,17 +20,20 @@ set -euo pipefail
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 queues=${VV_BENCH_QUEUES:-1}
+queues_a=${VV_BENCH_QUEUES_A:-$queues}
 build_a=$(cat "$VV_BUILD/ab-base")
 build_b=$VV_BUILD
 bdf0=$(vv_bdf_by_serial vvab0)
 bdf1=$(vv_bdf_by_serial vvab1)
 "$build_b/cli/virtio-vfio" attach "$bdf0" "$bdf1" >/dev/null
+echo "mounts: A with queues=$queues_a, B with queues=$queues"
 
 mount_with() { # build device...
-	local build=$1
+	local build=$1 q=$queues
 	shift
+	[ "$build" != "$build_a" ] || q=$queues_a
 	mkdir -p /tmp/m
-	"$build/cli/virtio-vfio" blk mount -o queues="$queues" "$@" /tmp/m
+	"$build/cli/virtio-vfio" blk mount -o queues="$q" "$@" /tmp/m
 	mountpoint -q /tmp/m || vv_die "blk mount $* did not mount /tmp/m"
 }
 unmount() {
@@ -71,7 +76,7 @@ if [ -n "${VV_BENCH_ROWS:-}" ]; then
 	for w in "${workloads[@]}"; do
 		IFS=, read -ra words <<<"$VV_BENCH_ROWS"
 		for word in "${words[@]}"; do
-			[[ ${w%%|*} == *"$word"* ]] && { keep+=("$w"); break; }
+			[[ ${w%%|*} == *"${word//_/ }"* ]] && { keep+=("$w"); break; }
 		done
 	done
 	[ ${#keep[@]} -gt 0 ] || vv_die "VV_BENCH_ROWS=$VV_BENCH_ROWS matches no workload"
