@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The FUSE export's workers and corners: one thread per queue (num-queues=4, -o queues=4) under
-# fio verify; concurrent unaligned writers inside the same blocks tear nothing; fallocate with
+# fio verify, with small writes and with 1 MiB ones (past the 32 MiB checked below);
+# concurrent unaligned writers inside the same blocks tear nothing; fallocate with
 # unaligned edges on a discard=unmap disk, and on a 4 KiB-sector disk without WRITE_ZEROES
 # (written zeroes, in pieces); the kernel's driver reads it all back after detach. Clear
 # errors for a net device and a device that is not attached.
@@ -53,6 +54,12 @@ fio --name=mq --filename="$f" --verify=crc32c --verify_fatal=1 --do_verify=1 \
 	--offset_increment=8M --ioengine=libaio --iodepth=16 --direct=1 --output=/tmp/fio.out ||
 	{ cat /tmp/fio.out; vv_die "fio verify on four workers"; }
 echo "ok: fio verify with $threads threads on four queues"
+# Writes of 1 MiB, four at a time.
+fio --name=big --filename="$f" --verify=crc32c --verify_fatal=1 --do_verify=1 \
+	--randrepeat=0 --verify_state_save=0 --rw=write --bs=1M --size=16M --offset=32M \
+	--ioengine=libaio --iodepth=4 --direct=1 --output=/tmp/fio.out ||
+	{ cat /tmp/fio.out; vv_die "fio verify of 1 MiB writes on four workers"; }
+echo "ok: fio verify of 1 MiB writes, four in flight, four workers"
 
 # 32 writers at once, each 300 bytes, packed across the same three 4 KiB blocks: a patched
 # edge block must never carry a neighbour's stale bytes.
