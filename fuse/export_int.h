@@ -187,11 +187,11 @@ struct worker {
 	bool cur_taken; /* the request just processed kept it */
 	struct fuse_buf fbuf;
 	struct op *deferred, *deferred_tail;
-	bool wake_others;  /* the engine released blocks others may wait for */
-	unsigned inflight; /* FUSE requests taken and not answered */
-	unsigned replying; /* answered by the replier and not yet taken back */
-	unsigned nreq;	   /* device requests queued and not completed */
-	bool reading;
+	bool wake_others;    /* the engine released blocks others may wait for */
+	unsigned inflight;   /* FUSE requests taken and not answered */
+	unsigned replying;   /* answered by the replier and not yet taken back */
+	unsigned nreq;	     /* device requests queued and not completed */
+	bool reading;	     /* fuse_ev is in the loop: its turn (ex->watcher), and a buffer free */
 	struct replier *rep; /* sends large read answers (reply.c); NULL: none */
 };
 

@@ -80,10 +80,12 @@ static void update_reading(struct worker *w)
 	struct timeval second = {1, 0};
 	bool want;
 
-	/* For a watcher that cannot read, looking for one that can (pass_turn()). */
-	atomic_store(&w->can_read, able);
-	if (!able && ex->nworkers > 1 && atomic_load(&ex->watcher) == w->idx && channel_ready(w))
-		pass_turn(w);
+	if (ex->nworkers > 1) {
+		/* For a watcher that cannot read, looking for one that can (pass_turn()). */
+		atomic_store(&w->can_read, able);
+		if (!able && atomic_load(&ex->watcher) == w->idx && channel_ready(w))
+			pass_turn(w);
+	}
 	want = able && atomic_load(&ex->watcher) == w->idx;
 	if (want != w->reading) {
 		w->reading = want;
