@@ -23,10 +23,12 @@ for mode in irq poll hybrid; do
 		ios=$(jq -r .ios <<<"$out")
 		[ "$ios" -gt 0 ] || vv_die "$mode $rw: no I/O: $out"
 		[ "$(jq -r .mode <<<"$out")" = $mode ] || vv_die "mode not reported: $out"
-		jq -e '.lat_us.p50 > 0 and .lat_us["p99.9"] >= .lat_us.p50' <<<"$out" >/dev/null ||
+		# On a clock read by a system call (this guest's HPET) one request in 64 is timed.
+		jq -e '.lat_us.p50 > 0 and .lat_us["p99.9"] >= .lat_us.p50 and
+			(.lat_us.timed_every == 1 or .lat_us.timed_every == 64)' <<<"$out" >/dev/null ||
 			vv_die "$mode $rw: implausible latencies: $out"
 	done
-	echo "ok: $mode: all five workloads ($(jq -r '.iops | floor' <<<"$out") IOPS randrw)"
+	echo "ok: $mode: all five workloads ($(jq -r '.iops | floor' <<<"$out") IOPS randrw, one request in $(jq -r .lat_us.timed_every <<<"$out") timed)"
 done
 
 # SIGTERM and SIGINT end a run early, cleanly: exit 0 and a report of what ran.
