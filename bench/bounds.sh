@@ -26,6 +26,7 @@
 #vm: append virtio_blk.poll_queues=1
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
+. "$VV_REPO/bench/lib/rounds.sh"
 
 vv=$VV_BUILD/cli/virtio-vfio
 runtime=${VV_BENCH_SECONDS:-10}
@@ -56,11 +57,6 @@ rm /tmp/fill
 "$vv" attach "$bdf0" >/dev/null
 mkdir -p /tmp/m /tmp/n
 
-declare -A res
-row() { # round who value unit
-	printf 'round %s %-26s %10.1f %s\n' "$@"
-	res["$2,$1"]=$3
-}
 # fio TARGET FIO-ARGS... -> "iops bytes_per_s lat_us"
 fio_run() {
 	local t=$1
@@ -151,25 +147,6 @@ for r in $(seq "$rounds"); do
 	done
 done
 
-stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'; }
-# table TITLE REFERENCE WHO... : each contender's median and range over the rounds, and the
-# median of its per-round ratio to REFERENCE (latency: ours over its; rates: ours over its).
-table() {
-	local title=$1 ref=$2 w v q
-	shift 2
-	printf '\n%-28s %26s %26s\n' "$title" "median (range)" "x $ref"
-	for w in "$@"; do
-		v=() q=()
-		for r in $(seq "$rounds"); do
-			v+=("${res[$w,$r]}")
-			q+=("$(awk -v x="${res[$w,$r]}" -v y="${res[$ref,$r]}" \
-				'BEGIN { printf "%.3f", x / y }')")
-		done
-		printf '%-28s %26s %26s\n' "$w" "$(stats "${v[@]}")" "$(stats "${q[@]}")"
-	done
-}
 if [[ ,$parts, == *,qd1,* ]]; then
 	table "QD1 4K polled, latency us" "kernel polled" "kernel polled" "lib poll" \
 		"kernel polled, gtod_reduce" "lib poll, 1/IOPS" \

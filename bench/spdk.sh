@@ -21,8 +21,11 @@
 #vm: append virtio_blk.poll_queues=1
 set -euo pipefail
 . "$VV_REPO/tests/vm/lib/guest.sh"
+. "$VV_REPO/bench/lib/rounds.sh"
 
 vv=$VV_BUILD/cli/virtio-vfio
+[ -f "$VV_BUILD/spdk-bdevperf" ] ||
+	vv_die "no SPDK build named: run this case with scripts/bench spdk, which builds it"
 bdevperf=$(cat "$VV_BUILD/spdk-bdevperf")
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
@@ -56,11 +59,6 @@ if ! mountpoint -q /dev/shm; then
 	mount -t tmpfs shm /dev/shm
 fi
 
-declare -A res
-row() { # round who value unit
-	printf 'round %s %-26s %10.1f %s\n' "$@"
-	res["$2,$1"]=$3
-}
 per_io() { awk '{ printf "%.2f", 1e6 / $1 }'; } # mean time per request at QD1, from IOPS
 kernel() { # FIO-ARGS... -> IOPS
 	fio --name=b --filename="$kdisk" --size=$size --direct=1 --time_based --runtime="$runtime" \
@@ -118,25 +116,6 @@ for r in $(seq "$rounds"); do
 	done
 done
 
-stats() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-	m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-	printf "%.2f (%.2f-%.2f)", m, v[1], v[NR] }'; }
-# table TITLE REFERENCE WHO... : each contender's median and range over the rounds, and the
-# median and range of its per-round ratio to REFERENCE's figure of the same round.
-table() {
-	local title=$1 ref=$2 w v q
-	shift 2
-	printf '\n%-28s %26s %26s\n' "$title" "median (range)" "x $ref"
-	for w in "$@"; do
-		v=() q=()
-		for r in $(seq "$rounds"); do
-			v+=("${res[$w,$r]}")
-			q+=("$(awk -v x="${res[$w,$r]}" -v y="${res[$ref,$r]}" \
-				'BEGIN { printf "%.3f", x / y }')")
-		done
-		printf '%-28s %26s %26s\n' "$w" "$(stats "${v[@]}")" "$(stats "${q[@]}")"
-	done
-}
 if [[ ,$parts, == *,qd1,* ]]; then
 	table "QD1 4K randread, us per request" SPDK SPDK "lib poll" "kernel polled"
 	table "QD1 on the null disk" "SPDK, null disk" "SPDK, null disk" "lib poll, null disk"
