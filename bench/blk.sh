@@ -31,9 +31,8 @@ plugin=$VV_BUILD/nbdkit/nbdkit-virtio-vfio-plugin.so
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 size=256M
-disk_of() { echo "/dev/$(basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")")"; }
-kdisk=$(disk_of vvbench-kernel)
-odisk=$(disk_of vvbench-ours)
+kdisk=$(vv_disk_by_serial vvbench-kernel)
+odisk=$(vv_disk_by_serial vvbench-ours)
 bdf=$(vv_bdf_by_serial vvbench-ours)
 # Where the kernel distrusts the TSC (TCG), every precise clock read is a system call.
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"

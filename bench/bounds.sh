@@ -33,10 +33,9 @@ runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 parts=${VV_BENCH_ROWS:-qd1,qd32,1m}
 size=256M
-disk_of() { echo "/dev/$(basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")")"; }
-kdisk=$(disk_of vvb-kernel)
-kdisk0=$(disk_of vvb-kernel-null)
-odisk=$(disk_of vvb-ours)
+kdisk=$(vv_disk_by_serial vvb-kernel)
+kdisk0=$(vv_disk_by_serial vvb-kernel-null)
+odisk=$(vv_disk_by_serial vvb-ours)
 bdf=$(vv_bdf_by_serial vvb-ours)
 bdf0=$(vv_bdf_by_serial vvb-ours-null)
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"

@@ -22,9 +22,8 @@ vv=$VV_BUILD/cli/virtio-vfio
 runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 size=256M
-disk_of() { echo "/dev/$(basename "$(dirname "$(grep -lx "$1" /sys/block/vd*/serial)")")"; }
-kdisk=$(disk_of vvq1-kernel)
-odisk=$(disk_of vvq1-ours)
+kdisk=$(vv_disk_by_serial vvq1-kernel)
+odisk=$(vv_disk_by_serial vvq1-ours)
 bdf=$(vv_bdf_by_serial vvq1-ours)
 echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "cpus: $(nproc)"

@@ -84,6 +84,15 @@ vv_bdf_by_serial() {
 	vv_die "no virtio disk with serial $1"
 }
 
+# The block device node of the virtio disk with serial $1, on the kernel's driver.
+vv_disk_by_serial() {
+	local s
+	for s in /sys/block/vd*/serial; do
+		[ -e "$s" ] && [ "$(cat "$s")" = "$1" ] && { echo "/dev/$(basename "$(dirname "$s")")"; return; }
+	done
+	vv_die "no virtio disk with serial $1"
+}
+
 vv_bdf_by_mac() {
 	local a
 	for a in /sys/class/net/*/address; do
