@@ -31,7 +31,7 @@ runtime=${VV_BENCH_SECONDS:-10}
 rounds=${VV_BENCH_ROUNDS:-3}
 parts=${VV_BENCH_ROWS:-qd1,qd32}
 size=256M
-kdisk=/dev/$(basename "$(dirname "$(grep -lx vvs-kernel /sys/block/vd*/serial)")")
+kdisk=$(vv_disk_by_serial vvs-kernel)
 bdf=$(vv_bdf_by_serial vvs-user)
 bdf0=$(vv_bdf_by_serial vvs-user-null)
 echo "cpus: $(nproc)"
@@ -42,7 +42,7 @@ echo "cpus: $(nproc)"
 # Identical data on both file-backed disks, every byte written: reads of holes would
 # measure QEMU's sparse file, not a driver.
 head -c $size /dev/urandom >/tmp/fill
-for t in "$kdisk" "/dev/$(basename "$(dirname "$(grep -lx vvs-user /sys/block/vd*/serial)")")"; do
+for t in "$kdisk" "$(vv_disk_by_serial vvs-user)"; do
 	dd if=/tmp/fill of="$t" bs=1M oflag=direct status=none
 done
 rm /tmp/fill
@@ -84,9 +84,6 @@ spdk() { # BDF QD -> IOPS: bdevperf on one core (vCPU 1), as the library polls o
 		{ cat /tmp/spdk.out >&2; vv_die "no Total line from bdevperf"; }
 }
 
-declare -A names=([k1]="kernel polled" [l1]="lib poll" [s1]=SPDK [l10]="lib poll, null disk"
-	[s10]="SPDK, null disk" [k32]="kernel polled QD32" [l32]="lib poll QD32" [s32]="SPDK QD32"
-	[l320]="lib poll QD32, null disk" [s320]="SPDK QD32, null disk")
 steps=()
 [[ ,$parts, != *,qd1,* ]] || steps+=(k1 l1 s1 l10 s10)
 [[ ,$parts, != *,qd32,* ]] || steps+=(k32 l32 s32 l320 s320)
@@ -95,24 +92,21 @@ for r in $(seq "$rounds"); do
 	# Rotate the order, so no contender always goes first.
 	for ((k = 0; k < r - 1; k++)); do s=("${s[@]:1}" "${s[0]}"); done
 	for step in "${s[@]}"; do
-		# A failed run ends the case: its figure is assigned first, not passed as an argument.
+		# A failed run ends the case: the figure is assigned last, not passed as an argument.
 		case $step in
-		k1) v=$(kernel --iodepth=1 | per_io) ;;
-		l1) v=$(lib "$bdf" 1 | per_io) ;;
-		s1) v=$(spdk "$bdf" 1 | per_io) ;;
-		l10) v=$(lib "$bdf0" 1 | per_io) ;;
-		s10) v=$(spdk "$bdf0" 1 | per_io) ;;
-		k32) v=$(kernel --iodepth=32 --iodepth_batch_submit=32 --iodepth_batch_complete_max=32) ;;
-		l32) v=$(lib "$bdf" 32) ;;
-		s32) v=$(spdk "$bdf" 32) ;;
-		l320) v=$(lib "$bdf0" 32) ;;
-		s320) v=$(spdk "$bdf0" 32) ;;
+		k1) w="kernel polled" u=us v=$(kernel --iodepth=1 | per_io) ;;
+		l1) w="lib poll" u=us v=$(lib "$bdf" 1 | per_io) ;;
+		s1) w=SPDK u=us v=$(spdk "$bdf" 1 | per_io) ;;
+		l10) w="lib poll, null disk" u=us v=$(lib "$bdf0" 1 | per_io) ;;
+		s10) w="SPDK, null disk" u=us v=$(spdk "$bdf0" 1 | per_io) ;;
+		k32) w="kernel polled QD32" u=IOPS v=$(kernel --iodepth=32 --iodepth_batch_submit=32 \
+			--iodepth_batch_complete_max=32) ;;
+		l32) w="lib poll QD32" u=IOPS v=$(lib "$bdf" 32) ;;
+		s32) w="SPDK QD32" u=IOPS v=$(spdk "$bdf" 32) ;;
+		l320) w="lib poll QD32, null disk" u=IOPS v=$(lib "$bdf0" 32) ;;
+		s320) w="SPDK QD32, null disk" u=IOPS v=$(spdk "$bdf0" 32) ;;
 		esac
-		case $step in
-		k1 | l1 | s1 | l10 | s10) unit=us ;;
-		*) unit=IOPS ;;
-		esac
-		row "$r" "${names[$step]}" "$v" "$unit"
+		row "$r" "$w" "$v" "$u"
 	done
 done
 
